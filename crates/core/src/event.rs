@@ -1,0 +1,234 @@
+//! Segment-spec events, parsed from JSON with errors that say what to fix.
+
+use thiserror::Error;
+
+use crate::value::{Map, Value};
+
+/// The Segment call types the core understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Identify,
+    Track,
+    Group,
+    Alias,
+    Page,
+    Screen,
+}
+
+impl EventType {
+    pub fn parse(s: &str) -> Option<EventType> {
+        Some(match s {
+            "identify" => EventType::Identify,
+            "track" => EventType::Track,
+            "group" => EventType::Group,
+            "alias" => EventType::Alias,
+            "page" => EventType::Page,
+            "screen" => EventType::Screen,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Identify => "identify",
+            EventType::Track => "track",
+            EventType::Group => "group",
+            EventType::Alias => "alias",
+            EventType::Page => "page",
+            EventType::Screen => "screen",
+        }
+    }
+}
+
+/// Why a JSON value is not a valid Segment event.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EventError {
+    #[error("an event must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    #[error("the event has no \"type\"; set it to identify, track, group, alias, page or screen")]
+    MissingType,
+    #[error("\"type\" is {0:?}; use identify, track, group, alias, page or screen")]
+    UnknownType(String),
+    #[error("\"{field}\" must be {expected}, got {got}")]
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        got: &'static str,
+    },
+    #[error("the event has neither \"userId\" nor \"anonymousId\"; every event needs one of them")]
+    MissingIdentity,
+    #[error("a track event needs a non-empty \"event\" name")]
+    MissingEventName,
+    #[error("a group event needs a \"groupId\"")]
+    MissingGroupId,
+    #[error("an alias event needs \"userId\" (the new id)")]
+    MissingAliasUserId,
+}
+
+/// A validated Segment event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub kind: EventType,
+    pub message_id: Option<String>,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// Identify and group traits (for identify, `context.traits` fills gaps).
+    pub traits: Map,
+    pub properties: Map,
+    pub context: Map,
+    pub integrations: Map,
+    /// Track: the event name. Page/screen: the page name.
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub group_id: Option<String>,
+    pub previous_id: Option<String>,
+    pub timestamp: Option<String>,
+}
+
+impl Event {
+    /// Parses and validates a Segment event.
+    pub fn from_value(value: &Value) -> Result<Event, EventError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| EventError::NotAnObject(value.type_name()))?;
+        let kind = match obj.get("type") {
+            None | Some(Value::Null) => return Err(EventError::MissingType),
+            Some(Value::String(s)) => {
+                EventType::parse(s).ok_or_else(|| EventError::UnknownType(s.clone()))?
+            }
+            Some(other) => {
+                return Err(EventError::WrongType {
+                    field: "type",
+                    expected: "a string",
+                    got: other.type_name(),
+                })
+            }
+        };
+        let user_id = id_field(obj, "userId")?;
+        let anonymous_id = id_field(obj, "anonymousId")?;
+        let mut traits = object_field(obj, "traits")?;
+        let context = object_field(obj, "context")?;
+        if kind == EventType::Identify {
+            if let Some(Value::Object(ctx_traits)) = context.get("traits") {
+                for (k, v) in ctx_traits {
+                    traits.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        let event = Event {
+            kind,
+            message_id: id_field(obj, "messageId")?,
+            user_id,
+            anonymous_id,
+            traits,
+            properties: object_field(obj, "properties")?,
+            context,
+            integrations: object_field(obj, "integrations")?,
+            name: match kind {
+                EventType::Track => string_field(obj, "event")?,
+                _ => string_field(obj, "name")?,
+            },
+            category: string_field(obj, "category")?,
+            group_id: id_field(obj, "groupId")?,
+            previous_id: id_field(obj, "previousId")?,
+            timestamp: string_field(obj, "timestamp")?,
+        };
+        event.validate()?;
+        Ok(event)
+    }
+
+    fn validate(&self) -> Result<(), EventError> {
+        if self.user_id.is_none() && self.anonymous_id.is_none() {
+            return Err(EventError::MissingIdentity);
+        }
+        match self.kind {
+            EventType::Track if self.name.as_deref().is_none_or(|n| n.trim().is_empty()) => {
+                Err(EventError::MissingEventName)
+            }
+            EventType::Group if self.group_id.is_none() => Err(EventError::MissingGroupId),
+            EventType::Alias if self.user_id.is_none() => Err(EventError::MissingAliasUserId),
+            _ => Ok(()),
+        }
+    }
+
+    /// A trait by its Segment name, accepting the spellings analytics
+    /// libraries use for the same thing (`firstName`, `first_name`).
+    pub fn trait_str(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| {
+            self.traits
+                .get(*n)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        })
+    }
+}
+
+fn id_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ (Value::String(_) | Value::Number(_))) => Ok(v.as_id()),
+        Some(other) => Err(EventError::WrongType {
+            field,
+            expected: "a string or a number",
+            got: other.type_name(),
+        }),
+    }
+}
+
+fn string_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(EventError::WrongType {
+            field,
+            expected: "a string",
+            got: other.type_name(),
+        }),
+    }
+}
+
+fn object_field(obj: &Map, field: &'static str) -> Result<Map, EventError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(other) => Err(EventError::WrongType {
+            field,
+            expected: "an object",
+            got: other.type_name(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Event, EventError> {
+        Event::from_value(&serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn numeric_ids_become_strings() {
+        let e = parse(r#"{"type":"identify","userId":12345}"#).unwrap();
+        assert_eq!(e.user_id.as_deref(), Some("12345"));
+    }
+
+    #[test]
+    fn errors_say_what_to_fix() {
+        assert_eq!(
+            parse(r#"{"type":"track","userId":"u"}"#).unwrap_err(),
+            EventError::MissingEventName
+        );
+        assert_eq!(
+            parse(r#"{"type":"identify"}"#).unwrap_err().to_string(),
+            "the event has neither \"userId\" nor \"anonymousId\"; every event needs one of them"
+        );
+        assert_eq!(
+            parse(r#"{"type":"identify","userId":"u","traits":[1]}"#)
+                .unwrap_err()
+                .to_string(),
+            "\"traits\" must be an object, got an array"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! The mapping core of zendesk-analytics.
+//!
+//! One pure function sits at the centre: [`map_event`] takes a Segment-spec
+//! event and the destination settings and returns, per destination, either the
+//! ordered list of typed operations to perform or a typed [`Skip`] with a
+//! sentence a developer understands. The same crate runs in the browser (to
+//! validate, drop what maps to nothing and show the operations in debug mode)
+//! and in the proxy (which never trusts the browser and maps again), so it does
+//! no I/O, never panics and is deterministic.
+
+pub mod event;
+pub mod mapping;
+pub mod settings;
+pub mod value;
+pub mod zendesk;
+
+pub use event::{Event, EventError, EventType};
+pub use mapping::{map_event, Mapping, Outcome, Skip, SkipCode};
+pub use settings::{Settings, ZendeskSettings};
+pub use value::{Map, Number, Value};
+pub use zendesk::ZendeskOp;

@@ -1,0 +1,54 @@
+//! A fake Zendesk Support API.
+//!
+//! Zendesk cannot be reached from the machines this project is built and
+//! tested on, so this crate models the documented behaviour of every endpoint
+//! the proxy uses, with Zendesk's response and error shapes and its matching
+//! rules. Its fidelity decides whether the end-to-end tests mean anything, so
+//! every rule here cites the behaviour it models.
+
+mod auth;
+mod error;
+mod routes;
+mod store;
+mod users;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+
+pub use auth::Credentials;
+pub use store::Store;
+
+/// Shared state behind every handler.
+#[derive(Clone)]
+pub struct FakeZendesk {
+    store: Arc<Mutex<Store>>,
+    credentials: Arc<Credentials>,
+}
+
+impl FakeZendesk {
+    pub fn new(credentials: Credentials) -> FakeZendesk {
+        FakeZendesk {
+            store: Arc::new(Mutex::new(Store::default())),
+            credentials: Arc::new(credentials),
+        }
+    }
+
+    /// The demo account: subdomain `demo`, agent `agent@example.com`, API
+    /// token `demo-token`, OAuth token `demo-oauth-token`.
+    pub fn demo() -> FakeZendesk {
+        FakeZendesk::new(Credentials::demo())
+    }
+
+    /// The HTTP API.
+    pub fn router(&self) -> Router {
+        routes::router(self.clone())
+    }
+
+    /// Runs `f` with the store locked (a poisoned lock still holds valid data:
+    /// every mutation completes before it can panic).
+    pub(crate) fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut guard = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+}

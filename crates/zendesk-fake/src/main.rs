@@ -1,0 +1,48 @@
+//! `zendesk-fake`: serves the fake Zendesk Support API on 127.0.0.1.
+
+use clap::Parser;
+use zendesk_fake::{Credentials, FakeZendesk};
+
+/// A fake Zendesk Support API (in memory) for the demo and the end-to-end tests.
+///
+/// It accepts exactly the configured credentials, as
+/// `Authorization: Basic base64("{email}/token:{api_token}")` or
+/// `Authorization: Bearer {oauth_token}`, and answers 401 to anything else.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, env = "ZENDESK_FAKE_ADDR", default_value = "127.0.0.1:4010")]
+    listen: String,
+    /// Agent email accepted with the API token.
+    #[arg(long, env = "ZENDESK_FAKE_EMAIL", default_value = "agent@example.com")]
+    email: String,
+    /// API token accepted for the agent email.
+    #[arg(long, env = "ZENDESK_FAKE_API_TOKEN", default_value = "demo-token")]
+    api_token: String,
+    /// OAuth access token accepted as a Bearer token.
+    #[arg(long, env = "ZENDESK_FAKE_OAUTH_TOKEN", default_value = "demo-oauth-token")]
+    oauth_token: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    let fake = FakeZendesk::new(Credentials {
+        email: args.email,
+        api_token: args.api_token,
+        oauth_token: args.oauth_token,
+    });
+    let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+    // Tests and scripts read this line to learn the address.
+    println!("zendesk-fake listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, fake.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

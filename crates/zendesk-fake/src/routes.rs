@@ -1,0 +1,53 @@
+//! The route table and the small pieces every handler shares.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::{auth, users, FakeZendesk};
+
+pub fn router(fake: FakeZendesk) -> Router {
+    let api = Router::new()
+        .route("/api/v2/users/create_or_update", post(users::create_or_update))
+        .route("/api/v2/users/create_or_update.json", post(users::create_or_update))
+        .route("/api/v2/users/search", get(users::search))
+        .route("/api/v2/users/search.json", get(users::search))
+        .route("/api/v2/users/{id}", get(users::show))
+        .route_layer(middleware::from_fn_with_state(fake.clone(), auth::require_auth));
+    api.with_state(fake)
+}
+
+/// `http://{Host}`, for the `url` and `Location` values Zendesk returns.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// Zendesk serves every path with and without `.json`; ids captured from the
+/// last segment may carry the suffix.
+pub fn strip_json(segment: &str) -> &str {
+    segment.strip_suffix(".json").unwrap_or(segment)
+}
+
+/// A JSON body, whatever the content type, with Zendesk's 400 on bad JSON.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadRequest(format!("Invalid JSON: {e}")))
+    }
+}

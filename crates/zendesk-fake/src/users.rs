@@ -1,0 +1,226 @@
+//! `/api/v2/users`: create_or_update, search, show.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::routes::{base_url, strip_json, JsonBody};
+use crate::store::{Identity, Store, User};
+use crate::FakeZendesk;
+
+/// `POST /api/v2/users/create_or_update`: matches an existing user by
+/// external_id (case-insensitive; the stored case is updated) or by any of its
+/// emails; updates it (200) or creates one (201 with `Location`).
+pub async fn create_or_update(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let input = body
+        .get("user")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ApiError::BadRequest("Parameter user is required and must be an object".into()))?;
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        let external_id = input.get("external_id").and_then(as_text);
+        let email = input.get("email").and_then(Value::as_str).map(str::trim);
+        let existing = external_id
+            .as_deref()
+            .and_then(|e| store.user_by_external_id(e))
+            .or_else(|| email.and_then(|e| store.users_by_email(e).first().copied()));
+        let (user, status) = match existing {
+            Some(id) => (update_user(store, id, input)?, StatusCode::OK),
+            None => (create_user(store, input)?, StatusCode::CREATED),
+        };
+        let location = format!("{base}/api/v2/users/{}.json", user.id);
+        let body = Json(json!({ "user": user.to_json(&base) }));
+        Ok(if status == StatusCode::CREATED {
+            (status, [(header::LOCATION, location)], body).into_response()
+        } else {
+            (status, body).into_response()
+        })
+    })
+}
+
+fn create_user(store: &mut Store, input: &Map<String, Value>) -> Result<User, ApiError> {
+    let name = input.get("name").and_then(Value::as_str).map(str::trim).unwrap_or("");
+    if name.is_empty() {
+        return Err(ApiError::RecordInvalid {
+            field: "name",
+            error: "BlankValue",
+            description: "Name: cannot be blank".into(),
+        });
+    }
+    let verified = input.get("verified").and_then(Value::as_bool).unwrap_or(false);
+    let mut identities = Vec::new();
+    if let Some(email) = input.get("email").and_then(Value::as_str).map(str::trim) {
+        ensure_email_free(store, email, None)?;
+        identities.push(Identity {
+            id: store.next_id(),
+            kind: "email",
+            value: email.to_owned(),
+            primary: true,
+            verified,
+        });
+    }
+    let now = store.now();
+    let user = User {
+        id: store.next_id(),
+        name: name.to_owned(),
+        external_id: input.get("external_id").and_then(as_text),
+        phone: input.get("phone").and_then(as_text),
+        time_zone: input
+            .get("time_zone")
+            .and_then(Value::as_str)
+            .unwrap_or("Eastern Time (US & Canada)")
+            .to_owned(),
+        organization_id: input.get("organization_id").and_then(Value::as_u64),
+        role: input.get("role").and_then(Value::as_str).unwrap_or("end-user").to_owned(),
+        verified,
+        tags: Vec::new(),
+        user_fields: input.get("user_fields").and_then(Value::as_object).cloned().unwrap_or_default(),
+        identities,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    store.users.insert(user.id, user.clone());
+    Ok(user)
+}
+
+/// Updates follow Zendesk's documented rules: `email` is writable on create
+/// only, so on update a new email is added as a secondary identity (and
+/// `verified` applies to it); `verified` alone applies to the primary email.
+fn update_user(store: &mut Store, id: u64, input: &Map<String, Value>) -> Result<User, ApiError> {
+    let new_email = input
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|e| !store.users.get(&id).is_some_and(|u| u.has_email(e)));
+    if let Some(email) = new_email {
+        ensure_email_free(store, email, Some(id))?;
+    }
+    let identity_id = new_email.map(|_| store.next_id());
+    let now = store.now();
+    let user = store.users.get_mut(&id).ok_or(ApiError::NotFound)?;
+    let verified = input.get("verified").and_then(Value::as_bool);
+    match (new_email, identity_id) {
+        (Some(email), Some(identity_id)) => user.identities.push(Identity {
+            id: identity_id,
+            kind: "email",
+            value: email.to_owned(),
+            primary: !user.identities.iter().any(|i| i.kind == "email"),
+            verified: verified.unwrap_or(false),
+        }),
+        _ => {
+            if let Some(verified) = verified {
+                if let Some(primary) = user.identities.iter_mut().find(|i| i.kind == "email" && i.primary) {
+                    primary.verified = verified;
+                }
+                user.verified = verified;
+            }
+        }
+    }
+    if let Some(name) = input.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty()) {
+        user.name = name.to_owned();
+    }
+    if let Some(external_id) = input.get("external_id").and_then(as_text) {
+        user.external_id = Some(external_id);
+    }
+    if let Some(phone) = input.get("phone").and_then(as_text) {
+        user.phone = Some(phone);
+    }
+    if let Some(time_zone) = input.get("time_zone").and_then(Value::as_str) {
+        user.time_zone = time_zone.to_owned();
+    }
+    if let Some(fields) = input.get("user_fields").and_then(Value::as_object) {
+        for (k, v) in fields {
+            user.user_fields.insert(k.clone(), v.clone());
+        }
+    }
+    user.updated_at = now;
+    Ok(user.clone())
+}
+
+/// Emails are unique per account.
+fn ensure_email_free(store: &Store, email: &str, owner: Option<u64>) -> Result<(), ApiError> {
+    if store.users_by_email(email).iter().any(|id| Some(*id) != owner) {
+        return Err(ApiError::RecordInvalid {
+            field: "email",
+            error: "DuplicateValue",
+            description: format!("Email: {email} is already being used by another user"),
+        });
+    }
+    Ok(())
+}
+
+/// `GET /api/v2/users/search?query=…` (`email:x`, `external_id:x` or free
+/// text) or `?external_id=…` (exact, case-insensitive).
+pub async fn search(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        let matches: Vec<&User> = if let Some(external_id) = params.get("external_id") {
+            store.users.values().filter(|u| eq_ci(&u.external_id, external_id)).collect()
+        } else if let Some(query) = params.get("query") {
+            let query = query.trim();
+            if let Some(email) = query.strip_prefix("email:") {
+                let email = email.trim_matches('"');
+                store.users.values().filter(|u| u.has_email(email)).collect()
+            } else if let Some(external_id) = query.strip_prefix("external_id:") {
+                let external_id = external_id.trim_matches('"');
+                store.users.values().filter(|u| eq_ci(&u.external_id, external_id)).collect()
+            } else {
+                let needle = query.to_lowercase();
+                store
+                    .users
+                    .values()
+                    .filter(|u| u.name.to_lowercase().contains(&needle) || u.has_email(query))
+                    .collect()
+            }
+        } else {
+            return Err(ApiError::BadRequest("Either query or external_id is required".into()));
+        };
+        let users: Vec<Value> = matches.iter().map(|u| u.to_json(&base)).collect();
+        Ok(Json(json!({
+            "users": users,
+            "next_page": null,
+            "previous_page": null,
+            "count": users.len(),
+        })))
+    })
+}
+
+/// `GET /api/v2/users/{id}`.
+pub async fn show(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        let user = store.users.get(&id).ok_or(ApiError::NotFound)?;
+        Ok(Json(json!({ "user": user.to_json(&base) })))
+    })
+}
+
+fn eq_ci(stored: &Option<String>, wanted: &str) -> bool {
+    stored.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(wanted))
+}
+
+/// Zendesk accepts ids and external ids as strings or numbers.
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
