@@ -11,6 +11,7 @@ use crate::value::Map;
 /// One call (or small, fixed sequence of calls) against the Zendesk Support API.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ZendeskOp {
     /// `POST /api/v2/users/create_or_update.json`, matched on email or external_id.
     UpsertUser {

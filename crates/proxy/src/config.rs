@@ -119,6 +119,7 @@ impl Config {
                 subdomain: subdomain.to_owned(),
                 ..ZendeskSettings::default()
             }),
+            ..Settings::default()
         }
     }
 }

@@ -103,6 +103,9 @@ impl Deliverer {
                 tracing::debug!(zendesk_user_id = %stored.get("id").unwrap_or(&serde_json::Value::Null), "user upserted");
                 Ok(())
             }
+            // The core may grow operations before this executor performs them;
+            // such an event is dead-lettered with the reason, never dropped.
+            other => Err(ZendeskError::Unsupported(format!("{other:?}"))),
         }
     }
 

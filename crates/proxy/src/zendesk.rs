@@ -23,6 +23,8 @@ pub enum ZendeskError {
     },
     #[error("Zendesk answered with a body that is not the expected JSON: {0}")]
     BadResponse(String),
+    #[error("this proxy version cannot perform the operation {0}")]
+    Unsupported(String),
 }
 
 impl ZendeskError {
@@ -31,7 +33,7 @@ impl ZendeskError {
         match self {
             ZendeskError::Network(_) => true,
             ZendeskError::Status { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
-            ZendeskError::BadResponse(_) => false,
+            ZendeskError::BadResponse(_) | ZendeskError::Unsupported(_) => false,
         }
     }
 
