@@ -1,0 +1,233 @@
+//! The warehouse: a SQLite file (default) or a PostgreSQL database.
+//!
+//! Each stream writes a page of rows and its new [`StreamState`] in one
+//! transaction, so a sync killed at any point resumes exactly after the last
+//! committed page: no row is lost, and a page read twice is upserted, not
+//! duplicated.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::streams::{Page, StreamState};
+use crate::tables::{ColumnType, Table, ALL_TABLES, RAW_COLUMN};
+
+/// A warehouse failure.
+#[derive(Debug, Error)]
+pub enum WarehouseError {
+    #[error("SQLite warehouse {path}: {source}")]
+    Sqlite { path: String, source: rusqlite::Error },
+    #[error("PostgreSQL warehouse: {0}")]
+    Postgres(String),
+    #[error("the warehouse writer stopped unexpectedly: {0}")]
+    Writer(String),
+}
+
+/// Where rows go, and under which schema name.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    target: Target,
+    schema: String,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Sqlite(String),
+    Postgres(String),
+}
+
+/// An open connection, one per stream so streams write in parallel.
+pub enum Connection {
+    Sqlite(sqlite::SqliteConnection),
+    Postgres(postgres::PostgresConnection),
+}
+
+impl Warehouse {
+    /// `postgres://…` or `postgresql://…` selects PostgreSQL (schema
+    /// `schema`); anything else is a SQLite file whose tables are named
+    /// `{schema}_{table}`, SQLite having no schemas inside one file.
+    pub fn new(spec: &str, schema: &str) -> Warehouse {
+        let target = if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            Target::Postgres(spec.to_string())
+        } else {
+            Target::Sqlite(spec.strip_prefix("sqlite://").unwrap_or(spec).to_string())
+        };
+        Warehouse { target, schema: schema.to_string() }
+    }
+
+    /// A description without credentials, for logs.
+    pub fn describe(&self) -> String {
+        match &self.target {
+            Target::Sqlite(path) => format!("SQLite {path} (tables {}_*)", self.schema),
+            Target::Postgres(url) => {
+                let host = url::Url::parse(url).ok().map(|u| {
+                    format!("{}:{}{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432), u.path())
+                });
+                format!("PostgreSQL {} (schema {})", host.unwrap_or_else(|| "?".into()), self.schema)
+            }
+        }
+    }
+
+    /// Creates the schema, the tables and the state table when missing.
+    pub async fn prepare(&self) -> Result<(), WarehouseError> {
+        match self.connect().await? {
+            Connection::Sqlite(c) => c.prepare().await,
+            Connection::Postgres(c) => c.prepare().await,
+        }
+    }
+
+    pub async fn connect(&self) -> Result<Connection, WarehouseError> {
+        let names = Names { schema: self.schema.clone(), postgres: matches!(self.target, Target::Postgres(_)) };
+        Ok(match &self.target {
+            Target::Sqlite(path) => Connection::Sqlite(sqlite::SqliteConnection::open(path, names).await?),
+            Target::Postgres(url) => Connection::Postgres(postgres::PostgresConnection::open(url, names).await?),
+        })
+    }
+}
+
+impl Connection {
+    /// The saved state of `stream` (default when never synced).
+    pub async fn load_state(&mut self, stream: &str) -> Result<StreamState, WarehouseError> {
+        match self {
+            Connection::Sqlite(c) => c.load_state(stream).await,
+            Connection::Postgres(c) => c.load_state(stream).await,
+        }
+    }
+
+    /// Upserts the page's rows and saves its state, atomically.
+    pub async fn commit_page(&mut self, stream: &'static str, page: Arc<Page>) -> Result<(), WarehouseError> {
+        match self {
+            Connection::Sqlite(c) => c.commit_page(stream, page).await,
+            Connection::Postgres(c) => c.commit_page(stream, page).await,
+        }
+    }
+}
+
+/// How tables are named and typed in one warehouse.
+#[derive(Debug, Clone)]
+struct Names {
+    schema: String,
+    postgres: bool,
+}
+
+/// The table holding each stream's [`StreamState`].
+const STATE_TABLE: &str = "_sync_state";
+
+impl Names {
+    /// The qualified, quoted name of a table. Names are validated identifiers
+    /// (the schema) or constants (tables), so quoting cannot be escaped.
+    fn table(&self, name: &str) -> String {
+        if self.postgres {
+            format!("\"{}\".\"{name}\"", self.schema)
+        } else {
+            format!("\"{}_{name}\"", self.schema)
+        }
+    }
+
+    fn sql_type(&self, ty: ColumnType) -> &'static str {
+        match (ty, self.postgres) {
+            (ColumnType::Integer, false) => "INTEGER",
+            (ColumnType::Integer, true) => "bigint",
+            (ColumnType::Boolean, false) => "INTEGER",
+            (ColumnType::Boolean, true) => "boolean",
+            (ColumnType::Timestamp, true) => "timestamptz",
+            (ColumnType::Json, true) => "jsonb",
+            (_, false) | (ColumnType::Text, true) => "TEXT",
+        }
+    }
+
+    fn create_statements(&self) -> Vec<String> {
+        let mut statements = Vec::new();
+        if self.postgres {
+            statements.push(format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", self.schema));
+        }
+        for table in ALL_TABLES {
+            let columns: Vec<String> = table
+                .columns
+                .iter()
+                .map(|c| {
+                    let key = if c.name == "id" { " PRIMARY KEY" } else { "" };
+                    format!("\"{}\" {}{key}", c.name, self.sql_type(c.ty))
+                })
+                .chain([format!("\"{RAW_COLUMN}\" {} NOT NULL", self.sql_type(ColumnType::Json))])
+                .collect();
+            statements.push(format!("CREATE TABLE IF NOT EXISTS {} ({})", self.table(table.name), columns.join(", ")));
+        }
+        statements.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (stream TEXT PRIMARY KEY, cursor TEXT, hwm {int}, window_start {int}, updated_at TEXT NOT NULL)",
+            self.table(STATE_TABLE),
+            int = self.sql_type(ColumnType::Integer)
+        ));
+        statements
+    }
+
+    /// `INSERT … ON CONFLICT (id) DO UPDATE` for every column; PostgreSQL
+    /// parameters arrive as text and are cast to the column type.
+    fn upsert(&self, table: &Table) -> String {
+        let names: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .chain([RAW_COLUMN])
+            .map(|n| format!("\"{n}\""))
+            .collect();
+        let types = table.columns.iter().map(|c| c.ty).chain([ColumnType::Json]);
+        let params: Vec<String> = types
+            .enumerate()
+            .map(|(i, ty)| if self.postgres { format!("${}::text::{}", i + 1, self.sql_type(ty)) } else { format!("?{}", i + 1) })
+            .collect();
+        let updates: Vec<String> = names.iter().skip(1).map(|n| format!("{n} = excluded.{n}")).collect();
+        format!(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (\"id\") DO UPDATE SET {}",
+            self.table(table.name),
+            names.join(", "),
+            params.join(", "),
+            updates.join(", ")
+        )
+    }
+
+    fn load_state(&self) -> String {
+        let p = if self.postgres { "$1" } else { "?1" };
+        format!("SELECT cursor, hwm, window_start FROM {} WHERE stream = {p}", self.table(STATE_TABLE))
+    }
+
+    fn save_state(&self) -> String {
+        let p = |i: usize| if self.postgres { format!("${i}") } else { format!("?{i}") };
+        format!(
+            "INSERT INTO {} (stream, cursor, hwm, window_start, updated_at) VALUES ({}, {}, {}, {}, {}) \
+             ON CONFLICT (stream) DO UPDATE SET cursor = excluded.cursor, hwm = excluded.hwm, \
+             window_start = excluded.window_start, updated_at = excluded.updated_at",
+            self.table(STATE_TABLE),
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::GROUPS;
+
+    #[test]
+    fn sqlite_prefixes_tables_with_the_schema_and_postgres_qualifies_them() {
+        let sqlite = Names { schema: "zendesk_prod".into(), postgres: false };
+        let pg = Names { schema: "zendesk_prod".into(), postgres: true };
+        assert!(sqlite.upsert(&GROUPS).starts_with("INSERT INTO \"zendesk_prod_groups\" (\"id\", \"url\""));
+        assert!(pg.upsert(&GROUPS).contains("$1::text::bigint"));
+        assert!(pg.upsert(&GROUPS).starts_with("INSERT INTO \"zendesk_prod\".\"groups\""));
+        assert_eq!(pg.create_statements()[0], "CREATE SCHEMA IF NOT EXISTS \"zendesk_prod\"");
+    }
+
+    #[test]
+    fn postgres_descriptions_leave_out_the_password() {
+        let w = Warehouse::new("postgres://me:hunter2@db.example:5433/analytics", "zendesk");
+        assert_eq!(w.describe(), "PostgreSQL db.example:5433/analytics (schema zendesk)");
+    }
+}
