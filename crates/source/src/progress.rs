@@ -12,6 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct StreamProgress {
     pub name: &'static str,
     pages: AtomicU64,
+    records: AtomicU64,
     rows: AtomicU64,
     requests: AtomicU64,
     throttled: AtomicU64,
@@ -24,6 +25,9 @@ pub struct StreamProgress {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub pages: u64,
+    /// Records of the stream's own collection (tickets, users…).
+    pub records: u64,
+    /// Rows written, including derived tables (ticket metrics, attachments).
     pub rows: u64,
     pub requests: u64,
     /// 429 answers.
@@ -38,6 +42,7 @@ impl StreamProgress {
     pub fn counts(&self) -> Counts {
         Counts {
             pages: self.pages.load(Ordering::Relaxed),
+            records: self.records.load(Ordering::Relaxed),
             rows: self.rows.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
@@ -68,8 +73,9 @@ impl StreamProgress {
     }
 
     /// A page was committed to the warehouse; `position` says where the stream is.
-    pub fn page_committed(&self, rows: u64, position: &str) {
+    pub fn page_committed(&self, records: u64, rows: u64, position: &str) {
         self.pages.fetch_add(1, Ordering::Relaxed);
+        self.records.fetch_add(records, Ordering::Relaxed);
         self.rows.fetch_add(rows, Ordering::Relaxed);
         match &self.bar {
             Some(_) => self.refresh(),
@@ -78,6 +84,7 @@ impl StreamProgress {
                 tracing::info!(
                     stream = self.name,
                     pages = c.pages,
+                    records = c.records,
                     rows = c.rows,
                     requests = c.requests,
                     throttled = c.throttled,
@@ -105,10 +112,10 @@ impl StreamProgress {
     fn line(&self) -> String {
         let c = self.counts();
         format!(
-            "{:<21} {:>6} pages {:>9} rows {:>6} requests {:>4}×429 {:>3} retries waited {}",
+            "{:<21} {:>6} pages {:>9} records {:>6} requests {:>4}×429 {:>3} retries waited {}",
             self.name,
             c.pages,
-            c.rows,
+            c.records,
             c.requests,
             c.throttled,
             c.retries,
@@ -147,6 +154,7 @@ impl Progress {
         let progress = StreamProgress {
             name,
             pages: AtomicU64::new(0),
+            records: AtomicU64::new(0),
             rows: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),

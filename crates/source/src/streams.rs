@@ -57,6 +57,12 @@ pub struct Page {
 }
 
 impl Page {
+    /// Records of the stream's own collection in this page.
+    pub fn record_count(&self) -> u64 {
+        self.rows.first().map_or(0, |(_, rows)| rows.len() as u64)
+    }
+
+    /// Rows written, derived tables included.
     pub fn row_count(&self) -> u64 {
         self.rows.iter().map(|(_, rows)| rows.len() as u64).sum()
     }

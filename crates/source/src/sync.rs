@@ -56,6 +56,7 @@ impl Summary {
     pub fn total(&self) -> Counts {
         self.streams.iter().fold(Counts::default(), |mut t, s| {
             t.pages += s.counts.pages;
+            t.records += s.counts.records;
             t.rows += s.counts.rows;
             t.requests += s.counts.requests;
             t.throttled += s.counts.throttled;
@@ -68,8 +69,8 @@ impl Summary {
     /// The end-of-run table.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "{:<21} {:>7} {:>10} {:>9} {:>5} {:>8} {:>9}  result\n",
-            "stream", "pages", "rows", "requests", "429s", "retries", "waited"
+            "{:<21} {:>7} {:>10} {:>10} {:>9} {:>5} {:>8} {:>9}  result\n",
+            "stream", "pages", "records", "rows", "requests", "429s", "retries", "waited"
         );
         for s in &self.streams {
             let c = s.counts;
@@ -79,9 +80,10 @@ impl Summary {
                 Outcome::Failed(why) => format!("FAILED (resumes next sync): {why}"),
             };
             out.push_str(&format!(
-                "{:<21} {:>7} {:>10} {:>9} {:>5} {:>8} {:>8}s  {outcome}\n",
+                "{:<21} {:>7} {:>10} {:>10} {:>9} {:>5} {:>8} {:>8}s  {outcome}\n",
                 s.stream.name(),
                 c.pages,
+                c.records,
                 c.rows,
                 c.requests,
                 c.throttled,
@@ -196,7 +198,7 @@ async fn run_stream(
         };
         let page = Arc::new(stream.parse(&body, &state, window)?);
         connection.commit_page(stream.name(), page.clone()).await?;
-        progress.page_committed(page.row_count(), &page.position);
+        progress.page_committed(page.record_count(), page.row_count(), &page.position);
         state = StreamState::clone(&page.state);
         if page.done {
             return Ok(());
