@@ -1,43 +1,79 @@
 //! The delivery worker: takes due events from the queue, maps each one again
-//! with the core (the browser is never trusted) and performs the operations
-//! against Zendesk. Retryable failures are rescheduled with exponential
-//! backoff and jitter; final failures go to the dead-letter table.
+//! with the core (the browser is never trusted), coalesces identifies of one
+//! user, and performs the operations through the [`Executor`].
+//!
+//! Guarantees: one user's events reach Zendesk in the order they were sent
+//! (a user waiting for a retry holds back only their own later events); an
+//! operation that completed is never repeated after a retry or a restart
+//! (progress is recorded per operation); retryable failures back off
+//! exponentially with jitter; final failures go to the dead-letter table.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
+use zendesk_analytics_core::zendesk::{User, UserMatch};
 use zendesk_analytics_core::{map_event, Event, Outcome, Settings, Value, ZendeskOp};
 
-use crate::queue::{now_ms, QueuedEvent, Queue};
-use crate::zendesk::{ZendeskClient, ZendeskError};
+use crate::config::{Config, DeliveryConfig};
+use crate::executor::{merge_user, BulkResult, Executor, OpError};
+use crate::metrics::Metrics;
+use crate::queue::{now_ms, Queue, QueueError, QueuedEvent};
 
-/// Attempts before a retryable failure becomes final.
-const MAX_ATTEMPTS: u32 = 12;
 /// How many events one pass takes from the queue.
-const BATCH: usize = 100;
+const PASS: usize = 500;
 
 pub struct Deliverer {
     pub queue: Queue,
-    pub zendesk: ZendeskClient,
-    pub settings: Settings,
+    pub executor: Executor,
+    /// Settings per write key: each event is mapped with its own key's.
+    pub settings: HashMap<String, Settings>,
+    pub delivery: DeliveryConfig,
+    pub metrics: Metrics,
     /// Signalled by ingestion so new events go out without polling delay.
     pub wake: Arc<Notify>,
 }
 
-/// What became of one event.
+/// One unit of work in a pass: an event's remaining operations, or several
+/// identifies of one user merged into one upsert.
+enum Work {
+    Event { event: QueuedEvent, ops: Vec<ZendeskOp> },
+    Identify { events: Vec<QueuedEvent>, user: User, match_on: UserMatch },
+}
+
+/// What became of a unit of work.
 enum Delivery {
     Done,
-    Retry(ZendeskError),
+    Retry(OpError),
     Final(String),
 }
 
 impl Deliverer {
-    /// Runs until the task is dropped.
-    pub async fn run(self) {
-        loop {
-            let due = match self.queue.blocking(|q| q.due(BATCH)).await {
+    pub fn new(config: &Config, queue: Queue, executor: Executor, metrics: Metrics, wake: Arc<Notify>) -> Deliverer {
+        Deliverer {
+            queue,
+            executor,
+            settings: config.write_keys.iter().map(|(k, v)| (k.clone(), v.settings.clone())).collect(),
+            delivery: config.delivery.clone(),
+            metrics,
+            wake,
+        }
+    }
+
+    /// Runs until `stop` turns true. A pass in progress is finished first
+    /// (its requests complete and their results are recorded), so a graceful
+    /// shutdown never leaves an operation in doubt.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut passes: u64 = 0;
+        while !*stop.borrow() {
+            passes += 1;
+            if passes % 1000 == 1 {
+                let _ = self.queue.blocking(|q| q.prune_seen()).await;
+            }
+            let window = self.delivery.coalesce_window_ms as i64;
+            let due = match self.queue.blocking(move |q| q.due(PASS, now_ms() - window)).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the queue failed; retrying in 1 s");
@@ -45,96 +81,250 @@ impl Deliverer {
                     continue;
                 }
             };
+            if let Ok(depth) = self.queue.blocking(|q| q.depth()).await {
+                self.metrics.set_queue_depth(depth);
+            }
             if due.is_empty() {
-                self.idle().await;
+                tokio::select! {
+                    _ = self.idle() => {}
+                    _ = stop.changed() => {}
+                }
                 continue;
             }
-            for event in due {
-                let outcome = self.deliver(&event).await;
-                if let Err(e) = self.record(&event, outcome).await {
-                    tracing::error!(error = %e, message_id = %event.message_id, "recording a delivery result failed");
-                }
-            }
+            self.pass(due).await;
         }
     }
 
-    /// Sleeps until woken by ingestion or until the next retry is due.
+    /// Sleeps until woken by ingestion (plus the coalescing window) or until
+    /// the next retry is due.
     async fn idle(&self) {
         let next = self.queue.blocking(|q| q.next_due_at()).await.ok().flatten();
         let wait = next.map_or(Duration::from_secs(5), |at| {
             Duration::from_millis((at - now_ms()).clamp(10, 5_000) as u64)
         });
         tokio::select! {
-            _ = self.wake.notified() => {}
+            _ = self.wake.notified() => {
+                tokio::time::sleep(Duration::from_millis(self.delivery.coalesce_window_ms)).await;
+            }
             _ = tokio::time::sleep(wait) => {}
         }
     }
 
-    async fn deliver(&self, queued: &QueuedEvent) -> Delivery {
-        let value: Value = match serde_json::from_str(&queued.body) {
-            Ok(v) => v,
-            Err(e) => return Delivery::Final(format!("stored event is not JSON: {e}")),
-        };
-        let event = match Event::from_value(&value) {
-            Ok(e) => e,
-            Err(e) => return Delivery::Final(format!("invalid event: {e}")),
-        };
-        let mapping = map_event(&event, &self.settings);
+    async fn pass(&self, due: Vec<QueuedEvent>) {
+        let work = self.plan(due).await;
+        let mut bulk: Vec<Work> = Vec::new();
+        for item in work {
+            let coalesced = matches!(item, Work::Identify { .. });
+            if coalesced && self.executor.bulk_enabled() {
+                bulk.push(item);
+                continue;
+            }
+            // Anything else for any user goes after the pending bulk upserts,
+            // which keeps every user's order.
+            self.flush_bulk(&mut bulk).await;
+            self.perform(item).await;
+        }
+        self.flush_bulk(&mut bulk).await;
+    }
+
+    /// Maps every event, dead-letters those that can no longer be mapped,
+    /// and merges runs of identifies per user (last write wins per field).
+    async fn plan(&self, due: Vec<QueuedEvent>) -> Vec<Work> {
+        let mut work: Vec<Work> = Vec::new();
+        // For each user, the index of their open identify group, if the last
+        // thing planned for them was one.
+        let mut open: HashMap<String, usize> = HashMap::new();
+        for event in due {
+            let ops = match self.map(&event) {
+                Ok(ops) => ops,
+                Err(reason) => {
+                    self.dead_letter(&event, reason).await;
+                    continue;
+                }
+            };
+            let single_identify = match ops.as_slice() {
+                [ZendeskOp::UpsertUser { user, match_on }] if event.ops_done == 0 && !event.user_key.is_empty() => {
+                    Some((user.clone(), match_on.clone()))
+                }
+                _ => None,
+            };
+            match single_identify {
+                Some((user, match_on)) => {
+                    if let Some(Work::Identify { events, user: merged, match_on: merged_on }) =
+                        open.get(&event.user_key).and_then(|&i| work.get_mut(i))
+                    {
+                        merge_user(merged, user);
+                        if match_on.email.is_some() {
+                            merged_on.email = match_on.email;
+                        }
+                        if match_on.external_id.is_some() {
+                            merged_on.external_id = match_on.external_id;
+                        }
+                        events.push(event);
+                    } else {
+                        open.insert(event.user_key.clone(), work.len());
+                        work.push(Work::Identify { events: vec![event], user, match_on });
+                    }
+                }
+                None => {
+                    open.remove(&event.user_key);
+                    work.push(Work::Event { event, ops });
+                }
+            }
+        }
+        work
+    }
+
+    /// The event's Zendesk operations, mapped with its write key's settings.
+    fn map(&self, queued: &QueuedEvent) -> Result<Vec<ZendeskOp>, String> {
+        let value: Value = serde_json::from_str(&queued.body).map_err(|e| format!("stored event is not JSON: {e}"))?;
+        let event = Event::from_value(&value).map_err(|e| format!("invalid event: {e}"))?;
+        let settings = self
+            .settings
+            .get(&queued.write_key)
+            .ok_or_else(|| format!("write key {} is no longer configured; add it back and replay", queued.write_key))?;
+        let mapping = map_event(&event, settings);
         if let Outcome::Skipped(skip) = &mapping.zendesk {
             tracing::info!(message_id = %queued.message_id, reason = %skip.message, "not sent to Zendesk");
         }
-        for op in mapping.zendesk.operations() {
-            if let Err(e) = self.execute(op).await {
-                return if e.is_retryable() {
-                    Delivery::Retry(e)
-                } else {
-                    Delivery::Final(e.to_string())
-                };
+        Ok(mapping.zendesk.operations().to_vec())
+    }
+
+    async fn perform(&self, item: Work) {
+        match item {
+            Work::Event { event, ops } => {
+                let outcome = self.perform_event(&event, &ops).await;
+                self.record(&[event], outcome).await;
+            }
+            Work::Identify { events, user, match_on } => {
+                let outcome = into_delivery(self.executor.upsert_user(&user, &match_on).await);
+                self.record(&events, outcome).await;
+            }
+        }
+    }
+
+    /// Performs the event's operations from the first not yet done,
+    /// recording progress after each so none is repeated.
+    async fn perform_event(&self, event: &QueuedEvent, ops: &[ZendeskOp]) -> Delivery {
+        for (index, op) in ops.iter().enumerate().skip(event.ops_done) {
+            if let Err(e) = self.executor.zendesk(op).await {
+                return into_delivery(Err(e));
+            }
+            if index + 1 < ops.len() {
+                let seq = event.seq;
+                if let Err(e) = self.queue.blocking(move |q| q.progress(seq, index + 1)).await {
+                    tracing::error!(error = %e, "recording progress failed");
+                    return Delivery::Retry(OpError::Refused(e.to_string()));
+                }
             }
         }
         Delivery::Done
     }
 
-    async fn execute(&self, op: &ZendeskOp) -> Result<(), ZendeskError> {
-        match op {
-            ZendeskOp::UpsertUser { user, .. } => {
-                let body = serde_json::to_value(user).map_err(|e| ZendeskError::BadResponse(e.to_string()))?;
-                let stored = self.zendesk.create_or_update_user(&body).await?;
-                tracing::debug!(zendesk_user_id = %stored.get("id").unwrap_or(&serde_json::Value::Null), "user upserted");
-                Ok(())
+    /// Bulk upserts for the pending identify groups; on 403 each is sent singly.
+    async fn flush_bulk(&self, pending: &mut Vec<Work>) {
+        if pending.is_empty() {
+            return;
+        }
+        let items = std::mem::take(pending);
+        let groups: Vec<(Vec<QueuedEvent>, User, UserMatch)> = items
+            .into_iter()
+            .filter_map(|w| match w {
+                Work::Identify { events, user, match_on } => Some((events, user, match_on)),
+                Work::Event { .. } => None,
+            })
+            .collect();
+        let per_call = crate::executor::BULK_CHUNK * crate::executor::MAX_JOBS_IN_FLIGHT;
+        let mut rest = groups;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(per_call));
+            let chunk = std::mem::replace(&mut rest, tail);
+            let users: Vec<User> = chunk.iter().map(|(_, u, _)| u.clone()).collect();
+            match self.executor.upsert_users_bulk(&users).await {
+                Ok(Some(results)) => {
+                    for ((events, _, _), result) in chunk.into_iter().zip(results) {
+                        let outcome = match result {
+                            BulkResult::Done => Delivery::Done,
+                            BulkResult::Failed(reason) => Delivery::Final(reason),
+                        };
+                        self.record(&events, outcome).await;
+                    }
+                }
+                Ok(None) => {
+                    for (events, user, match_on) in chunk {
+                        self.perform(Work::Identify { events, user, match_on }).await;
+                    }
+                }
+                Err(e) => {
+                    let retryable = e.is_retryable();
+                    let message = e.to_string();
+                    for (events, _, _) in chunk {
+                        let outcome = if retryable {
+                            Delivery::Retry(OpError::Refused(message.clone()))
+                        } else {
+                            Delivery::Final(message.clone())
+                        };
+                        self.record(&events, outcome).await;
+                    }
+                }
             }
-            // The core may grow operations before this executor performs them;
-            // such an event is dead-lettered with the reason, never dropped.
-            other => Err(ZendeskError::Unsupported(format!("{other:?}"))),
         }
     }
 
-    async fn record(&self, event: &QueuedEvent, outcome: Delivery) -> Result<(), crate::queue::QueueError> {
-        let seq = event.seq;
-        match outcome {
+    async fn record(&self, events: &[QueuedEvent], outcome: Delivery) {
+        let result: Result<(), QueueError> = match outcome {
             Delivery::Done => {
-                tracing::info!(message_id = %event.message_id, "delivered");
-                self.queue.blocking(move |q| q.complete(seq)).await
-            }
-            Delivery::Retry(error) if event.attempts + 1 < MAX_ATTEMPTS => {
-                let delay = error.retry_after().unwrap_or_else(|| backoff(event.attempts));
-                tracing::warn!(message_id = %event.message_id, error = %error, retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
-                let message = error.to_string();
-                let at = now_ms() + delay.as_millis() as i64;
-                self.queue.blocking(move |q| q.retry_later(seq, at, &message)).await
+                for event in events {
+                    tracing::info!(message_id = %event.message_id, "delivered");
+                    self.metrics.delivered();
+                }
+                let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+                self.queue.blocking(move |q| q.complete(&seqs)).await
             }
             Delivery::Retry(error) => {
-                let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {error}");
-                self.dead_letter(event, reason).await
+                for event in events {
+                    if event.attempts + 1 >= self.delivery.max_attempts {
+                        let reason = format!("gave up after {} attempts: {error}", self.delivery.max_attempts);
+                        self.dead_letter(event, reason).await;
+                        continue;
+                    }
+                    let delay = backoff(event.attempts);
+                    tracing::warn!(message_id = %event.message_id, error = %error, retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
+                    self.metrics.retried();
+                    let (seq, message, at) = (event.seq, error.to_string(), now_ms() + delay.as_millis() as i64);
+                    if let Err(e) = self.queue.blocking(move |q| q.retry_later(seq, at, &message)).await {
+                        tracing::error!(error = %e, "recording a retry failed");
+                    }
+                }
+                Ok(())
             }
-            Delivery::Final(reason) => self.dead_letter(event, reason).await,
+            Delivery::Final(reason) => {
+                for event in events {
+                    self.dead_letter(event, reason.clone()).await;
+                }
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "recording a delivery result failed");
         }
     }
 
-    async fn dead_letter(&self, event: &QueuedEvent, reason: String) -> Result<(), crate::queue::QueueError> {
+    async fn dead_letter(&self, event: &QueuedEvent, reason: String) {
         tracing::error!(message_id = %event.message_id, reason = %reason, "dead-lettered");
+        self.metrics.dead_lettered();
         let seq = event.seq;
-        self.queue.blocking(move |q| q.dead_letter(seq, &reason)).await
+        if let Err(e) = self.queue.blocking(move |q| q.dead_letter(seq, &reason)).await {
+            tracing::error!(error = %e, "recording a dead letter failed");
+        }
+    }
+}
+
+fn into_delivery(result: Result<(), OpError>) -> Delivery {
+    match result {
+        Ok(()) => Delivery::Done,
+        Err(e) if e.is_retryable() => Delivery::Retry(e),
+        Err(e) => Delivery::Final(e.to_string()),
     }
 }
 

@@ -6,20 +6,26 @@
 //! batch is on disk before the 200 goes out.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use serde_json::json;
 use zendesk_analytics_core::{Event, EventType, Map, Value};
 
+use crate::config::WriteKey;
+use crate::identity;
 use crate::AppState;
 
 /// Segment's limit for one event.
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 /// Segment's limit for one batch request.
 pub const MAX_BATCH_BYTES: usize = 500 * 1024;
+/// Deeper JSON is refused: no real event nests this far, and it bounds the
+/// work (and stack) every later step spends on one event.
+pub const MAX_DEPTH: usize = 32;
 
 /// A refused request: status plus a JSON body that says what is wrong.
 #[derive(Debug)]
@@ -27,11 +33,16 @@ pub struct Refusal {
     status: StatusCode,
     message: String,
     details: Vec<String>,
+    retry_after: Option<u64>,
 }
 
 impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Refusal {
+        Refusal { status, message: message.into(), details: Vec::new(), retry_after: None }
+    }
+
     fn bad_request(message: impl Into<String>) -> Refusal {
-        Refusal { status: StatusCode::BAD_REQUEST, message: message.into(), details: Vec::new() }
+        Refusal::new(StatusCode::BAD_REQUEST, message)
     }
 }
 
@@ -41,19 +52,54 @@ impl IntoResponse for Refusal {
         if !self.details.is_empty() {
             body["details"] = json!(self.details);
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
 /// `POST /v1/batch` (and `/v1/b`).
-pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
-    let mut root = parse_body(&body)?;
-    let write_key = write_key(&headers, &root)?;
-    state.authorize(&write_key)?;
-    let Some(Value::Array(items)) = root.remove("batch") else {
-        return Err(Refusal::bad_request("the body needs a \"batch\" array of events"));
-    };
-    accept(&state, &write_key, items, None).await
+pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let result = async {
+        let mut root = parse_body(&read_body(body)?)?;
+        let (key_name, key) = authorize(&state, &headers, &root)?;
+        let items = match root.remove("batch") {
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err(Refusal::bad_request(format!("\"batch\" must be an array of events, got {}", other.type_name())))
+            }
+            None => return Err(Refusal::bad_request("the body needs a \"batch\" array of events")),
+        };
+        if items.is_empty() {
+            return Err(Refusal::bad_request("\"batch\" is empty; send at least one event"));
+        }
+        // Segment lets a batch carry `context` and `integrations` for all of
+        // its events; an event's own keys win.
+        let shared: Vec<(String, Map)> = ["context", "integrations"]
+            .into_iter()
+            .filter_map(|k| match root.remove(k) {
+                Some(Value::Object(m)) => Some((k.to_owned(), m)),
+                _ => None,
+            })
+            .collect();
+        let items = items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(mut event) => {
+                    for (field, defaults) in &shared {
+                        merge_defaults(&mut event, field, defaults);
+                    }
+                    Value::Object(event)
+                }
+                other => other,
+            })
+            .collect();
+        accept(&state, &key_name, key, items, None).await
+    }
+    .await;
+    respond(&state, result)
 }
 
 /// `POST /v1/{identify,track,group,alias,page,screen}` and the short forms
@@ -62,8 +108,8 @@ pub async fn single(
     State(state): State<AppState>,
     Path(call): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let kind = match call.as_str() {
         "identify" | "i" => EventType::Identify,
         "track" | "t" => EventType::Track,
@@ -73,39 +119,97 @@ pub async fn single(
         "screen" | "s" => EventType::Screen,
         "batch" | "b" => return batch(State(state), headers, body).await,
         other => {
-            return Err(Refusal {
-                status: StatusCode::NOT_FOUND,
-                message: format!("unknown endpoint /v1/{other}; use /v1/batch, /v1/identify, /v1/track, /v1/group, /v1/alias or /v1/page"),
-                details: Vec::new(),
-            })
+            let refusal = Refusal::new(
+                StatusCode::NOT_FOUND,
+                format!("unknown endpoint /v1/{other}; use /v1/batch, /v1/identify, /v1/track, /v1/group, /v1/alias, /v1/page or /v1/screen"),
+            );
+            return respond(&state, Err(refusal));
         }
     };
-    let root = parse_body(&body)?;
-    let write_key = write_key(&headers, &root)?;
-    state.authorize(&write_key)?;
-    accept(&state, &write_key, vec![Value::Object(root)], Some(kind)).await
+    let result = async {
+        let root = parse_body(&read_body(body)?)?;
+        let (key_name, key) = authorize(&state, &headers, &root)?;
+        accept(&state, &key_name, key, vec![Value::Object(root)], Some(kind)).await
+    }
+    .await;
+    respond(&state, result)
 }
 
-fn parse_body(body: &[u8]) -> Result<Map, Refusal> {
-    if body.len() > MAX_BATCH_BYTES {
-        return Err(Refusal {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            message: format!("the request is {} bytes; the limit is {MAX_BATCH_BYTES} bytes per batch — send smaller batches", body.len()),
-            details: Vec::new(),
-        });
+fn respond(state: &AppState, result: Result<Response, Refusal>) -> Response {
+    match result {
+        Ok(response) => response,
+        Err(refusal) => {
+            state.metrics.refused(refusal.status.as_u16());
+            tracing::debug!(status = refusal.status.as_u16(), error = %refusal.message, "request refused");
+            refusal.into_response()
+        }
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|e| Refusal::bad_request(format!("the body is not valid UTF-8 (byte {})", e.valid_up_to())))?;
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(Refusal::bad_request(format!("the body must be a JSON object, got {}", other.type_name()))),
-        Err(e) => Err(Refusal::bad_request(format!("the body is not valid JSON: {e}"))),
+}
+
+/// The body, or a JSON 413 when it is over the limit (axum stops reading at
+/// the limit, so an endless body costs nothing).
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refusal> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request is over the limit of {MAX_BATCH_BYTES} bytes per batch — send smaller batches"),
+        ),
+        status => Refusal::new(status, format!("the body could not be read: {}", rejection.body_text())),
+    })
+}
+
+fn merge_defaults(event: &mut Map, field: &str, defaults: &Map) {
+    match event.get_mut(field) {
+        Some(Value::Object(own)) => {
+            for (k, v) in defaults {
+                own.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        None | Some(Value::Null) => {
+            event.insert(field.to_owned(), Value::Object(defaults.clone()));
+        }
+        // A wrong type is reported by validation with the field's name.
+        Some(_) => {}
+    }
+}
+
+/// Size, UTF-8, JSON, object and depth checks, each with its own sentence.
+/// JSON and `text/plain` bodies are read the same way (browsers send
+/// text/plain to avoid a CORS preflight).
+pub fn parse_body(body: &[u8]) -> Result<Map, Refusal> {
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request is {} bytes, over the limit of {MAX_BATCH_BYTES} bytes per batch — send smaller batches", body.len()),
+        ));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Refusal::bad_request("the body is empty; send a JSON object"));
+    }
+    let text = std::str::from_utf8(body).map_err(|e| {
+        Refusal::bad_request(format!("the body is not valid UTF-8 (invalid byte at offset {}); send UTF-8 encoded JSON", e.valid_up_to()))
+    })?;
+    let value = serde_json::from_str::<Value>(text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            Refusal::bad_request(format!("the body nests deeper than {MAX_DEPTH} levels; flatten your traits and properties"))
+        } else {
+            Refusal::bad_request(format!("the body is not valid JSON: {e}"))
+        }
+    })?;
+    if value.depth() > MAX_DEPTH {
+        return Err(Refusal::bad_request(format!(
+            "the body nests deeper than {MAX_DEPTH} levels; flatten your traits and properties"
+        )));
+    }
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(Refusal::bad_request(format!("the body must be a JSON object, got {}", other.type_name()))),
     }
 }
 
 /// The write key from HTTP Basic auth (key as user, as Segment's libraries
 /// send it) or the body's `writeKey` (text/plain senders such as our SDK).
-fn write_key(headers: &HeaderMap, body: &Map) -> Result<String, Refusal> {
+fn write_key_of(headers: &HeaderMap, body: &Map) -> Result<String, Refusal> {
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -114,86 +218,112 @@ fn write_key(headers: &HeaderMap, body: &Map) -> Result<String, Refusal> {
         .and_then(|raw| String::from_utf8(raw).ok())
         .map(|user_pass| user_pass.split(':').next().unwrap_or_default().to_owned())
         .filter(|k| !k.is_empty());
-    from_header
-        .or_else(|| body.get("writeKey").and_then(Value::as_str).map(str::to_owned))
-        .ok_or_else(|| Refusal {
-            status: StatusCode::UNAUTHORIZED,
-            message: "no write key: send it as the HTTP Basic user or as \"writeKey\" in the body".into(),
-            details: Vec::new(),
-        })
+    from_header.or_else(|| body.get("writeKey").and_then(Value::as_str).map(str::to_owned)).ok_or_else(|| {
+        Refusal::new(StatusCode::UNAUTHORIZED, "no write key: send it as the HTTP Basic user or as \"writeKey\" in the body")
+    })
 }
 
-impl AppState {
-    fn authorize(&self, write_key: &str) -> Result<(), Refusal> {
-        if self.config.accepts_write_key(write_key) {
-            Ok(())
-        } else {
-            Err(Refusal {
-                status: StatusCode::UNAUTHORIZED,
-                message: "unknown write key; check the writeKey your SDK is loaded with".into(),
-                details: Vec::new(),
-            })
+/// A known write key, called from an origin it allows.
+fn authorize<'a>(state: &'a AppState, headers: &HeaderMap, body: &Map) -> Result<(String, &'a WriteKey), Refusal> {
+    let name = write_key_of(headers, body)?;
+    let key = state
+        .config
+        .write_key(&name)
+        .ok_or_else(|| Refusal::new(StatusCode::UNAUTHORIZED, "unknown write key; check the writeKey your SDK is loaded with"))?;
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        if !key.allows_origin(origin) {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                format!("origin {origin} is not allowed for this write key; add it to the key's allowed_origins"),
+            ));
         }
     }
+    Ok((name, key))
 }
 
-/// Validates every event, then stores them all in one transaction.
+/// Rate-limits, validates every event, then stores them all in one transaction.
 async fn accept(
     state: &AppState,
-    write_key: &str,
+    key_name: &str,
+    key: &WriteKey,
     items: Vec<Value>,
     kind: Option<EventType>,
 ) -> Result<Response, Refusal> {
+    if let Err(wait) = state.ingestion_limit(key_name).try_take(items.len() as f64) {
+        let seconds = wait.as_secs().max(1);
+        let mut refusal = Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this write key is limited to {} events per second; retry after {seconds} s",
+                key.events_per_second
+            ),
+        );
+        refusal.retry_after = Some(seconds);
+        return Err(refusal);
+    }
     let mut rows = Vec::with_capacity(items.len());
     let mut problems = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        match prepare(item, kind) {
+        match prepare(item, kind, key) {
             Ok(row) => rows.push(row),
             Err(problem) => problems.push(format!("event {index}: {problem}")),
         }
     }
     if !problems.is_empty() {
-        return Err(Refusal {
-            status: StatusCode::BAD_REQUEST,
-            message: format!("{} event(s) are invalid; nothing in this request was accepted", problems.len()),
-            details: problems,
-        });
+        let mut refusal = Refusal::bad_request(format!(
+            "{} event(s) are invalid; nothing in this request was accepted",
+            problems.len()
+        ));
+        refusal.details = problems;
+        return Err(refusal);
     }
-    let key = write_key.to_owned();
-    state
-        .queue
-        .blocking(move |q| q.enqueue(&key, &rows))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not store a batch");
-            Refusal {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: "the proxy could not store the events; retry later".into(),
-                details: Vec::new(),
-            }
-        })?;
+    let owner = key_name.to_owned();
+    let count = rows.len() as u64;
+    state.queue.blocking(move |q| q.enqueue(&owner, &rows)).await.map_err(|e| {
+        tracing::error!(error = %e, "could not store a batch");
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the proxy could not store the events; retry later")
+    })?;
+    state.metrics.accepted(count);
     state.wake.notify_one();
     Ok((StatusCode::OK, Json(json!({ "success": true }))).into_response())
 }
 
-/// Validates one event and returns `(messageId, stored JSON)`.
-fn prepare(item: Value, kind: Option<EventType>) -> Result<(String, String), String> {
+/// A validated event, ready for the queue.
+pub struct Prepared {
+    pub message_id: String,
+    /// Whose events must be delivered in order (userId, else anonymousId).
+    pub user_key: String,
+    pub body: String,
+}
+
+/// Validates one event (shape, identity verification, size).
+fn prepare(item: Value, kind: Option<EventType>, key: &WriteKey) -> Result<Prepared, String> {
     let Value::Object(mut event) = item else {
         return Err(format!("must be a JSON object, got {}", item.type_name()));
     };
     if let Some(kind) = kind {
         event.insert("type".into(), Value::from(kind.as_str()));
     }
-    if !matches!(event.get("messageId"), Some(Value::String(s)) if !s.is_empty()) {
+    if !matches!(event.get("messageId"), Some(Value::String(s)) if !s.trim().is_empty()) {
         event.insert("messageId".into(), Value::from(format!("proxy-{}", random_id())));
     }
+    // The write key is not part of the event: it must not sit in the queue
+    // next to the event body.
+    event.remove("writeKey");
     let value = Value::Object(event);
     let parsed = Event::from_value(&value).map_err(|e| e.to_string())?;
+    if let (Some(secret), Some(user_id)) = (&key.identity_secret, &parsed.user_id) {
+        if matches!(parsed.kind, EventType::Identify | EventType::Group | EventType::Track | EventType::Alias) {
+            let hash = parsed.context.get("userHash").and_then(Value::as_str);
+            identity::verify(secret, user_id, hash).map_err(|e| e.to_string())?;
+        }
+    }
     let body = serde_json::to_string(&value).map_err(|e| e.to_string())?;
     if body.len() > MAX_EVENT_BYTES {
         return Err(format!("is {} bytes; the limit is {MAX_EVENT_BYTES} bytes per event", body.len()));
     }
-    Ok((parsed.message_id.unwrap_or_default(), body))
+    let user_key = parsed.user_id.clone().or(parsed.anonymous_id.clone()).unwrap_or_default();
+    Ok(Prepared { message_id: parsed.message_id.unwrap_or_default(), user_key, body })
 }
 
 fn random_id() -> String {

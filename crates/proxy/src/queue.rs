@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use thiserror::Error;
 
+use crate::ingest::Prepared;
+
 #[derive(Debug, Error)]
 pub enum QueueError {
     #[error("queue database error: {0}")]
@@ -23,12 +25,20 @@ pub struct QueuedEvent {
     pub seq: i64,
     pub message_id: String,
     pub write_key: String,
+    pub user_key: String,
     pub body: String,
     pub attempts: u32,
+    /// Operations of this event already performed: a restarted worker
+    /// resumes after them instead of repeating them.
+    pub ops_done: usize,
+    /// The operation that was sent but whose result was not recorded (the
+    /// process died in between): its effect must be checked before a resend.
+    pub in_doubt: Option<usize>,
+    pub received_at_ms: i64,
 }
 
 /// An event that could not be delivered, and why.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DeadLetter {
     pub message_id: String,
     pub write_key: String,
@@ -51,14 +61,16 @@ CREATE TABLE IF NOT EXISTS events (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id      TEXT    NOT NULL UNIQUE,
     write_key       TEXT    NOT NULL,
+    user_key        TEXT    NOT NULL DEFAULT '',
     body            TEXT    NOT NULL,
     received_at     INTEGER NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    ops_done        INTEGER NOT NULL DEFAULT 0,
+    op_in_flight    INTEGER,
     last_error      TEXT
 );
-CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at, seq);
--- Every messageId ever accepted, so a client's retry has no second effect.
+-- Every messageId accepted in the last week, so a client's retry has no second effect.
 CREATE TABLE IF NOT EXISTS seen (
     message_id  TEXT    PRIMARY KEY,
     received_at INTEGER NOT NULL
@@ -66,12 +78,49 @@ CREATE TABLE IF NOT EXISTS seen (
 CREATE TABLE IF NOT EXISTS dead_letters (
     message_id TEXT    PRIMARY KEY,
     write_key  TEXT    NOT NULL,
+    user_key   TEXT    NOT NULL DEFAULT '',
     body       TEXT    NOT NULL,
     reason     TEXT    NOT NULL,
     attempts   INTEGER NOT NULL,
+    ops_done   INTEGER NOT NULL DEFAULT 0,
     failed_at  INTEGER NOT NULL
 );
 ";
+
+/// Indexes, created after [`MIGRATIONS`] so they may use added columns.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at, seq);
+CREATE INDEX IF NOT EXISTS events_user ON events (user_key, seq);
+";
+
+/// Columns added since the first release: `(table, column, declaration)`.
+const MIGRATIONS: &[(&str, &str, &str)] = &[
+    ("events", "user_key", "TEXT NOT NULL DEFAULT ''"),
+    ("events", "ops_done", "INTEGER NOT NULL DEFAULT 0"),
+    ("events", "op_in_flight", "INTEGER"),
+    ("dead_letters", "user_key", "TEXT NOT NULL DEFAULT ''"),
+    ("dead_letters", "ops_done", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Brings a queue file written by an older version up to date.
+fn migrate(conn: &Connection) -> Result<(), QueueError> {
+    for (table, column, declaration) in MIGRATIONS {
+        let exists: bool = conn.query_row(
+            &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+            params![column],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !exists {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"))?;
+        }
+    }
+    conn.execute_batch(INDEXES)?;
+    Ok(())
+}
+
+/// How long a messageId is remembered for dedupe (Segment: 24 h; clients
+/// that retry after a reload do so within minutes).
+pub const DEDUPE_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -86,6 +135,7 @@ impl Queue {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Queue { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -106,9 +156,9 @@ impl Queue {
             .map_err(|_| QueueError::WorkerGone)?
     }
 
-    /// Stores events `(message_id, body)` in one transaction; returns how many
-    /// were new (a messageId seen before is ignored).
-    pub fn enqueue(&self, write_key: &str, events: &[(String, String)]) -> Result<usize, QueueError> {
+    /// Stores events in one transaction; returns how many were new (a
+    /// messageId seen before is ignored).
+    pub fn enqueue(&self, write_key: &str, events: &[Prepared]) -> Result<usize, QueueError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let now = now_ms();
@@ -116,11 +166,11 @@ impl Queue {
         {
             let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO seen (message_id, received_at) VALUES (?1, ?2)")?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO events (message_id, write_key, body, received_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO events (message_id, write_key, user_key, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for (message_id, body) in events {
-                if seen.execute(params![message_id, now])? == 1 {
-                    insert.execute(params![message_id, write_key, body, now])?;
+            for event in events {
+                if seen.execute(params![event.message_id, now])? == 1 {
+                    insert.execute(params![event.message_id, write_key, event.user_key, event.body, now])?;
                     accepted += 1;
                 }
             }
@@ -129,20 +179,32 @@ impl Queue {
         Ok(accepted)
     }
 
-    /// Up to `limit` events due for a delivery attempt, oldest first.
-    pub fn due(&self, limit: usize) -> Result<Vec<QueuedEvent>, QueueError> {
+    /// Up to `limit` events due for a delivery attempt, oldest first, that
+    /// arrived before `received_before_ms`. An event whose user has an older
+    /// event still waiting for a retry is held back: one user's events reach
+    /// Zendesk in the order they were sent.
+    pub fn due(&self, limit: usize, received_before_ms: i64) -> Result<Vec<QueuedEvent>, QueueError> {
         let conn = self.conn();
+        let now = now_ms();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, message_id, write_key, body, attempts FROM events
-             WHERE next_attempt_at <= ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, message_id, write_key, user_key, body, attempts, ops_done, op_in_flight, received_at
+             FROM events e
+             WHERE next_attempt_at <= ?1 AND received_at <= ?3
+               AND NOT EXISTS (SELECT 1 FROM events p
+                               WHERE p.user_key = e.user_key AND p.seq < e.seq AND p.next_attempt_at > ?1)
+             ORDER BY seq LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![now_ms(), limit as i64], |r| {
+        let rows = stmt.query_map(params![now, limit as i64, received_before_ms], |r| {
             Ok(QueuedEvent {
                 seq: r.get(0)?,
                 message_id: r.get(1)?,
                 write_key: r.get(2)?,
-                body: r.get(3)?,
-                attempts: r.get(4)?,
+                user_key: r.get(3)?,
+                body: r.get(4)?,
+                attempts: r.get(5)?,
+                ops_done: r.get::<_, i64>(6)? as usize,
+                in_doubt: r.get::<_, Option<i64>>(7)?.map(|i| i as usize),
+                received_at_ms: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -157,16 +219,41 @@ impl Queue {
             .flatten())
     }
 
-    /// The event reached Zendesk: it leaves the queue.
-    pub fn complete(&self, seq: i64) -> Result<(), QueueError> {
-        self.conn().execute("DELETE FROM events WHERE seq = ?1", params![seq])?;
+    /// Operation `op` of the event is about to be sent (its effect cannot be
+    /// undone or safely repeated without a check).
+    pub fn op_started(&self, seq: i64, op: usize) -> Result<(), QueueError> {
+        self.conn()
+            .execute("UPDATE events SET op_in_flight = ?2 WHERE seq = ?1", params![seq, op as i64])?;
+        Ok(())
+    }
+
+    /// The first `ops_done` operations of the event reached Zendesk.
+    pub fn progress(&self, seq: i64, ops_done: usize) -> Result<(), QueueError> {
+        self.conn().execute(
+            "UPDATE events SET ops_done = ?2, op_in_flight = NULL WHERE seq = ?1",
+            params![seq, ops_done as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The events reached Zendesk: they leave the queue.
+    pub fn complete(&self, seqs: &[i64]) -> Result<(), QueueError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?;
+            for seq in seqs {
+                delete.execute(params![seq])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
     /// A retryable failure: try again at `next_attempt_at_ms`.
     pub fn retry_later(&self, seq: i64, next_attempt_at_ms: i64, error: &str) -> Result<(), QueueError> {
         self.conn().execute(
-            "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE seq = ?1",
+            "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, op_in_flight = NULL WHERE seq = ?1",
             params![seq, next_attempt_at_ms, error],
         )?;
         Ok(())
@@ -177,8 +264,8 @@ impl Queue {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO dead_letters (message_id, write_key, body, reason, attempts, failed_at)
-             SELECT message_id, write_key, body, ?2, attempts + 1, ?3 FROM events WHERE seq = ?1",
+            "INSERT OR REPLACE INTO dead_letters (message_id, write_key, user_key, body, reason, attempts, ops_done, failed_at)
+             SELECT message_id, write_key, user_key, body, ?2, attempts + 1, ops_done, ?3 FROM events WHERE seq = ?1",
             params![seq, reason, now_ms()],
         )?;
         tx.execute("DELETE FROM events WHERE seq = ?1", params![seq])?;
@@ -205,9 +292,42 @@ impl Queue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Moves dead letters back into the queue (all, or those named), resuming
+    /// after the operations they had completed. Returns how many moved.
+    pub fn replay(&self, message_ids: &[String]) -> Result<usize, QueueError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        let moved = {
+            let select = "INSERT INTO events (message_id, write_key, user_key, body, received_at, ops_done)
+                          SELECT message_id, write_key, user_key, body, ?1, ops_done FROM dead_letters";
+            if message_ids.is_empty() {
+                let n = tx.execute(select, params![now])?;
+                tx.execute("DELETE FROM dead_letters", [])?;
+                n
+            } else {
+                let mut n = 0;
+                for id in message_ids {
+                    n += tx.execute(&format!("{select} WHERE message_id = ?2"), params![now, id])?;
+                    tx.execute("DELETE FROM dead_letters WHERE message_id = ?1", params![id])?;
+                }
+                n
+            }
+        };
+        tx.commit()?;
+        Ok(moved)
+    }
+
     /// Events waiting for delivery.
     pub fn depth(&self) -> Result<u64, QueueError> {
         Ok(self.conn().query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
+    }
+
+    /// Forgets messageIds older than the dedupe window.
+    pub fn prune_seen(&self) -> Result<usize, QueueError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM seen WHERE received_at < ?1", params![now_ms() - DEDUPE_WINDOW_MS])?)
     }
 }
 
@@ -215,15 +335,19 @@ impl Queue {
 mod tests {
     use super::*;
 
+    fn prepared(message_id: &str, user_key: &str, body: &str) -> Prepared {
+        Prepared { message_id: message_id.into(), user_key: user_key.into(), body: body.into() }
+    }
+
     #[test]
     fn a_message_id_is_accepted_once_even_after_delivery() {
         let dir = tempfile::tempdir().unwrap();
         let q = Queue::open(&dir.path().join("q.db")).unwrap();
-        let ev = vec![("m1".to_string(), "{}".to_string())];
+        let ev = vec![prepared("m1", "u", "{}")];
         assert_eq!(q.enqueue("k", &ev).unwrap(), 1);
         assert_eq!(q.enqueue("k", &ev).unwrap(), 0);
-        let due = q.due(10).unwrap();
-        q.complete(due[0].seq).unwrap();
+        let due = q.due(10, now_ms()).unwrap();
+        q.complete(&[due[0].seq]).unwrap();
         assert_eq!(q.enqueue("k", &ev).unwrap(), 0, "redelivered after completion");
         assert_eq!(q.depth().unwrap(), 0);
     }
@@ -233,13 +357,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.db");
         let q = Queue::open(&path).unwrap();
-        q.enqueue("k", &[("m1".into(), "{\"a\":1}".into())]).unwrap();
-        let seq = q.due(1).unwrap()[0].seq;
+        q.enqueue("k", &[prepared("m1", "u", "{\"a\":1}")]).unwrap();
+        let seq = q.due(1, now_ms()).unwrap()[0].seq;
         q.dead_letter(seq, "422 RecordInvalid").unwrap();
         drop(q);
         let reopened = Queue::open(&path).unwrap();
         let dead = reopened.dead_letters().unwrap();
         assert_eq!((dead[0].body.as_str(), dead[0].reason.as_str()), ("{\"a\":1}", "422 RecordInvalid"));
         assert_eq!(reopened.depth().unwrap(), 0);
+        assert_eq!(reopened.replay(&[]).unwrap(), 1);
+        assert!(reopened.dead_letters().unwrap().is_empty());
+        assert_eq!(reopened.due(10, now_ms()).unwrap()[0].body, "{\"a\":1}");
+    }
+
+    #[test]
+    fn a_user_waiting_for_a_retry_holds_back_their_later_events_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::open(&dir.path().join("q.db")).unwrap();
+        q.enqueue("k", &[prepared("a1", "a", "{}"), prepared("b1", "b", "{}"), prepared("a2", "a", "{}")]).unwrap();
+        let first = q.due(10, now_ms()).unwrap();
+        q.retry_later(first[0].seq, now_ms() + 60_000, "503").unwrap();
+        let due: Vec<String> = q.due(10, now_ms()).unwrap().into_iter().map(|e| e.message_id).collect();
+        assert_eq!(due, ["b1"]);
     }
 }

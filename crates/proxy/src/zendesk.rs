@@ -1,13 +1,17 @@
-//! The HTTP client for the Zendesk Support API.
+//! The HTTP client for the Zendesk Support and Connect APIs: throttling,
+//! 429 pauses and Zendesk's error shapes.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::config::ZendeskAuth;
+use crate::config::{Secret, ZendeskAuth};
+use crate::metrics::Metrics;
+use crate::ratelimit::TokenBucket;
 
 /// A failed Zendesk call, classified for the delivery policy. Never contains
 /// credentials: only the status and Zendesk's own error text.
@@ -28,7 +32,8 @@ pub enum ZendeskError {
 }
 
 impl ZendeskError {
-    /// 5xx, 408, 409, 429 and network errors are worth retrying; other 4xx are final.
+    /// 5xx, 408, 409, 429 and network errors are worth retrying; other 4xx
+    /// are final (the request itself is wrong; repeating it cannot help).
     pub fn is_retryable(&self) -> bool {
         match self {
             ZendeskError::Network(_) => true,
@@ -45,50 +50,167 @@ impl ZendeskError {
     }
 }
 
-/// A Zendesk Support API client for one account.
-#[derive(Clone)]
-pub struct ZendeskClient {
-    http: reqwest::Client,
-    base_url: String,
-    authorization: HeaderValue,
+/// Spacing and pausing shared by every request to one API: the token bucket
+/// keeps the proxy under the plan limit, and after a 429 nobody sends until
+/// the `Retry-After` has passed (Zendesk counts requests made during the
+/// pause against the account).
+pub struct Throttle {
+    bucket: TokenBucket,
+    paused_until: Mutex<Option<Instant>>,
+    default_pause: Duration,
+    metrics: Metrics,
 }
 
-impl ZendeskClient {
-    pub fn new(base_url: &str, auth: &ZendeskAuth) -> ZendeskClient {
-        let mut authorization =
-            HeaderValue::from_str(&auth.header_value()).unwrap_or_else(|_| HeaderValue::from_static(""));
-        authorization.set_sensitive(true);
-        ZendeskClient {
+impl Throttle {
+    pub fn new(requests_per_minute: u32, default_pause: Duration, metrics: Metrics) -> Throttle {
+        Throttle {
+            bucket: TokenBucket::per_minute(requests_per_minute),
+            paused_until: Mutex::new(None),
+            default_pause,
+            metrics,
+        }
+    }
+
+    fn paused_until(&self) -> Option<Instant> {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        until.filter(|u| *u > Instant::now())
+    }
+
+    /// Waits until a request may go out.
+    async fn ready(&self) {
+        loop {
+            if let Some(until) = self.paused_until() {
+                tokio::time::sleep_until(until.into()).await;
+                continue;
+            }
+            if self.bucket.acquire().await {
+                self.metrics.rate_limit_wait();
+            }
+            // A 429 may have arrived while this request waited for its token.
+            if self.paused_until().is_none() {
+                return;
+            }
+        }
+    }
+
+    /// Stops every request for `retry_after` (or the default pause).
+    fn pause(&self, retry_after: Option<Duration>) -> Duration {
+        let pause = retry_after.unwrap_or(self.default_pause);
+        let until = Instant::now() + pause;
+        let mut guard = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none_or(|current| current < until) {
+            *guard = Some(until);
+        }
+        self.metrics.pause();
+        pause
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// An HTTP JSON API behind one credential: the Zendesk Support API (OAuth or
+/// token) or the Connect API (`X-Outbound-Key`).
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base_url: String,
+    auth: (HeaderName, HeaderValue),
+    throttle: Arc<Throttle>,
+    metrics: Metrics,
+}
+
+/// 429s in a row on one request before it is handed back as a retryable
+/// failure (the event is then rescheduled).
+const MAX_429_IN_A_ROW: u32 = 20;
+
+impl ApiClient {
+    /// The Zendesk Support API.
+    pub fn zendesk(base_url: &str, auth: &ZendeskAuth, throttle: Arc<Throttle>, metrics: Metrics) -> ApiClient {
+        ApiClient::new(base_url, AUTHORIZATION, &auth.header_value(), throttle, metrics)
+    }
+
+    /// The Zendesk Connect (Outbound) API.
+    pub fn connect(base_url: &str, api_key: &Secret, throttle: Arc<Throttle>, metrics: Metrics) -> ApiClient {
+        ApiClient::new(base_url, HeaderName::from_static("x-outbound-key"), api_key.expose(), throttle, metrics)
+    }
+
+    fn new(base_url: &str, name: HeaderName, value: &str, throttle: Arc<Throttle>, metrics: Metrics) -> ApiClient {
+        let mut value = HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""));
+        value.set_sensitive(true);
+        ApiClient {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .user_agent(concat!("zendesk-analytics-proxy/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .unwrap_or_default(),
             base_url: base_url.trim_end_matches('/').to_owned(),
-            authorization,
+            auth: (name, value),
+            throttle,
+            metrics,
         }
     }
 
-    /// `POST /api/v2/users/create_or_update.json` → the user Zendesk holds.
-    pub async fn create_or_update_user(&self, user: &Value) -> Result<Value, ZendeskError> {
-        let body = serde_json::json!({ "user": user });
-        let response = self.send(self.http.post(self.url("/api/v2/users/create_or_update.json")).json(&body)).await?;
-        response
-            .get("user")
-            .cloned()
-            .ok_or_else(|| ZendeskError::BadResponse("no \"user\" in the create_or_update answer".into()))
+    /// Sends one request, waiting for the throttle and riding out 429s.
+    /// `endpoint` names the call for metrics and errors (never ids or values).
+    pub async fn call(
+        &self,
+        method: Method,
+        endpoint: &'static str,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Answer, ZendeskError> {
+        let mut throttled = 0;
+        loop {
+            self.throttle.ready().await;
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base_url))
+                .header(self.auth.0.clone(), self.auth.1.clone());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            let started = Instant::now();
+            let result = self.send(request).await;
+            let status = match &result {
+                Ok(answer) => answer.status,
+                Err(ZendeskError::Status { status, .. }) => *status,
+                Err(_) => 0,
+            };
+            self.metrics.zendesk_request(endpoint, status, started.elapsed().as_secs_f64());
+            match result {
+                Err(ZendeskError::Status { status: 429, retry_after, .. }) if throttled < MAX_429_IN_A_ROW => {
+                    throttled += 1;
+                    let pause = self.throttle.pause(retry_after);
+                    tracing::warn!(endpoint, pause_s = pause.as_secs_f64(), "Zendesk answered 429; every request pauses");
+                }
+                other => {
+                    return other.map_err(|e| match e {
+                        ZendeskError::Status { status, message, retry_after } => ZendeskError::Status {
+                            status,
+                            message: format!("{endpoint}: {message}"),
+                            retry_after,
+                        },
+                        other => other,
+                    })
+                }
+            }
+        }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ZendeskError> {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, ZendeskError> {
         let response = request
-            .header(AUTHORIZATION, self.authorization.clone())
             .send()
             .await
-            // `without_url`: the URL is ours and harmless, but keep errors short.
+            // `without_url`: keep errors short; the URL never holds a secret.
             .map_err(|e| ZendeskError::Network(e.without_url().to_string()))?;
         let status = response.status();
         let retry_after = response
@@ -98,18 +220,16 @@ impl ZendeskClient {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(Duration::from_secs_f64);
-        let text = response.text().await.map_err(|e| ZendeskError::Network(e.to_string()))?;
+        let text = response.text().await.map_err(|e| ZendeskError::Network(e.without_url().to_string()))?;
         if status.is_success() {
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_str(&text).map_err(|e| ZendeskError::BadResponse(e.to_string()));
+            let body = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).map_err(|e| ZendeskError::BadResponse(e.to_string()))?
+            };
+            return Ok(Answer { status: status.as_u16(), body });
         }
-        Err(ZendeskError::Status {
-            status: status.as_u16(),
-            message: error_message(status, &text),
-            retry_after,
-        })
+        Err(ZendeskError::Status { status: status.as_u16(), message: error_message(status, &text), retry_after })
     }
 }
 

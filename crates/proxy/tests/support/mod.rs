@@ -1,0 +1,219 @@
+//! Shared test harness: the real fake Zendesk and the real proxy, both over
+//! HTTP on 127.0.0.1:0. The fake is wrapped in a recorder that only observes
+//! (method, path, status, time) — and, for the 429 storm, can enforce a
+//! requests-per-minute limit the way Zendesk does.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use zendesk_fake::FakeZendesk;
+use zendesk_proxy::config::{Config, Overrides};
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub at: Instant,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+/// A limit like Zendesk's: at most `per_window` requests per `window`,
+/// beyond that 429 with `Retry-After` (seconds until the window frees).
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub per_window: usize,
+    pub window: Duration,
+}
+
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<Seen>>,
+    limit: Mutex<Option<(Limit, Instant, usize)>>,
+}
+
+pub struct Fake {
+    pub url: String,
+    recorder: Arc<Recorder>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Fake {
+    pub async fn start() -> Fake {
+        Fake::start_with(None).await
+    }
+
+    pub async fn start_with(limit: Option<Limit>) -> Fake {
+        let recorder = Arc::new(Recorder::default());
+        *recorder.limit.lock().unwrap() = limit.map(|l| (l, Instant::now(), 0));
+        let app = FakeZendesk::demo()
+            .router()
+            .layer(middleware::from_fn_with_state(recorder.clone(), record));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        Fake { url, recorder, _stop: stop }
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.recorder.seen.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, method: &str, path_prefix: &str) -> usize {
+        self.requests().iter().filter(|s| s.method == method && s.path.starts_with(path_prefix)).count()
+    }
+
+    /// Users whose external_id is `id`, as the Zendesk API returns them.
+    pub async fn users_by_external_id(&self, id: &str) -> Vec<Value> {
+        let body: Value = http()
+            .get(format!("{}/api/v2/users/search.json", self.url))
+            .query(&[("external_id", id)])
+            .bearer_auth("demo-oauth-token")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["users"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+async fn record(
+    axum::extract::State(recorder): axum::extract::State<Arc<Recorder>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let at = Instant::now();
+    let limited = {
+        let mut limit = recorder.limit.lock().unwrap();
+        match limit.as_mut() {
+            Some((l, start, used)) => {
+                if at.duration_since(*start) >= l.window {
+                    *start = at;
+                    *used = 0;
+                }
+                *used += 1;
+                (*used > l.per_window).then(|| (l.window - at.duration_since(*start)).as_secs_f64().ceil().max(1.0))
+            }
+            None => None,
+        }
+    };
+    let response = match limited {
+        Some(seconds) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", format!("{seconds}"))],
+            "Number of allowed API requests per minute exceeded",
+        )
+            .into_response(),
+        None => next.run(request).await,
+    };
+    recorder.seen.lock().unwrap().push(Seen { at, method, path, status: response.status().as_u16() });
+    response
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// Proxy configuration for a test: the demo defaults pointed at `fake_url`,
+/// a queue in `dir`, plus `extra` overrides (dotted keys).
+pub fn config(fake_url: &str, dir: &Path, extra: &[(&str, &str)]) -> Config {
+    let mut overrides: Overrides = vec![
+        ("listen".into(), "127.0.0.1:0".into()),
+        ("database".into(), dir.join("queue.db").display().to_string()),
+        ("zendesk.url".into(), fake_url.into()),
+        ("delivery.coalesce_window_ms".into(), "50".into()),
+    ];
+    overrides.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Config::load(None, &overrides).unwrap()
+}
+
+/// A proxy running in this process.
+pub struct Proxy {
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(config: Config) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            zendesk_proxy::serve(config, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Proxy { url, stop: Some(stop), task }
+    }
+
+    /// Graceful shutdown, as on SIGTERM.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// POSTs a Segment batch with the demo write key as Basic auth.
+    pub async fn batch(&self, events: Vec<Value>) -> (u16, Value) {
+        self.post("/v1/batch", &json!({ "batch": events }).to_string(), Some("demo-write-key")).await
+    }
+
+    pub async fn post(&self, path: &str, body: &str, basic_user: Option<&str>) -> (u16, Value) {
+        let mut request = http().post(format!("{}{path}", self.url)).body(body.to_owned()).header("content-type", "application/json");
+        if let Some(user) = basic_user {
+            request = request.basic_auth(user, Some(""));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn queue_depth(&self) -> u64 {
+        let health: Value = http().get(format!("{}/healthz", self.url)).send().await.unwrap().json().await.unwrap();
+        health["queue_depth"].as_u64().unwrap()
+    }
+
+    /// Waits (polling) until every accepted event has left the queue.
+    pub async fn drained(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.queue_depth().await > 0 {
+            assert!(Instant::now() < deadline, "the queue did not drain within {within:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+pub fn identify(message_id: &str, user_id: &str, name: &str, email: &str) -> Value {
+    json!({
+        "type": "identify",
+        "messageId": message_id,
+        "userId": user_id,
+        "traits": { "name": name, "email": email },
+    })
+}
