@@ -72,6 +72,11 @@ impl Fake {
         Fake { url, recorder, _stop: stop }
     }
 
+    /// Lifts the request limit (so the test itself can inspect the fake).
+    pub fn unlimit(&self) {
+        *self.recorder.limit.lock().unwrap() = None;
+    }
+
     pub fn requests(&self) -> Vec<Seen> {
         self.recorder.seen.lock().unwrap().clone()
     }

@@ -1,0 +1,124 @@
+//! Delivery as a user observes it at the (fake) Zendesk: users appear and
+//! update, identifies of one user are coalesced, 429 storms are ridden out
+//! without a request during the pause, and final failures land in the
+//! dead-letter table, listable and replayable from the CLI.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{config, identify, Fake, Limit, Proxy};
+
+#[tokio::test]
+async fn an_identify_becomes_a_zendesk_user_and_a_second_one_updates_it() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let users = fake.users_by_external_id("u1").await;
+    assert_eq!(users.len(), 1);
+    assert_eq!((users[0]["name"].as_str(), users[0]["email"].as_str()), (Some("Ada Lovelace"), Some("ada@example.com")));
+    // Re-sent by a client (same messageId): no second effect.
+    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Changed", "ada@example.com")]).await.0, 200);
+    assert_eq!(proxy.queue_depth().await, 0);
+    assert_eq!(proxy.batch(vec![identify("m2", "u1", "Ada King", "ada@example.com")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let users = fake.users_by_external_id("u1").await;
+    assert_eq!((users.len(), users[0]["name"].as_str()), (1, Some("Ada King")));
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn identifies_of_one_user_in_a_short_window_become_one_upsert_with_the_last_values() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.coalesce_window_ms", "300")])).await;
+    let events: Vec<Value> = (0..5)
+        .map(|i| identify(&format!("c{i}"), "u1", &format!("Name {i}"), "ada@example.com"))
+        .chain([json!({"type":"identify","messageId":"c5","userId":"u1","traits":{"name":"Ada Final","email":"ada@example.com","phone":"+15550100"}})])
+        .collect();
+    assert_eq!(proxy.batch(events).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    assert_eq!(fake.count("POST", "/api/v2/users/create_or_update"), 1, "{:?}", fake.requests());
+    let users = fake.users_by_external_id("u1").await;
+    assert_eq!((users[0]["name"].as_str(), users[0]["phone"].as_str()), (Some("Ada Final"), Some("+15550100")));
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_storm_delivers_everything_and_sends_nothing_during_a_pause() {
+    let limit = Limit { per_window: 6, window: Duration::from_secs(1) };
+    let fake = Fake::start_with(Some(limit)).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The proxy is told a higher limit than the account has, so it meets 429s.
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.requests_per_minute", "3000")])).await;
+    let events: Vec<Value> = (0..30)
+        .map(|i| identify(&format!("s{i}"), &format!("user-{i}"), &format!("User {i}"), &format!("user{i}@example.com")))
+        .collect();
+    let started = std::time::Instant::now();
+    assert_eq!(proxy.batch(events).await.0, 200);
+    proxy.drained(Duration::from_secs(50)).await;
+    let elapsed = started.elapsed();
+    let requests = fake.requests();
+    fake.unlimit();
+    for i in 0..30 {
+        let users = fake.users_by_external_id(&format!("user-{i}")).await;
+        assert_eq!(users.len(), 1, "user-{i} missing");
+    }
+    let throttled: Vec<_> = requests.iter().filter(|r| r.status == 429).collect();
+    assert!(!throttled.is_empty(), "the storm never happened");
+    for hit in &throttled {
+        // Retry-After is the whole seconds until the window frees; the pause
+        // covers at least until the window boundary.
+        let quiet_until = hit.at + Duration::from_millis(900);
+        let during = requests.iter().filter(|r| r.at > hit.at && r.at < quiet_until).count();
+        assert_eq!(during, 0, "a request was sent during the Retry-After pause after {hit:?}");
+    }
+    let ok = requests.iter().filter(|r| r.status < 400).count();
+    let capacity = elapsed.as_secs_f64() * limit.per_window as f64 / limit.window.as_secs_f64();
+    let used = 100.0 * ok as f64 / capacity;
+    eprintln!("429 storm: {ok} successful requests in {elapsed:?}, limit used at {used:.0} %, {} x 429", throttled.len());
+    // Pausing longer than Zendesk asks would waste the account's budget.
+    assert!(used >= 80.0, "the limit was used at only {used:.0} %");
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn final_failures_are_dead_lettered_with_zendesks_reason_and_replayed_from_the_cli() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = config(&fake.url, dir.path(), &[("zendesk.oauth_token", "revoked-token")]);
+    let proxy = Proxy::start(wrong).await;
+    assert_eq!(proxy.batch(vec![identify("d1", "u1", "Ada", "ada@example.com")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    proxy.stop().await;
+    assert!(fake.users_by_external_id("u1").await.is_empty());
+
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zendesk-proxy"))
+            .args(args)
+            .env("PROXY_DATABASE", dir.path().join("queue.db"))
+            .env("ZENDESK_URL", &fake.url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = cli(&["dead-letters", "list"]);
+    let letter: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(letter["message_id"], "d1");
+    let reason = letter["reason"].as_str().unwrap();
+    assert!(reason.contains("401") && reason.contains("Couldn't authenticate you"), "{reason}");
+    assert!(!listed.contains("revoked-token"), "a credential leaked into the dead letters: {listed}");
+    assert_eq!(letter["event"]["traits"]["name"], "Ada");
+
+    assert!(cli(&["dead-letters", "replay"]).contains("1 event(s) moved back"));
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    proxy.drained(Duration::from_secs(10)).await;
+    assert_eq!(fake.users_by_external_id("u1").await.len(), 1);
+    assert_eq!(cli(&["dead-letters", "list"]), "");
+    proxy.stop().await;
+}
