@@ -174,7 +174,8 @@ pub struct DeliveryConfig {
     pub requests_per_minute: u32,
     /// Zendesk enables `create_or_update_many` only on request; off by default.
     pub bulk_import: bool,
-    /// Identify operations for one user within this window are merged.
+    /// Identify operations for one user within this window are merged
+    /// (0 = every event is delivered on its own).
     pub coalesce_window_ms: u64,
     /// Attempts before a retryable failure (5xx, network) becomes final.
     pub max_attempts: u32,

@@ -142,8 +142,9 @@ impl Deliverer {
                     continue;
                 }
             };
+            let coalescing = self.delivery.coalesce_window_ms > 0;
             let single_identify = match ops.as_slice() {
-                [ZendeskOp::UpsertUser { user, match_on }] if event.ops_done == 0 && !event.user_key.is_empty() => {
+                [ZendeskOp::UpsertUser { user, match_on }] if coalescing && event.ops_done == 0 && !event.user_key.is_empty() => {
                     Some((user.clone(), match_on.clone()))
                 }
                 _ => None,

@@ -26,7 +26,7 @@ fn spawn_proxy(fake_url: &str, database: &std::path::Path) -> ProxyProcess {
         .env("PROXY_DATABASE", database)
         .env("ZENDESK_URL", fake_url)
         .env("ZENDESK_REQUESTS_PER_MINUTE", "600000")
-        .env("ZENDESK_PROXY_DELIVERY__COALESCE_WINDOW_MS", "0")
+        .env("ZENDESK_PROXY_DELIVERY__COALESCE_WINDOW_MS", "20")
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,0 +1,117 @@
+//! The proxy benchmark (`bash bench/proxy.sh`, run in the `native` profile):
+//!
+//! 1. Ingestion: events per second accepted durably (on disk, fsync'd, before
+//!    the 200), in batches of 100 from concurrent clients, with p50/p99
+//!    request latency.
+//! 2. Zendesk requests per 1,000 identify+group events over 500 users, counted
+//!    at the fake Zendesk: the per-event path (no coalescing, no bulk),
+//!    coalesced single calls, and bulk import.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{config, http, Fake, Proxy};
+
+const BATCH: usize = 100;
+const CLIENTS: usize = 8;
+const INGEST_FOR: Duration = Duration::from_secs(10);
+
+#[tokio::main]
+async fn main() {
+    ingestion().await;
+    for (label, extra) in [
+        ("per-event path (no coalescing, no bulk)", vec![("delivery.coalesce_window_ms", "0")]),
+        ("coalesced single calls", vec![("delivery.coalesce_window_ms", "500")]),
+        ("bulk import (create_or_update_many)", vec![("delivery.coalesce_window_ms", "500"), ("delivery.bulk_import", "true")]),
+    ] {
+        requests_per_thousand(label, &extra).await;
+    }
+}
+
+async fn ingestion() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[("write_keys.demo-write-key.events_per_second", "10000000")])).await;
+    let url = format!("{}/v1/batch", proxy.url);
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let url = url.clone();
+        clients.push(tokio::spawn(async move {
+            let http = http();
+            let mut latencies = Vec::new();
+            let mut n = 0usize;
+            while started.elapsed() < INGEST_FOR {
+                let batch: Vec<Value> = (0..BATCH)
+                    .map(|i| {
+                        json!({"type":"track","userId": format!("u{}", i % 500),"event":"Viewed Pricing",
+                               "messageId": format!("b{client}-{n}-{i}"),"properties":{"plan":"pro","seats":5}})
+                    })
+                    .collect();
+                let body = json!({ "batch": batch }).to_string();
+                let sent = Instant::now();
+                let response = http.post(&url).basic_auth("demo-write-key", Some("")).body(body).send().await.unwrap();
+                assert_eq!(response.status().as_u16(), 200);
+                latencies.push(sent.elapsed());
+                n += 1;
+            }
+            latencies
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::new();
+    for client in clients {
+        latencies.extend(client.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "ingestion: {:.0} events/s accepted durably ({} batches of {BATCH}, {CLIENTS} clients, {elapsed:.1} s); latency p50 {:.1} ms, p99 {:.1} ms",
+        (latencies.len() * BATCH) as f64 / elapsed,
+        latencies.len(),
+        pct(0.50).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0,
+    );
+    proxy.stop().await;
+}
+
+/// 500 identifies and 500 groups, two of each per user arriving in bursts
+/// (a user signs in, then their company is identified).
+async fn requests_per_thousand(label: &str, extra: &[(&str, &str)]) {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut overrides = vec![("delivery.requests_per_minute", "1000000")];
+    overrides.extend_from_slice(extra);
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &overrides)).await;
+    let events: Vec<Value> = (0..250)
+        .flat_map(|u| {
+            let user = format!("user-{u}");
+            let email = format!("user{u}@example.com");
+            [
+                json!({"type":"identify","userId": user,"traits":{"name": format!("User {u}"),"email": email,"plan":"free"}}),
+                json!({"type":"group","userId": user,"groupId": format!("org-{}", u % 50),"traits":{"name": format!("Org {}", u % 50)}}),
+                json!({"type":"identify","userId": user,"traits":{"name": format!("User {u}"),"email": email,"plan":"pro"}}),
+                json!({"type":"group","userId": user,"groupId": format!("org-{}", u % 50),"traits":{"name": format!("Org {}", u % 50)}}),
+            ]
+        })
+        .chain((250..500).flat_map(|u| {
+            let user = format!("user-{u}");
+            [
+                json!({"type":"identify","userId": user,"traits":{"name": format!("User {u}"),"email": format!("user{u}@example.com")}}),
+                json!({"type":"group","userId": user,"groupId": format!("org-{}", u % 50),"traits":{"name": format!("Org {}", u % 50)}}),
+            ]
+        }))
+        .collect();
+    assert_eq!(events.len(), 1000);
+    for batch in events.chunks(BATCH) {
+        assert_eq!(proxy.batch(batch.to_vec()).await.0, 200);
+    }
+    proxy.drained(Duration::from_secs(120)).await;
+    let requests = fake.requests();
+    let failed = requests.iter().filter(|r| r.status >= 400).count();
+    println!("zendesk requests per 1,000 identify+group events over 500 users, {label}: {} ({failed} answered >= 400)", requests.len());
+    proxy.stop().await;
+}
