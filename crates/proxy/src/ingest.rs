@@ -330,3 +330,49 @@ fn random_id() -> String {
     let n: u128 = rand::random();
     format!("{n:032x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Random byte edits of a valid batch (a cheap stand-in for fuzzing that
+    /// runs on every `cargo test`): parsing, validation and mapping answer
+    /// every variant with Ok or a refusal, never a panic.
+    #[test]
+    fn mutated_batches_are_refused_or_accepted_but_never_crash() {
+        let key = WriteKey {
+            allowed_origins: vec!["*".into()],
+            identity_secret: None,
+            events_per_second: 1,
+            burst: 1,
+            settings: crate::config::Config::default_settings("demo"),
+        };
+        let seed = br#"{"batch":[{"type":"identify","userId":"u1","traits":{"name":"Ada","email":"a@x.io","plan":"pro","company":{"id":"c1"}},"context":{"userHash":"00"}},{"type":"track","userId":7,"event":"Ticket Created","properties":{"subject":"Hi","tags":["a"]}},{"type":"group","anonymousId":"a","groupId":"g","traits":{"name":"Acme"}}]}"#;
+        let alphabet = b"{}[]\":,0123456789.-eE truefalsnul\\u00\xff\xc3";
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        for _ in 0..20_000 {
+            let mut body = seed.to_vec();
+            for _ in 0..rng.random_range(1..6) {
+                let at = rng.random_range(0..body.len());
+                match rng.random_range(0..3) {
+                    0 => body[at] = alphabet[rng.random_range(0..alphabet.len())],
+                    1 => body.insert(at, alphabet[rng.random_range(0..alphabet.len())]),
+                    _ => {
+                        body.remove(at);
+                    }
+                }
+            }
+            let Ok(mut root) = parse_body(&body) else { continue };
+            if let Some(Value::Array(items)) = root.remove("batch") {
+                for item in items {
+                    if let Ok(prepared) = prepare(item, None, &key) {
+                        let value: Value = serde_json::from_str(&prepared.body).unwrap();
+                        let event = Event::from_value(&value).unwrap();
+                        let _ = zendesk_analytics_core::map_event(&event, &key.settings);
+                    }
+                }
+            }
+        }
+    }
+}
