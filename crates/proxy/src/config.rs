@@ -110,6 +110,7 @@ pub enum ConfigError {
 #[serde(default, deny_unknown_fields)]
 struct FileConfig {
     listen: String,
+    log_format: LogFormat,
     database: PathBuf,
     zendesk: ZendeskSection,
     connect: Option<ConnectSection>,
@@ -121,6 +122,7 @@ impl Default for FileConfig {
     fn default() -> FileConfig {
         FileConfig {
             listen: "127.0.0.1:8787".into(),
+            log_format: LogFormat::Text,
             database: "zendesk-proxy.db".into(),
             zendesk: ZendeskSection::default(),
             connect: None,
@@ -242,10 +244,21 @@ pub struct ConnectConfig {
     pub api_key: Secret,
 }
 
+/// How log lines are written (to stderr; stdout carries only the address line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
 /// Everything the running proxy needs.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
+    pub log_format: LogFormat,
     /// SQLite file holding the durable queue.
     pub database: PathBuf,
     /// `https://{subdomain}.zendesk.com`, or the fake's address.
@@ -265,6 +278,7 @@ pub type Overrides = Vec<(String, String)>;
 pub const LEGACY_ENV: &[(&str, &str)] = &[
     ("PROXY_ADDR", "listen"),
     ("PROXY_DATABASE", "database"),
+    ("PROXY_LOG_FORMAT", "log_format"),
     ("ZENDESK_URL", "zendesk.url"),
     ("ZENDESK_SUBDOMAIN", "zendesk.subdomain"),
     ("ZENDESK_OAUTH_TOKEN", "zendesk.oauth_token"),
@@ -287,7 +301,8 @@ pub fn env_overrides(vars: impl IntoIterator<Item = (String, String)>) -> Overri
     let vars: Vec<(String, String)> = vars.into_iter().collect();
     let mut out = Vec::new();
     for (name, value) in &vars {
-        if let Some(path) = name.strip_prefix(ENV_PREFIX) {
+        // `ZENDESK_PROXY_CONFIG` names the file itself (read by the CLI).
+        if let Some(path) = name.strip_prefix(ENV_PREFIX).filter(|p| *p != "CONFIG") {
             // Table and key names are lowercase; write-key names keep their case.
             let parts: Vec<String> = path
                 .split("__")
@@ -390,6 +405,7 @@ impl Config {
         }
         Ok(Config {
             listen: file.listen,
+            log_format: file.log_format,
             database: file.database,
             zendesk_url,
             zendesk_auth,
@@ -521,6 +537,7 @@ mod tests {
                 ("ZENDESK_PROXY_WRITE_KEYS__Key-1__ALLOWED_ORIGINS", "[\"https://b.example\"]"),
                 ("ZENDESK_URL", "http://127.0.0.1:4010"),
                 ("WRITE_KEYS", "other-key"),
+                ("ZENDESK_PROXY_CONFIG", "/etc/zendesk-proxy.toml"),
             ],
         )
         .unwrap();

@@ -62,9 +62,9 @@ impl Deliverer {
         }
     }
 
-    /// Runs until `stop` turns true. A pass in progress is finished first
-    /// (its requests complete and their results are recorded), so a graceful
-    /// shutdown never leaves an operation in doubt.
+    /// Runs until `stop` turns true. The unit of work in progress is
+    /// finished first (its requests complete and their results are recorded),
+    /// so a graceful shutdown never leaves an operation in doubt.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut passes: u64 = 0;
         while !*stop.borrow() {
@@ -91,7 +91,7 @@ impl Deliverer {
                 }
                 continue;
             }
-            self.pass(due).await;
+            self.pass(due, &stop).await;
         }
     }
 
@@ -110,10 +110,15 @@ impl Deliverer {
         }
     }
 
-    async fn pass(&self, due: Vec<QueuedEvent>) {
+    /// Performs one pass; on shutdown it stops between units of work (the
+    /// rest stays queued for the next start).
+    async fn pass(&self, due: Vec<QueuedEvent>, stop: &watch::Receiver<bool>) {
         let work = self.plan(due).await;
         let mut bulk: Vec<Work> = Vec::new();
         for item in work {
+            if *stop.borrow() {
+                break;
+            }
             let coalesced = matches!(item, Work::Identify { .. });
             if coalesced && self.executor.bulk_enabled() {
                 bulk.push(item);

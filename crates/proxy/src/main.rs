@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use zendesk_proxy::config::{env_overrides, write_key_list, Config};
+use zendesk_proxy::config::{env_overrides, write_key_list, Config, LogFormat};
 use zendesk_proxy::deadletters;
 use zendesk_proxy::queue::Queue;
 
@@ -36,7 +36,7 @@ use zendesk_proxy::queue::Queue;
 ///
 /// Every key can also be set by environment: ZENDESK_PROXY_<TABLE>__<KEY>
 /// (e.g. ZENDESK_PROXY_DELIVERY__REQUESTS_PER_MINUTE=400), and the short
-/// names PROXY_ADDR, PROXY_DATABASE, ZENDESK_URL, ZENDESK_SUBDOMAIN,
+/// names PROXY_ADDR, PROXY_DATABASE, PROXY_LOG_FORMAT (text|json), ZENDESK_URL, ZENDESK_SUBDOMAIN,
 /// ZENDESK_OAUTH_TOKEN, ZENDESK_EMAIL, ZENDESK_API_TOKEN,
 /// ZENDESK_REQUESTS_PER_MINUTE, ZENDESK_BULK_IMPORT, CONNECT_URL,
 /// CONNECT_API_KEY and WRITE_KEYS (comma-separated). Flags win over the
@@ -126,10 +126,12 @@ fn main() -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}; set PROXY_ADDR or --listen to a free address", config.listen))?;
