@@ -277,9 +277,8 @@ async fn accept(
         refusal.details = problems;
         return Err(refusal);
     }
-    let owner = key_name.to_owned();
     let count = rows.len() as u64;
-    state.queue.blocking(move |q| q.enqueue(&owner, &rows)).await.map_err(|e| {
+    state.queue.enqueue(key_name, rows).await.map_err(|e| {
         tracing::error!(error = %e, "could not store a batch");
         Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the proxy could not store the events; retry later")
     })?;
@@ -289,6 +288,7 @@ async fn accept(
 }
 
 /// A validated event, ready for the queue.
+#[derive(Debug, Clone)]
 pub struct Prepared {
     pub message_id: String,
     /// Whose events must be delivered in order (userId, else anonymousId).
