@@ -79,8 +79,9 @@ pub fn zendesk_base_url(subdomain: Option<&str>, url: Option<&str>) -> Result<Ur
     Ok(parsed)
 }
 
-/// Chooses the credentials. With neither a subdomain nor a URL the source talks
-/// to the local fake Zendesk, so the demo token is the default there only.
+/// Chooses the credentials. A Zendesk on this machine (the fake Zendesk, by
+/// default at http://127.0.0.1:4010) gets the fake's demo token when none is
+/// given; a real Zendesk must be given credentials.
 pub fn choose_auth(
     base: &Url,
     oauth_token: Option<String>,
@@ -94,7 +95,7 @@ pub fn choose_auth(
     match (present(email), present(api_token)) {
         (Some(email), Some(token)) => Ok(Auth::ApiToken { email, token }),
         (Some(_), None) => Err(ConfigError::MissingApiToken),
-        _ if base.as_str().trim_end_matches('/') == crate::DEMO_URL => {
+        _ if matches!(base.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => {
             Ok(Auth::OAuth { access_token: crate::DEMO_TOKEN.into() })
         }
         _ => Err(ConfigError::MissingCredentials(base.to_string())),
@@ -221,6 +222,8 @@ mod tests {
         assert!(!format!("{auth:?}").contains("s3cret"));
         let fake = zendesk_base_url(None, None).unwrap();
         assert_eq!(choose_auth(&fake, None, None, None).unwrap().header_value(), "Bearer demo-oauth-token");
+        let local = zendesk_base_url(None, Some("http://localhost:9999")).unwrap();
+        assert_eq!(choose_auth(&local, None, None, None).unwrap().header_value(), "Bearer demo-oauth-token");
     }
 
     #[test]

@@ -100,20 +100,25 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let Command::Sync(args) = Cli::parse().command;
     let config = config(&args)?;
-    loop {
-        let progress = Progress::auto();
-        let summary = zendesk_source::run(&config, &progress).await.context("sync failed")?;
+    let Some(every) = args.every else {
+        let summary = zendesk_source::run(&config, &Progress::auto()).await.context("sync failed")?;
         println!("{}", summary.render());
-        match args.every {
-            Some(every) => {
-                tracing::info!(next_in = %humantime::format_duration(every), "next sync scheduled");
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
-                }
-            }
-            None if summary.failed() => anyhow::bail!("some collections failed; the next sync resumes where they stopped"),
-            None => return Ok(()),
+        if summary.failed() {
+            anyhow::bail!("some collections failed; the next sync resumes where they stopped");
+        }
+        return Ok(());
+    };
+    // On an interval, a failed run (Zendesk or the warehouse unreachable) is
+    // reported and the schedule goes on: the next run resumes from the saved state.
+    loop {
+        match zendesk_source::run(&config, &Progress::auto()).await {
+            Ok(summary) => println!("{}", summary.render()),
+            Err(e) => tracing::error!(error = %e, "sync failed; retrying at the next interval"),
+        }
+        tracing::info!(next_in = %humantime::format_duration(every), "next sync scheduled");
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
 }

@@ -1,4 +1,8 @@
-//! Zendesk's error bodies.
+//! Zendesk's error bodies. Zendesk answers in several shapes and the proxy
+//! must parse each, so the fake reproduces them exactly:
+//! - Support API: `{"error":"RecordInvalid","description":"…","details":{field:[{description,error}]}}`,
+//!   `{"error":"RecordNotFound","description":"Not found"}`, `{"error":"Couldn't authenticate you"}`;
+//! - User Events API: `{"errors":[{"code","id","title"}]}`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,12 +14,26 @@ use serde_json::{json, Value};
 pub enum ApiError {
     /// 401 `{"error":"Couldn't authenticate you"}`.
     Unauthorized,
+    /// 403: the role, plan or scope does not allow it (or bulk import is off).
+    Forbidden(String),
     /// 404 `{"error":"RecordNotFound","description":"Not found"}`.
     NotFound,
     /// 422 `RecordInvalid` with `details` keyed by field.
     RecordInvalid { field: &'static str, error: &'static str, description: String },
     /// 400 for a body Zendesk cannot parse.
     BadRequest(String),
+    /// 409 from `safe_update` when the ticket changed since `updated_stamp`.
+    UpdateConflict,
+    /// The events API's `{"errors":[…]}` shape.
+    Events { status: StatusCode, code: &'static str, title: String },
+    /// Any other status with a body given verbatim.
+    Raw(StatusCode, Value),
+}
+
+impl ApiError {
+    pub fn invalid(field: &'static str, error: &'static str, description: impl Into<String>) -> ApiError {
+        ApiError::RecordInvalid { field, error, description: description.into() }
+    }
 }
 
 impl From<ApiError> for Response {
@@ -28,6 +46,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body): (StatusCode, Value) = match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"error": "Couldn't authenticate you"})),
+            ApiError::Forbidden(description) => {
+                (StatusCode::FORBIDDEN, json!({"error": "Forbidden", "description": description}))
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, json!({"error": "RecordNotFound", "description": "Not found"})),
             ApiError::RecordInvalid { field, error, description } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -41,6 +62,17 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 json!({"error": "InvalidValue", "description": description}),
             ),
+            ApiError::UpdateConflict => (
+                StatusCode::CONFLICT,
+                json!({
+                    "error": "UpdateConflict",
+                    "description": "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again."
+                }),
+            ),
+            ApiError::Events { status, code, title } => {
+                (status, json!({"errors": [{"code": code, "id": code, "title": title}]}))
+            }
+            ApiError::Raw(status, body) => (status, body),
         };
         (status, Json(body)).into_response()
     }

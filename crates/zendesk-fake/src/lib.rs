@@ -8,6 +8,8 @@
 
 mod auth;
 mod error;
+mod generate;
+mod incremental;
 mod routes;
 mod store;
 mod users;
@@ -17,6 +19,8 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 
 pub use auth::Credentials;
+pub use generate::{AccountSpec, GeneratedAccount};
+pub use incremental::SyncRequest;
 pub use store::Store;
 
 /// Shared state behind every handler.
@@ -24,6 +28,7 @@ pub use store::Store;
 pub struct FakeZendesk {
     store: Arc<Mutex<Store>>,
     credentials: Arc<Credentials>,
+    traffic: Arc<Mutex<incremental::Traffic>>,
 }
 
 impl FakeZendesk {
@@ -31,6 +36,7 @@ impl FakeZendesk {
         FakeZendesk {
             store: Arc::new(Mutex::new(Store::default())),
             credentials: Arc::new(credentials),
+            traffic: Arc::default(),
         }
     }
 
@@ -49,6 +55,12 @@ impl FakeZendesk {
     /// every mutation completes before it can panic).
     pub(crate) fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
         let mut guard = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+
+    /// Runs `f` with the sync endpoints' throttle and request log locked.
+    pub(crate) fn with_traffic<T>(&self, f: impl FnOnce(&mut incremental::Traffic) -> T) -> T {
+        let mut guard = self.traffic.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 }

@@ -1,7 +1,9 @@
 //! `zendesk-fake`: serves the fake Zendesk Support API on 127.0.0.1.
 
+use std::time::Duration;
+
 use clap::Parser;
-use zendesk_fake::{Credentials, FakeZendesk};
+use zendesk_fake::{AccountSpec, Credentials, FakeZendesk};
 
 /// A fake Zendesk Support API (in memory) for the demo and the end-to-end tests.
 ///
@@ -23,6 +25,16 @@ struct Args {
     /// OAuth access token accepted as a Bearer token.
     #[arg(long, env = "ZENDESK_FAKE_OAUTH_TOKEN", default_value = "demo-oauth-token")]
     oauth_token: String,
+    /// Start with a generated account of this many tickets (plus users,
+    /// organizations, groups, history, ratings, activities in proportion).
+    #[arg(long, env = "ZENDESK_FAKE_GENERATE_TICKETS", default_value_t = 0)]
+    generate_tickets: usize,
+    /// Seed of the generated account (same seed, same account).
+    #[arg(long, env = "ZENDESK_FAKE_SEED", default_value_t = 1)]
+    seed: u64,
+    /// Incremental export requests allowed per minute (Zendesk: 10); 0 for no limit.
+    #[arg(long, env = "ZENDESK_FAKE_EXPORT_RPM", default_value_t = 10)]
+    export_rpm: usize,
 }
 
 #[tokio::main]
@@ -36,6 +48,13 @@ async fn main() -> anyhow::Result<()> {
         api_token: args.api_token,
         oauth_token: args.oauth_token,
     });
+    if args.generate_tickets > 0 {
+        let made = fake.generate_account(AccountSpec { tickets: args.generate_tickets, seed: args.seed });
+        tracing::info!(?made, "generated account");
+    }
+    if args.export_rpm > 0 {
+        fake.limit_exports(args.export_rpm, Duration::from_secs(60));
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     // Tests and scripts read this line to learn the address.
     println!("zendesk-fake listening on http://{}", listener.local_addr()?);

@@ -8,7 +8,7 @@ use axum::{middleware, Router};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::{auth, users, FakeZendesk};
+use crate::{auth, incremental, users, FakeZendesk};
 
 pub fn router(fake: FakeZendesk) -> Router {
     let api = Router::new()
@@ -17,6 +17,7 @@ pub fn router(fake: FakeZendesk) -> Router {
         .route("/api/v2/users/search", get(users::search))
         .route("/api/v2/users/search.json", get(users::search))
         .route("/api/v2/users/{id}", get(users::show))
+        .merge(incremental::routes(fake.clone()))
         .route_layer(middleware::from_fn_with_state(fake.clone(), auth::require_auth));
     api.with_state(fake)
 }

@@ -38,7 +38,7 @@ pub async fn create_or_update(
             None => (create_user(store, input)?, StatusCode::CREATED),
         };
         let location = format!("{base}/api/v2/users/{}.json", user.id);
-        let body = Json(json!({ "user": user.to_json(&base) }));
+        let body = Json(json!({ "user": user.to_json(&base, &store.user_fields) }));
         Ok(if status == StatusCode::CREATED {
             (status, [(header::LOCATION, location)], body).into_response()
         } else {
@@ -57,20 +57,24 @@ fn create_user(store: &mut Store, input: &Map<String, Value>) -> Result<User, Ap
         });
     }
     let verified = input.get("verified").and_then(Value::as_bool).unwrap_or(false);
+    let now = crate::store::now();
+    let user_id = store.next_id();
     let mut identities = Vec::new();
     if let Some(email) = input.get("email").and_then(Value::as_str).map(str::trim) {
         ensure_email_free(store, email, None)?;
         identities.push(Identity {
             id: store.next_id(),
-            kind: "email",
+            user_id,
+            kind: "email".into(),
             value: email.to_owned(),
             primary: true,
             verified,
+            created_at: now,
+            updated_at: now,
         });
     }
-    let now = store.now();
     let user = User {
-        id: store.next_id(),
+        id: user_id,
         name: name.to_owned(),
         external_id: input.get("external_id").and_then(as_text),
         phone: input.get("phone").and_then(as_text),
@@ -82,10 +86,16 @@ fn create_user(store: &mut Store, input: &Map<String, Value>) -> Result<User, Ap
         organization_id: input.get("organization_id").and_then(Value::as_u64),
         role: input.get("role").and_then(Value::as_str).unwrap_or("end-user").to_owned(),
         verified,
+        locale: "en-US".into(),
+        active: true,
+        suspended: false,
+        details: None,
+        notes: None,
+        alias: None,
         tags: Vec::new(),
         user_fields: input.get("user_fields").and_then(Value::as_object).cloned().unwrap_or_default(),
         identities,
-        created_at: now.clone(),
+        created_at: now,
         updated_at: now,
     };
     store.users.insert(user.id, user.clone());
@@ -105,16 +115,19 @@ fn update_user(store: &mut Store, id: u64, input: &Map<String, Value>) -> Result
         ensure_email_free(store, email, Some(id))?;
     }
     let identity_id = new_email.map(|_| store.next_id());
-    let now = store.now();
+    let now = crate::store::now();
     let user = store.users.get_mut(&id).ok_or(ApiError::NotFound)?;
     let verified = input.get("verified").and_then(Value::as_bool);
     match (new_email, identity_id) {
         (Some(email), Some(identity_id)) => user.identities.push(Identity {
             id: identity_id,
-            kind: "email",
+            user_id: id,
+            kind: "email".into(),
             value: email.to_owned(),
             primary: !user.identities.iter().any(|i| i.kind == "email"),
             verified: verified.unwrap_or(false),
+            created_at: now,
+            updated_at: now,
         }),
         _ => {
             if let Some(verified) = verified {
@@ -188,7 +201,7 @@ pub async fn search(
         } else {
             return Err(ApiError::BadRequest("Either query or external_id is required".into()));
         };
-        let users: Vec<Value> = matches.iter().map(|u| u.to_json(&base)).collect();
+        let users: Vec<Value> = matches.iter().map(|u| u.to_json(&base, &store.user_fields)).collect();
         Ok(Json(json!({
             "users": users,
             "next_page": null,
@@ -208,7 +221,7 @@ pub async fn show(
     let base = base_url(&headers);
     fake.with_store(|store| {
         let user = store.users.get(&id).ok_or(ApiError::NotFound)?;
-        Ok(Json(json!({ "user": user.to_json(&base) })))
+        Ok(Json(json!({ "user": user.to_json(&base, &store.user_fields) })))
     })
 }
 

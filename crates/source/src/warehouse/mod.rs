@@ -33,13 +33,26 @@ pub struct Warehouse {
     schema: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Target {
-    Sqlite(String),
+    /// One connection shared by every stream: SQLite has one writer at a
+    /// time, and writers on separate connections would wait on each other
+    /// in sleep-and-retry loops rather than in a queue.
+    Sqlite { path: String, shared: Arc<tokio::sync::OnceCell<sqlite::SqliteConnection>> },
     Postgres(String),
 }
 
-/// An open connection, one per stream so streams write in parallel.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Sqlite { path, .. } => write!(f, "Sqlite({path})"),
+            Target::Postgres(_) => f.write_str("Postgres(<url>)"),
+        }
+    }
+}
+
+/// An open connection: one per stream in PostgreSQL, so streams write in
+/// parallel; a handle on the shared one in SQLite.
 pub enum Connection {
     Sqlite(sqlite::SqliteConnection),
     Postgres(postgres::PostgresConnection),
@@ -53,7 +66,8 @@ impl Warehouse {
         let target = if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
             Target::Postgres(spec.to_string())
         } else {
-            Target::Sqlite(spec.strip_prefix("sqlite://").unwrap_or(spec).to_string())
+            let path = spec.strip_prefix("sqlite://").unwrap_or(spec).to_string();
+            Target::Sqlite { path, shared: Arc::default() }
         };
         Warehouse { target, schema: schema.to_string() }
     }
@@ -61,7 +75,7 @@ impl Warehouse {
     /// A description without credentials, for logs.
     pub fn describe(&self) -> String {
         match &self.target {
-            Target::Sqlite(path) => format!("SQLite {path} (tables {}_*)", self.schema),
+            Target::Sqlite { path, .. } => format!("SQLite {path} (tables {}_*)", self.schema),
             Target::Postgres(url) => {
                 let host = url::Url::parse(url).ok().map(|u| {
                     format!("{}:{}{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432), u.path())
@@ -82,7 +96,9 @@ impl Warehouse {
     pub async fn connect(&self) -> Result<Connection, WarehouseError> {
         let names = Names { schema: self.schema.clone(), postgres: matches!(self.target, Target::Postgres(_)) };
         Ok(match &self.target {
-            Target::Sqlite(path) => Connection::Sqlite(sqlite::SqliteConnection::open(path, names).await?),
+            Target::Sqlite { path, shared } => {
+                Connection::Sqlite(shared.get_or_try_init(|| sqlite::SqliteConnection::open(path, names)).await?.clone())
+            }
             Target::Postgres(url) => Connection::Postgres(postgres::PostgresConnection::open(url, names).await?),
         })
     }

@@ -11,6 +11,7 @@ use super::{Names, WarehouseError};
 use crate::streams::{Page, StreamState};
 use crate::tables::SqlValue;
 
+#[derive(Clone)]
 pub struct SqliteConnection {
     path: String,
     names: Names,
@@ -35,7 +36,13 @@ impl SqliteConnection {
             let conn = rusqlite::Connection::open(&owned)?;
             conn.busy_timeout(Duration::from_secs(60))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
+            // Durable at each commit point without an fsync per page.
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // Export pages arrive in change order, not id order, so each page
+            // touches leaf pages all over its table: a large cache and reads
+            // through mmap keep those pages in memory.
+            conn.pragma_update(None, "cache_size", -128 * 1024)?;
+            conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
             Ok(conn)
         })
         .await?;

@@ -1,0 +1,71 @@
+//! Rate limits: the sync keeps inside Zendesk's export limit on its own, and a
+//! storm of 429s pauses every stream for Retry-After and is ridden out.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_pauses_every_stream_and_the_sync_still_completes_within_budget() {
+    let fake = start_fake(150, 5).await;
+    // Zendesk's export limit, scaled from a minute to a second (with a little
+    // slack for network jitter), and the sync's budget set to the same 8.
+    fake.zendesk.limit_exports(8, Duration::from_millis(900));
+    fake.zendesk.throttle_next(4, Duration::from_secs(1));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let mut config = fast_config(&fake, &db);
+    config.limits = zendesk_source::config::RateLimits::new(20, 8, Duration::from_secs(1)).unwrap();
+
+    let summary = sync(&config).await;
+    assert_all_complete(&summary);
+    assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
+
+    let log = fake.zendesk.sync_requests();
+    let throttled: Vec<_> = log.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(throttled.len(), 4, "only the storm's 429s: the budget kept the sync under the export limit");
+    assert_eq!(summary.total().throttled, 4);
+    // After the last 429 (Retry-After: 1), no stream sent anything until the pause ended.
+    let last = throttled.last().unwrap().at;
+    let during_pause = log
+        .iter()
+        .filter(|r| r.at > last + Duration::from_millis(100) && r.at < last + Duration::from_millis(900))
+        .count();
+    assert_eq!(during_pause, 0, "requests were sent during the Retry-After pause");
+    // The export budget held: never more than 8 export requests in any second.
+    let exports: Vec<_> = log.iter().filter(|r| r.path_and_query.starts_with("/api/v2/incremental/")).map(|r| r.at).collect();
+    for (i, start) in exports.iter().enumerate() {
+        let in_window = exports[i..].iter().take_while(|t| **t < *start + Duration::from_millis(900)).count();
+        assert!(in_window <= 8, "{in_window} export requests within 0.9s");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_with_backoff_and_lose_nothing() {
+    let fake = start_fake(60, 9).await;
+    fake.zendesk.fail_next(3, 503);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let summary = sync(&fast_config(&fake, &db)).await;
+    assert_all_complete(&summary);
+    assert_eq!(summary.total().retries, 3);
+    assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_zendesk_fails_each_stream_after_its_retries_with_a_clear_error() {
+    let fake = start_fake(10, 9).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut config = fast_config(&fake, &db);
+    config.base_url = url::Url::parse(&format!("http://{closed}")).unwrap();
+    let summary = sync(&config).await;
+    assert!(summary.failed());
+    for report in &summary.streams {
+        assert_eq!(report.counts.retries, 5, "{}: retried until the attempts ran out", report.stream.name());
+        assert!(matches!(&report.outcome, zendesk_source::Outcome::Failed(why) if why.contains("after 6 attempts")));
+    }
+}

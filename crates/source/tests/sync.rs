@@ -1,0 +1,113 @@
+//! A sync against the fake Zendesk: the first one copies the account, the
+//! next ones bring changes, and a collection the plan lacks is skipped.
+
+mod common;
+
+use common::*;
+use zendesk_source::streams::Stream;
+use zendesk_source::Outcome;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_copies_the_generated_account_exactly() {
+    let fake = start_fake(400, 42).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let summary = sync(&fast_config(&fake, &db)).await;
+    assert_all_complete(&summary);
+
+    let actual = sqlite_tables(&db);
+    let expected = expected_tables(&fake);
+    assert_same_tables(&actual, &expected);
+    for table in TABLES {
+        assert!(!expected[table].is_empty(), "the generated account has {table}");
+    }
+    // The lookback is honoured: tickets last changed more than a year ago stay out.
+    let all = fake.zendesk.export_snapshot(&fake.base);
+    assert!(all["tickets"].len() > actual["tickets"].len(), "some generated tickets are older than a year");
+
+    // Typed columns agree with the raw record; arrays are JSON.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn.prepare(&format!("SELECT id, status, tags, requester_id, raw FROM {SCHEMA}_tickets")).unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?)))
+        .unwrap();
+    for row in rows {
+        let (id, status, tags, requester, raw) = row.unwrap();
+        let raw: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        assert_eq!(raw["status"], status.as_str(), "ticket {id}");
+        assert_eq!(raw["tags"], serde_json::from_str::<serde_json::Value>(&tags).unwrap());
+        assert_eq!(raw["requester_id"], requester);
+    }
+
+    // Nothing changed: the next sync reads one page per stream and adds nothing.
+    let again = sync(&fast_config(&fake, &db)).await;
+    assert_all_complete(&again);
+    assert_same_tables(&sqlite_tables(&db), &expected);
+    for report in &again.streams {
+        if report.stream != Stream::Groups {
+            assert!(report.counts.pages <= 2, "{} re-read {} pages", report.stream.name(), report.counts.pages);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_changes_new_comments_and_deletions_appear_after_the_next_sync() {
+    let fake = start_fake(120, 7).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let config = fast_config(&fake, &db);
+    assert_all_complete(&sync(&config).await);
+
+    let before = sqlite_tables(&db);
+    let open: Vec<u64> = before["tickets"]
+        .iter()
+        .filter(|(_, t)| t["status"] == "open" || t["status"] == "pending" || t["status"] == "new")
+        .map(|(id, _)| *id)
+        .take(3)
+        .collect();
+    assert_eq!(open.len(), 3, "the account has unsolved tickets");
+    let (closed, commented, deleted) = (open[0], open[1], open[2]);
+    // Zendesk's exports leave out the last minute, so the changes happen half an hour ago.
+    let at = zendesk_source::now() - 1800;
+    assert!(fake.zendesk.change_ticket_status(closed, "solved", at));
+    let author = before["tickets"][&commented]["requester_id"].as_u64().unwrap();
+    let comment = fake.zendesk.add_ticket_comment(commented, author, "Any news?", true, 1, at).unwrap();
+    assert!(fake.zendesk.delete_ticket(deleted, at));
+
+    assert_all_complete(&sync(&config).await);
+    let after = sqlite_tables(&db);
+    assert_eq!(after["tickets"][&closed]["status"], "solved");
+    assert_eq!(after["tickets"][&deleted]["status"], "deleted", "soft-deleted tickets are kept, flagged");
+    let event = after["ticket_events"]
+        .values()
+        .find(|e| e["child_events"].as_array().unwrap().iter().any(|c| c["id"] == comment))
+        .expect("the new comment's ticket event was synced");
+    assert_eq!(event["ticket_id"], commented);
+    let attachment = after["attachments"].values().find(|a| a["comment_id"] == comment).expect("its attachment was synced");
+    assert_eq!(attachment["ticket_id"], commented);
+    let metrics = after["ticket_metrics"].values().find(|m| m["ticket_id"] == closed).unwrap();
+    assert!(metrics["solved_at"].is_string());
+    // The deleted ticket's last metrics stay (Zendesk stops sending them); all else matches the fake.
+    let mut after = after;
+    let kept = after["ticket_metrics"].iter().find(|(_, m)| m["ticket_id"] == deleted).map(|(id, _)| *id);
+    after.get_mut("ticket_metrics").unwrap().remove(&kept.expect("metrics of the deleted ticket are kept"));
+    assert_same_tables(&after, &expected_tables(&fake));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_the_plan_lacks_is_skipped_and_the_rest_syncs() {
+    let fake = start_fake(60, 3).await;
+    fake.zendesk.disable_satisfaction_ratings();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let summary = sync(&fast_config(&fake, &db)).await;
+    assert!(!summary.failed(), "a 403 does not fail the run");
+    for report in &summary.streams {
+        match report.stream {
+            Stream::SatisfactionRatings => assert!(matches!(&report.outcome, Outcome::Skipped(why) if why.contains("403")), "{:?}", report.outcome),
+            _ => assert_eq!(report.outcome, Outcome::Complete),
+        }
+    }
+    assert!(summary.render().contains("SKIPPED: 403"));
+    assert!(!sqlite_tables(&db)["tickets"].is_empty());
+}
