@@ -79,21 +79,21 @@ async fn ingestion() {
 }
 
 /// 500 identifies and 500 groups over 500 users: half the users sign in
-/// twice with a changed trait, and every user belongs to one of 50 companies.
+/// twice with a changed phone, and every user belongs to one of 50 companies.
 async fn requests_per_thousand(label: &str, extra: &[(&str, &str)]) {
     let fake = Fake::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut overrides = vec![("delivery.requests_per_minute", "1000000")];
     overrides.extend_from_slice(extra);
     let proxy = Proxy::start(config(&fake.url, dir.path(), &overrides)).await;
-    let identify = |u: usize, plan: &str| {
-        json!({"type":"identify","userId": format!("user-{u}"),"traits":{"name": format!("User {u}"),"email": format!("user{u}@example.com"),"plan": plan}})
+    let identify = |u: usize, phone: &str| {
+        json!({"type":"identify","userId": format!("user-{u}"),"traits":{"name": format!("User {u}"),"email": format!("user{u}@example.com"),"phone": phone}})
     };
     let group = |u: usize| {
         json!({"type":"group","userId": format!("user-{u}"),"groupId": format!("org-{}", u % 50),"traits":{"name": format!("Org {}", u % 50)}})
     };
     let events: Vec<Value> = (0..500)
-        .flat_map(|u| if u % 2 == 0 { vec![identify(u, "free"), identify(u, "pro")] } else { vec![group(u - 1), group(u)] })
+        .flat_map(|u| if u % 2 == 0 { vec![identify(u, "+15550100"), identify(u, "+15550199")] } else { vec![group(u - 1), group(u)] })
         .collect();
     assert_eq!(events.len(), 1000);
     for batch in events.chunks(BATCH) {
