@@ -1,23 +1,28 @@
-//! The `Analytics` object the page calls.
+//! The `Analytics` object the page calls: resolves the arguments, builds the
+//! event at call time, maps it with the core, queues and delivers it.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use zendesk_analytics_core::{map_event, Event, Map, Settings, Value};
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, Value};
 
-use crate::args::{resolve_id_call, resolve_track};
-use crate::event::{self, Identity};
-use crate::js::{get_string, to_js, uuid_v4};
-use crate::queue::{Queue, FLUSH_AT};
-use crate::transport::{send_batch, SendError};
+use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
+use crate::backoff::{delay_ms, MAX_ATTEMPTS};
+use crate::context::{current_page, StaticContext};
+use crate::emitter::{emit, Emitter};
+use crate::event::{build, finish, Built};
+use crate::identity::Identity;
+use crate::js::{get_string, parse_json, set, to_js, to_value, warn};
+use crate::persist::{Persisted, HEARTBEAT_MS};
+use crate::queue::{Queue, Queued, FLUSH_AT};
+use crate::transport::{batch_url, body, post, send_on_exit, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
-/// Flush this long after the first queued event at the latest.
-const FLUSH_INTERVAL_MS: i32 = 5_000;
-/// Wait before re-sending a batch the proxy could not take.
-const RETRY_DELAY_MS: i32 = 1_000;
+/// Flush this long after an event is queued at the latest.
+const FLUSH_INTERVAL_MS: f64 = 5_000.0;
 
 /// The SDK instance behind `window.analytics`.
 #[wasm_bindgen]
@@ -25,217 +30,597 @@ pub struct Analytics {
     inner: Rc<Inner>,
 }
 
+/// `analytics.user()` / `analytics.group()`: live views of the identity.
+#[wasm_bindgen]
+pub struct User {
+    inner: Rc<Inner>,
+    group: bool,
+}
+
 struct Inner {
     write_key: String,
-    proxy_url: String,
-    /// Destination settings from the proxy; `None` until loaded, or when the
-    /// proxy could not be asked (then nothing is dropped in the browser: the
-    /// proxy maps every event again anyway).
-    settings: Rc<RefCell<Option<Settings>>>,
-    /// Resolves once the settings request has finished, either way.
+    url: String,
+    /// Destination settings from the proxy; `None` when the proxy could not
+    /// be asked (then nothing is dropped in the browser: the proxy maps every
+    /// event again anyway).
+    settings: RefCell<Option<Settings>>,
+    /// Settles once the settings request has finished, either way.
     settings_loaded: Promise,
+    ready: Cell<bool>,
+    identity: RefCell<Identity>,
+    context: StaticContext,
+    /// The page a snippet call was made on, for the next replayed call.
+    replay_page: RefCell<Option<Map>>,
     queue: RefCell<Queue>,
-    user_id: RefCell<Option<String>>,
-    anonymous_id: String,
+    persisted: Persisted,
     debug: Cell<bool>,
-    flush_scheduled: Cell<bool>,
+    sending: Cell<bool>,
+    /// When the pending flush timer fires (ms since epoch), if one is set.
+    timer_due: Cell<Option<f64>>,
+    timer_id: Cell<i32>,
+    /// Not before this time (backoff, Retry-After), except for `flush()`.
+    retry_at: Cell<f64>,
+    save_scheduled: Cell<bool>,
+    /// Events already handed to a keepalive request on page exit.
+    exit_sent: RefCell<HashSet<String>>,
+    emitter: RefCell<Emitter>,
+}
+
+/// `load({writeKey, proxyUrl})`: creates the SDK, restores identity and any
+/// queued events, and fetches the destination settings from the proxy.
+pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
+    let write_key = get_string(options, "writeKey")
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| JsError::new("load() needs a writeKey: load({writeKey: '…', proxyUrl: 'https://…'})"))?;
+    let proxy_url = get_string(options, "proxyUrl")
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| JsError::new("load() needs the proxyUrl of your zendesk-analytics proxy: load({writeKey, proxyUrl: 'https://…'})"))?;
+    let settings_url = format!("{}/v1/projects/{}/settings", proxy_url.trim_end_matches('/'), write_key);
+    let settings_loaded = future_to_promise(async move {
+        Ok(match fetch_settings(&settings_url).await {
+            Ok(settings) => to_js(&settings),
+            Err(reason) => {
+                warn(&format!("could not load settings from the proxy ({reason}); events are sent unfiltered"));
+                JsValue::NULL
+            }
+        })
+    });
+    let persisted = Persisted::new(&write_key);
+    let mut queue = Queue::default();
+    persisted.adopt_orphans(&mut queue);
+    let inner = Rc::new(Inner {
+        url: batch_url(&proxy_url),
+        write_key,
+        settings: RefCell::new(None),
+        settings_loaded: settings_loaded.clone(),
+        ready: Cell::new(false),
+        identity: RefCell::new(Identity::load()),
+        context: StaticContext::read(),
+        replay_page: RefCell::new(None),
+        queue: RefCell::new(queue),
+        persisted,
+        debug: Cell::new(false),
+        sending: Cell::new(false),
+        timer_due: Cell::new(None),
+        timer_id: Cell::new(0),
+        retry_at: Cell::new(0.0),
+        save_scheduled: Cell::new(false),
+        exit_sent: RefCell::new(HashSet::new()),
+        emitter: RefCell::new(Emitter::default()),
+    });
+    inner.save();
+    inner.listen();
+    let loaded = inner.clone();
+    spawn_local(async move {
+        if let Ok(settings) = JsFuture::from(loaded.settings_loaded.clone()).await {
+            if !settings.is_null() {
+                *loaded.settings.borrow_mut() = serde_wasm_bindgen::from_value(settings).ok();
+            }
+        }
+        loaded.ready.set(true);
+        if !loaded.queue.borrow().is_empty() {
+            loaded.drain(false).await;
+        }
+    });
+    Ok(Analytics { inner })
 }
 
 #[wasm_bindgen]
 impl Analytics {
-    /// `Analytics.load({writeKey, proxyUrl})`: creates the SDK and fetches the
-    /// destination settings from the proxy.
-    pub fn load(options: JsValue) -> Result<Analytics, JsError> {
-        let write_key = get_string(&options, "writeKey")
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| JsError::new("load() needs a writeKey: Analytics.load({writeKey: '…', proxyUrl: '…'})"))?;
-        let proxy_url = get_string(&options, "proxyUrl")
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| JsError::new("load() needs the proxyUrl of your zendesk-analytics proxy"))?;
-        let settings = Rc::new(RefCell::new(None));
-        let settings_loaded = {
-            let settings = settings.clone();
-            let (url, key) = (proxy_url.clone(), write_key.clone());
-            future_to_promise(async move {
-                match fetch_settings(&url, &key).await {
-                    Ok(loaded) => *settings.borrow_mut() = Some(loaded),
-                    Err(reason) => warn(&format!(
-                        "could not load settings from the proxy ({reason}); events are sent unfiltered"
-                    )),
-                }
-                Ok(JsValue::UNDEFINED)
-            })
-        };
-        Ok(Analytics {
-            inner: Rc::new(Inner {
-                write_key,
-                proxy_url,
-                settings,
-                settings_loaded,
-                queue: RefCell::new(Queue::default()),
-                user_id: RefCell::new(None),
-                anonymous_id: uuid_v4(),
-                debug: Cell::new(false),
-                flush_scheduled: Cell::new(false),
-            }),
-        })
-    }
-
     /// `identify(userId?, traits?, options?, callback?)`.
     pub fn identify(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
         let call = resolve_id_call(&a, &b, &c, &d);
-        if let Some(id) = &call.id {
-            *self.inner.user_id.borrow_mut() = Some(id.clone());
-        }
+        let traits = {
+            let mut identity = self.inner.identity.borrow_mut();
+            identity.identify(call.id.as_deref(), &call.traits);
+            identity.traits.clone()
+        };
         let mut fields = Map::new();
-        fields.insert("traits".into(), Value::Object(call.traits));
-        let event = self.build("identify", fields, call.options);
-        self.inner.clone().dispatch(event, call.callback)
+        fields.insert("traits".into(), Value::Object(traits));
+        self.inner.clone().call("identify", fields, call.options, call.callback)
     }
 
     /// `track(event, properties?, options?, callback?)`.
     pub fn track(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
         let Some(call) = resolve_track(&a, &b, &c, &d) else {
-            return Promise::reject(&JsError::new("track() needs an event name").into());
+            return self.inner.invalid("track() needs an event name: track('Order Completed', {…})", None);
         };
         let mut fields = Map::new();
         fields.insert("event".into(), call.event.into());
         fields.insert("properties".into(), Value::Object(call.properties));
-        let event = self.build("track", fields, call.options);
-        self.inner.clone().dispatch(event, call.callback)
+        self.inner.clone().call("track", fields, call.options, call.callback)
+    }
+
+    /// `page(category?, name?, properties?, options?, callback?)`.
+    pub fn page(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue, e: JsValue) -> Promise {
+        let call = resolve_page([&a, &b, &c, &d, &e]);
+        let mut fields = Map::new();
+        let mut properties = call.properties;
+        if let Some(name) = &call.name {
+            fields.insert("name".into(), name.as_str().into());
+            properties.entry("name".into()).or_insert_with(|| name.as_str().into());
+        }
+        if let Some(category) = call.category {
+            fields.insert("category".into(), category.into());
+        }
+        fields.insert("properties".into(), Value::Object(properties));
+        self.inner.clone().call("page", fields, call.options, call.callback)
+    }
+
+    /// `group(groupId?, traits?, options?, callback?)`; with no arguments, the
+    /// current group (`id()`, `traits()`).
+    pub fn group(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> JsValue {
+        if [&a, &b, &c, &d].iter().all(|v| v.is_undefined()) {
+            return User { inner: self.inner.clone(), group: true }.into();
+        }
+        let call = resolve_id_call(&a, &b, &c, &d);
+        let (group_id, traits) = {
+            let mut identity = self.inner.identity.borrow_mut();
+            identity.group(call.id.as_deref(), &call.traits);
+            (identity.group_id.clone(), identity.group_traits.clone())
+        };
+        let mut fields = Map::new();
+        if let Some(id) = group_id {
+            fields.insert("groupId".into(), id.into());
+        }
+        fields.insert("traits".into(), Value::Object(traits));
+        self.inner.clone().call("group", fields, call.options, call.callback).into()
+    }
+
+    /// `alias(userId, previousId?, options?, callback?)`; `previousId`
+    /// defaults to the current userId, else the anonymousId.
+    pub fn alias(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
+        let call = resolve_alias(&a, &b, &c, &d);
+        let Some(to) = call.to else {
+            return self.inner.invalid("alias() needs the new userId: alias('new-id', 'previous-id')", call.callback);
+        };
+        let from = call.from.unwrap_or_else(|| {
+            let identity = self.inner.identity.borrow();
+            identity.user_id.clone().unwrap_or_else(|| identity.anonymous_id.clone())
+        });
+        let mut fields = Map::new();
+        fields.insert("userId".into(), to.into());
+        fields.insert("previousId".into(), from.into());
+        self.inner.clone().call("alias", fields, call.options, call.callback)
     }
 
     /// Sends every queued event now; the Promise settles once the proxy has
-    /// them (or once they are back in the queue for a retry).
+    /// them, or once they are back in the queue for a retry.
     pub fn flush(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            // Calls made before this flush finish mapping first (promise
-            // callbacks run in registration order).
             let _ = JsFuture::from(inner.settings_loaded.clone()).await;
-            inner.send_now().await;
+            while inner.sending.get() {
+                sleep(20).await;
+            }
+            inner.drain(true).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Resolves (and calls `callback`) once the settings are loaded.
+    pub fn ready(&self, callback: JsValue) -> Promise {
+        let loaded = self.inner.settings_loaded.clone();
+        future_to_promise(async move {
+            let _ = JsFuture::from(loaded).await;
+            if let Some(cb) = callback.dyn_ref::<Function>() {
+                if cb.call0(&JsValue::NULL).is_err() {
+                    warn("the ready() callback threw");
+                }
+            }
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// `debug(true)` logs the Zendesk operations each call produces.
-    pub fn debug(&self, on: bool) {
-        self.inner.debug.set(on);
+    pub fn debug(&self, on: JsValue) {
+        self.inner.debug.set(on.is_undefined() || on.is_truthy());
+    }
+
+    /// Forgets the user, traits and group; a new anonymousId starts.
+    pub fn reset(&self) {
+        self.inner.identity.borrow_mut().reset();
+    }
+
+    /// The current user: `id()`, `anonymousId()`, `traits()`.
+    pub fn user(&self) -> User {
+        User { inner: self.inner.clone(), group: false }
+    }
+
+    #[wasm_bindgen(js_name = setAnonymousId)]
+    pub fn set_anonymous_id(&self, id: JsValue) -> JsValue {
+        if let Some(id) = as_id(&id) {
+            self.inner.identity.borrow_mut().set_anonymous_id(&id);
+        }
+        self.inner.identity.borrow().anonymous_id.clone().into()
+    }
+
+    /// `on('delivered' | 'dropped' | 'invalid', listener)`.
+    pub fn on(&self, name: JsValue, listener: JsValue) {
+        if let (Some(name), Ok(listener)) = (name.as_string(), listener.dyn_into::<Function>()) {
+            self.inner.emitter.borrow_mut().on(name, listener);
+        }
+    }
+
+    /// `off(name, listener?)`: without a listener, removes all for `name`.
+    pub fn off(&self, name: JsValue, listener: JsValue) {
+        if let Some(name) = name.as_string() {
+            self.inner.emitter.borrow_mut().off(&name, listener.dyn_ref::<Function>());
+        }
+    }
+
+    /// Used by the snippet when it replays a call: the page the call was
+    /// made on, for the next call's `context.page`.
+    #[wasm_bindgen(js_name = _page)]
+    pub fn replay_page(&self, page: JsValue) {
+        if let Value::Object(page) = to_value(&page) {
+            *self.inner.replay_page.borrow_mut() = Some(page);
+        }
     }
 }
 
-impl Analytics {
-    fn build(&self, kind: &str, fields: Map, options: Map) -> Value {
-        let user_id = self.inner.user_id.borrow();
-        let identity = Identity { user_id: user_id.as_deref(), anonymous_id: &self.inner.anonymous_id };
-        event::build(kind, identity, fields, options)
+#[wasm_bindgen]
+impl User {
+    /// The userId (or groupId), or null.
+    pub fn id(&self) -> Option<String> {
+        let identity = self.inner.identity.borrow();
+        if self.group { identity.group_id.clone() } else { identity.user_id.clone() }
+    }
+
+    #[wasm_bindgen(js_name = anonymousId)]
+    pub fn anonymous_id(&self) -> String {
+        self.inner.identity.borrow().anonymous_id.clone()
+    }
+
+    pub fn traits(&self) -> JsValue {
+        let identity = self.inner.identity.borrow();
+        to_js(if self.group { &identity.group_traits } else { &identity.traits })
     }
 }
 
 impl Inner {
-    /// Maps the event in the browser, queues it unless it maps to nothing,
-    /// and settles the call's Promise (and callback) with what happened.
-    fn dispatch(self: Rc<Self>, event: Value, callback: Option<Function>) -> Promise {
+    /// Builds the event now (messageId, timestamp, page), then maps and
+    /// queues it once the settings are known.
+    fn call(self: Rc<Self>, kind: &str, fields: Map, options: Map, callback: Option<Function>) -> Promise {
+        let page = self.replay_page.borrow_mut().take().unwrap_or_else(current_page);
+        let value = build(kind, &self.identity.borrow(), fields, options, self.context.with_page(page));
+        let built = match finish(value) {
+            Ok(built) => built,
+            Err(reason) => return self.invalid(&reason, callback),
+        };
+        if self.ready.get() {
+            return Promise::resolve(&self.dispatch(built, callback));
+        }
         future_to_promise(async move {
             let _ = JsFuture::from(self.settings_loaded.clone()).await;
-            let result = Object::new();
-            let _ = Reflect::set(&result, &"event".into(), &to_js(&event));
-            match Event::from_value(&event) {
-                Err(e) => {
-                    let _ = Reflect::set(&result, &"invalid".into(), &e.to_string().into());
-                    warn(&format!("event not sent: {e}"));
-                }
-                Ok(parsed) => {
-                    let settings = self.settings.borrow().clone();
-                    let send = match settings {
-                        Some(settings) => {
-                            let mapping = map_event(&parsed, &settings);
-                            if self.debug.get() {
-                                web_sys::console::log_2(
-                                    &JsValue::from_str(&format!("zendesk-analytics {}:", parsed.kind.as_str())),
-                                    &to_js(&mapping),
-                                );
-                            }
-                            let _ = Reflect::set(&result, &"mapping".into(), &to_js(&mapping));
-                            !mapping.is_empty()
-                        }
-                        None => true,
-                    };
-                    if send {
-                        self.enqueue(event);
-                    }
-                    let _ = Reflect::set(&result, &"queued".into(), &send.into());
-                }
-            }
-            if let Some(cb) = callback {
-                let _ = cb.call1(&JsValue::NULL, &result);
-            }
-            Ok(result.into())
+            Ok(self.dispatch(built, callback))
         })
     }
 
-    fn enqueue(self: &Rc<Self>, event: Value) {
-        let len = {
+    /// A call refused before it became an event: reported, never thrown.
+    fn invalid(&self, reason: &str, callback: Option<Function>) -> Promise {
+        warn(&format!("call ignored: {reason}"));
+        let result = Object::new();
+        set(&result, "invalid", &reason.into());
+        emit(self.emitter.borrow().listeners("invalid"), &result);
+        if let Some(cb) = callback {
+            let _ = cb.call1(&JsValue::NULL, &result);
+        }
+        Promise::resolve(&JsValue::from(result))
+    }
+
+    /// Maps the event in the browser and queues it unless it maps to
+    /// nothing; returns what happened (and tells the callback).
+    fn dispatch(self: &Rc<Self>, built: Built, callback: Option<Function>) -> JsValue {
+        let result = Object::new();
+        set(&result, "messageId", &built.message_id.as_str().into());
+        match Event::from_value(&built.value) {
+            Err(e) => {
+                let reason = e.to_string();
+                warn(&format!("event not sent: {reason}"));
+                set(&result, "invalid", &reason.into());
+                set(&result, "event", &parse_json(&built.json));
+                emit(self.emitter.borrow().listeners("invalid"), &result);
+            }
+            Ok(event) => {
+                let mapping = self.settings.borrow().as_ref().map(|s| map_event(&event, s));
+                if let Some(mapping) = &mapping {
+                    let mapped = to_js(mapping);
+                    if self.debug.get() {
+                        web_sys::console::log_3(&"zendesk-analytics".into(), &event.kind.as_str().into(), &mapped);
+                    }
+                    set(&result, "mapping", &mapped);
+                }
+                match mapping.filter(|m| m.is_empty()).map(|m| drop_reason(&m.zendesk)) {
+                    Some(reason) => {
+                        set(&result, "dropped", &reason.into());
+                        set(&result, "event", &parse_json(&built.json));
+                        emit(self.emitter.borrow().listeners("dropped"), &result);
+                    }
+                    None => {
+                        self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 });
+                        set(&result, "queued", &true.into());
+                    }
+                }
+            }
+        }
+        if let Some(cb) = callback {
+            if cb.call1(&JsValue::NULL, &result).is_err() {
+                warn("a callback threw");
+            }
+        }
+        result.into()
+    }
+
+    fn enqueue(self: &Rc<Self>, event: Queued) {
+        let (evicted, len) = {
             let mut queue = self.queue.borrow_mut();
-            queue.push(event);
-            queue.len()
+            let evicted = queue.push(event);
+            (evicted, queue.len())
         };
+        for old in evicted {
+            self.report_dropped(&old, "the event queue is full (the proxy has been unreachable for long); the oldest event was dropped");
+        }
+        self.save_soon();
         if len >= FLUSH_AT {
-            let inner = self.clone();
-            wasm_bindgen_futures::spawn_local(async move { inner.send_now().await });
+            self.schedule(0.0);
         } else {
-            self.schedule_flush(FLUSH_INTERVAL_MS);
+            self.schedule(FLUSH_INTERVAL_MS);
         }
     }
 
-    fn schedule_flush(self: &Rc<Self>, delay_ms: i32) {
-        if self.flush_scheduled.replace(true) {
+    fn report_dropped(&self, event: &Queued, reason: &str) {
+        warn(&format!("event {} dropped: {reason}", event.message_id));
+        let payload = Object::new();
+        set(&payload, "messageId", &event.message_id.as_str().into());
+        set(&payload, "dropped", &reason.into());
+        set(&payload, "event", &parse_json(&event.json));
+        emit(self.emitter.borrow().listeners("dropped"), &payload);
+    }
+
+    /// Persists the queue once the current task is done: a burst of calls
+    /// costs one storage write, not one each.
+    fn save_soon(self: &Rc<Self>) {
+        if self.save_scheduled.replace(true) {
             return;
         }
         let inner = self.clone();
-        let tick = Closure::once_into_js(move || {
-            inner.flush_scheduled.set(false);
-            wasm_bindgen_futures::spawn_local(async move { inner.send_now().await });
+        set_timeout(0.0, move || {
+            inner.save_scheduled.set(false);
+            inner.save();
         });
-        let scheduled = web_sys::window().map(|w| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(tick.unchecked_ref(), delay_ms)
+    }
+
+    fn save(&self) {
+        self.persisted.save(&self.queue.borrow(), false);
+    }
+
+    /// Makes sure a send happens within `delay_ms` (not before the backoff allows).
+    fn schedule(self: &Rc<Self>, delay_ms: f64) {
+        let now = js_sys::Date::now();
+        let due = (now + delay_ms).max(self.retry_at.get());
+        if self.timer_due.get().is_some_and(|pending| pending <= due) {
+            return;
+        }
+        if let Some(window) = web_sys::window() {
+            window.clear_timeout_with_handle(self.timer_id.get());
+        }
+        self.timer_due.set(Some(due));
+        let inner = self.clone();
+        let id = set_timeout(due - now, move || {
+            inner.timer_due.set(None);
+            spawn_local(async move { inner.drain(false).await });
         });
-        if !matches!(scheduled, Some(Ok(_))) {
-            self.flush_scheduled.set(false);
+        self.timer_id.set(id);
+    }
+
+    /// Sends queued events batch by batch until the queue is empty or the
+    /// proxy asks us to wait. `forced` (an explicit `flush()`) ignores the
+    /// backoff timer, never the offline state.
+    async fn drain(self: &Rc<Self>, forced: bool) {
+        if self.sending.get() || !self.ready.get() {
+            return;
+        }
+        if !online() {
+            return; // the `online` listener resumes
+        }
+        if !forced && js_sys::Date::now() < self.retry_at.get() {
+            self.schedule(0.0);
+            return;
+        }
+        self.sending.set(true);
+        loop {
+            let batch = self.queue.borrow().batch(MAX_BATCH_BYTES);
+            if batch.is_empty() {
+                break;
+            }
+            let ids: Vec<String> = batch.iter().map(|e| e.message_id.clone()).collect();
+            let outcome = post(&self.url, &body(&self.write_key, &batch)).await;
+            match outcome {
+                Ok(()) => {
+                    self.queue.borrow_mut().remove(&ids);
+                    self.retry_at.set(0.0);
+                    self.save();
+                    let payload = Object::new();
+                    set(&payload, "messageIds", &to_js(&ids));
+                    emit(self.emitter.borrow().listeners("delivered"), &payload);
+                }
+                Err(SendError::Refused(reason)) => {
+                    self.queue.borrow_mut().remove(&ids);
+                    self.save();
+                    for event in &batch {
+                        self.report_dropped(event, &reason);
+                    }
+                }
+                Err(failure) => {
+                    let exhausted = self.queue.borrow_mut().fail(&ids, MAX_ATTEMPTS);
+                    self.save();
+                    let reason = format!("not delivered after {MAX_ATTEMPTS} attempts ({failure:?})");
+                    for event in &exhausted {
+                        self.report_dropped(event, &reason);
+                    }
+                    let attempts = self.queue.borrow().events().first().map_or(1, |e| e.attempts.max(1));
+                    let wait = match failure {
+                        SendError::RateLimited(Some(ms)) => ms,
+                        _ => delay_ms(attempts, js_sys::Math::random()),
+                    };
+                    warn(&format!("sending failed ({failure:?}); retrying in {} ms", wait.round()));
+                    self.retry_at.set(js_sys::Date::now() + wait);
+                    self.sending.set(false);
+                    self.schedule(wait);
+                    return;
+                }
+            }
+        }
+        self.sending.set(false);
+    }
+
+    /// Page exit: persist, then hand every queued event to keepalive requests.
+    fn on_exit(self: &Rc<Self>, closing: bool) {
+        self.persisted.save(&self.queue.borrow(), closing);
+        let pending: Vec<Queued> = {
+            let sent = self.exit_sent.borrow();
+            self.queue.borrow().events().iter().filter(|e| !sent.contains(&e.message_id)).cloned().collect()
+        };
+        for chunk in chunks(&pending, MAX_KEEPALIVE_BYTES) {
+            let ids: Vec<String> = chunk.iter().map(|e| e.message_id.clone()).collect();
+            self.exit_sent.borrow_mut().extend(ids.iter().cloned());
+            let Some(request) = send_on_exit(&self.url, &body(&self.write_key, chunk)) else { continue };
+            // If the page lives on (a hidden tab), learn the outcome.
+            let inner = self.clone();
+            spawn_local(async move {
+                let answer = JsFuture::from(request).await;
+                if answer.as_ref().is_ok_and(crate::transport::accepted) {
+                    inner.queue.borrow_mut().remove(&ids);
+                    inner.save();
+                }
+                let mut sent = inner.exit_sent.borrow_mut();
+                for id in &ids {
+                    sent.remove(id);
+                }
+            });
         }
     }
 
-    async fn send_now(self: &Rc<Self>) {
-        let events = self.queue.borrow_mut().take();
-        if events.is_empty() {
-            return;
+    /// `online`, `pagehide`, `visibilitychange` and the heartbeat.
+    fn listen(self: &Rc<Self>) {
+        let Some(window) = web_sys::window() else { return };
+        let inner = self.clone();
+        add_listener(&window, "online", move |_| {
+            let inner = inner.clone();
+            spawn_local(async move { inner.drain(true).await });
+        });
+        let inner = self.clone();
+        add_listener(&window, "pagehide", move |_| inner.on_exit(true));
+        if let Some(document) = window.document() {
+            let inner = self.clone();
+            let doc = document.clone();
+            add_listener(&document, "visibilitychange", move |_| {
+                if doc.visibility_state() == web_sys::VisibilityState::Hidden {
+                    inner.on_exit(false);
+                }
+            });
         }
-        match send_batch(&self.proxy_url, &self.write_key, &events).await {
-            Ok(()) => {}
-            Err(SendError::Retryable(reason)) => {
-                warn(&format!("sending failed ({reason}); will retry"));
-                self.queue.borrow_mut().restore(events);
-                self.schedule_flush(RETRY_DELAY_MS);
+        let inner = self.clone();
+        let heartbeat = Closure::<dyn FnMut()>::new(move || {
+            if !inner.queue.borrow().is_empty() {
+                inner.save();
             }
-            Err(SendError::Refused(reason)) => {
-                warn(&format!("the proxy refused {} event(s): {reason}", events.len()));
-            }
-        }
+        });
+        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(heartbeat.as_ref().unchecked_ref(), HEARTBEAT_MS);
+        heartbeat.forget();
     }
 }
 
-async fn fetch_settings(proxy_url: &str, write_key: &str) -> Result<Settings, String> {
-    let url = format!("{}/v1/projects/{}/settings", proxy_url.trim_end_matches('/'), write_key);
-    let response = gloo_net::http::Request::get(&url).send().await.map_err(|e| e.to_string())?;
+/// The sentence for an event no destination has anything to do with.
+fn drop_reason<Op>(zendesk: &Outcome<Op>) -> String {
+    match zendesk {
+        Outcome::Skipped(skip) => skip.message.clone(),
+        Outcome::Disabled => "no destination is enabled for this write key".into(),
+        Outcome::Operations { .. } => String::new(),
+    }
+}
+
+/// Splits events into runs whose batch body stays under `max_bytes`.
+fn chunks(events: &[Queued], max_bytes: usize) -> Vec<&[Queued]> {
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, e) in events.iter().enumerate() {
+        let len = e.json.len() + 1;
+        if i > start && size + len > max_bytes - 256 {
+            out.push(&events[start..i]);
+            start = i;
+            size = 0;
+        }
+        size += len;
+    }
+    if start < events.len() {
+        out.push(&events[start..]);
+    }
+    out
+}
+
+fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+fn set_timeout(delay_ms: f64, f: impl FnOnce() + 'static) -> i32 {
+    let callback = Closure::once_into_js(f);
+    web_sys::window()
+        .and_then(|w| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay_ms.max(0.0) as i32)
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        set_timeout(ms as f64, move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+fn add_listener(target: &web_sys::EventTarget, name: &str, f: impl FnMut(web_sys::Event) + 'static) {
+    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+    let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+    closure.forget();
+}
+
+async fn fetch_settings(url: &str) -> Result<Settings, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|_| "network error".to_owned())?
+        .unchecked_into();
     if !response.ok() {
         return Err(format!("the proxy answered {}", response.status()));
     }
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    let json = js_sys::JSON::parse(&text).map_err(|_| "the settings are not JSON".to_owned())?;
-    let integrations = Reflect::get(&json, &"integrations".into()).map_err(|_| "no integrations".to_owned())?;
+    let json = JsFuture::from(response.json().map_err(|_| "unreadable body")?)
+        .await
+        .map_err(|_| "the settings are not JSON".to_owned())?;
+    let integrations = js_sys::Reflect::get(&json, &"integrations".into()).map_err(|_| "no integrations")?;
     serde_wasm_bindgen::from_value(integrations).map_err(|e| e.to_string())
-}
-
-fn warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("zendesk-analytics: {message}")));
 }

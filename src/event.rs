@@ -1,41 +1,42 @@
-//! Building Segment-spec events: messageId and timestamp are fixed when the
-//! call is made (never at send), so retries and reloads resend the same event.
+//! Building Segment-spec events. messageId and timestamp are fixed when the
+//! call is made (never at send), so retries and reloads resend the very same
+//! event and the proxy can drop duplicates; sentAt is added per batch at send.
 
 use zendesk_analytics_core::{Map, Value};
 
+use crate::identity::Identity;
 use crate::js::{now_iso, uuid_v4};
+use crate::json::to_json;
 
-pub const LIBRARY_NAME: &str = "zendesk-analytics";
-pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The largest event accepted, as JSON (RudderStack's and Segment's cap).
+pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 
-/// Who the event is about.
-pub struct Identity<'a> {
-    pub user_id: Option<&'a str>,
-    pub anonymous_id: &'a str,
+/// An event ready to queue: its id and its JSON text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    pub message_id: String,
+    pub value: Value,
+    pub json: String,
 }
 
-/// Builds an event of `kind` with `fields` (traits/properties/event…) and the
-/// call's `options` (Segment: `integrations`, `context`, `timestamp`,
-/// `messageId`, `anonymousId`, `userId`).
-pub fn build(kind: &str, identity: Identity<'_>, mut fields: Map, options: Map) -> Value {
+/// Builds an event of `kind` with `fields` (traits, properties, event, …), the
+/// automatic `context` and the call's `options` as Segment defines them:
+/// `userId`, `anonymousId`, `timestamp`, `messageId` and `integrations` go to
+/// the top level, `options.context` and every other key into `context`.
+pub fn build(kind: &str, identity: &Identity, mut fields: Map, options: Map, mut context: Map) -> Value {
     let mut event = Map::new();
     event.insert("type".into(), kind.into());
     event.insert("messageId".into(), uuid_v4().into());
     event.insert("timestamp".into(), now_iso().into());
-    event.insert("anonymousId".into(), identity.anonymous_id.into());
-    if let Some(user_id) = identity.user_id {
-        event.insert("userId".into(), user_id.into());
+    event.insert("anonymousId".into(), identity.anonymous_id.as_str().into());
+    if let Some(user_id) = &identity.user_id {
+        event.insert("userId".into(), user_id.as_str().into());
     }
-    let mut context = Map::new();
-    let mut library = Map::new();
-    library.insert("name".into(), LIBRARY_NAME.into());
-    library.insert("version".into(), LIBRARY_VERSION.into());
-    context.insert("library".into(), library.into());
     for (key, value) in options {
         match key.as_str() {
             "context" => {
                 if let Value::Object(extra) = value {
-                    context.extend(extra);
+                    merge(&mut context, extra);
                 }
             }
             "integrations" | "timestamp" | "messageId" | "anonymousId" | "userId" => {
@@ -43,7 +44,6 @@ pub fn build(kind: &str, identity: Identity<'_>, mut fields: Map, options: Map) 
                     event.insert(key, value);
                 }
             }
-            // Segment puts any other option into the context.
             _ => {
                 context.insert(key, value);
             }
@@ -52,4 +52,34 @@ pub fn build(kind: &str, identity: Identity<'_>, mut fields: Map, options: Map) 
     event.insert("context".into(), context.into());
     event.append(&mut fields);
     Value::Object(event)
+}
+
+/// Deep-merges `extra` into `base` (so `options.context.page.title` overrides
+/// only the title).
+fn merge(base: &mut Map, extra: Map) {
+    for (key, value) in extra {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Object(inner)), Value::Object(more)) => merge(inner, more),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Serializes a built event, refusing it when it is over the size cap.
+pub fn finish(value: Value) -> Result<Built, String> {
+    let json = to_json(&value);
+    if json.len() > MAX_EVENT_BYTES {
+        return Err(format!(
+            "the event is {} bytes of JSON, over the {MAX_EVENT_BYTES}-byte limit per event: send fewer or smaller properties/traits",
+            json.len()
+        ));
+    }
+    let message_id = value
+        .as_object()
+        .and_then(|o| o.get("messageId"))
+        .and_then(Value::as_id)
+        .unwrap_or_default();
+    Ok(Built { message_id, value, json })
 }

@@ -2,7 +2,7 @@
 
 use js_sys::{Date, Reflect};
 use wasm_bindgen::JsValue;
-use zendesk_analytics_core::Value;
+use zendesk_analytics_core::{Map, Value};
 
 /// The current time as an ISO-8601 string, as Segment timestamps are.
 pub fn now_iso() -> String {
@@ -10,7 +10,7 @@ pub fn now_iso() -> String {
 }
 
 /// A random UUID v4 (`crypto.randomUUID`), falling back to `Math.random`
-/// where crypto is unavailable (old browsers, insecure contexts).
+/// where crypto is unavailable (insecure contexts).
 pub fn uuid_v4() -> String {
     let crypto = web_sys::window().and_then(|w| w.crypto().ok());
     if let Some(id) = crypto.map(|c| c.random_uuid()) {
@@ -40,7 +40,30 @@ pub fn to_js(value: &impl serde::Serialize) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
+/// `JSON.parse(text)`, or `undefined` when it is not JSON.
+pub fn parse_json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A JSON object's members, `None` for anything else.
+pub fn parse_json_object(text: &str) -> Option<Map> {
+    match to_value(&parse_json(text)) {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
 /// `obj[key]` as a string, if it is one.
 pub fn get_string(obj: &JsValue, key: &str) -> Option<String> {
     Reflect::get(obj, &JsValue::from_str(key)).ok()?.as_string()
+}
+
+/// Sets `obj[key] = value`, ignoring failure (frozen objects).
+pub fn set(obj: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+/// Logs `zendesk-analytics: {message}` as a console warning.
+pub fn warn(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("zendesk-analytics: {message}")));
 }

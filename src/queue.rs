@@ -1,33 +1,130 @@
-//! The outgoing queue of events waiting to be sent to the proxy.
+//! The outgoing queue, persisted in localStorage so events survive reloads
+//! and crashes. Bounded by count and bytes (a queue that grows without limit
+//! breaks the host page's own storage), deduplicated by messageId.
 
-use zendesk_analytics_core::Value;
+use crate::js::get_string;
 
 /// Flush as soon as this many events are waiting.
 pub const FLUSH_AT: usize = 20;
+/// Most events kept; the oldest are dropped beyond it.
+pub const MAX_EVENTS: usize = 1_000;
+/// Most bytes of JSON kept.
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// One event waiting for the proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    pub message_id: String,
+    pub json: String,
+    /// Failed sending attempts so far.
+    pub attempts: u32,
+}
 
 /// Events in call order.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Queue {
-    events: Vec<Value>,
+    events: Vec<Queued>,
+    bytes: usize,
 }
 
 impl Queue {
-    pub fn push(&mut self, event: Value) {
+    /// Adds `event` unless an event with the same messageId is queued;
+    /// returns the events pushed out by the bounds (oldest first).
+    pub fn push(&mut self, event: Queued) -> Vec<Queued> {
+        if self.events.iter().any(|e| e.message_id == event.message_id) {
+            return Vec::new();
+        }
+        self.bytes += event.json.len();
         self.events.push(event);
+        let mut evicted = Vec::new();
+        while self.events.len() > MAX_EVENTS || (self.bytes > MAX_BYTES && self.events.len() > 1) {
+            let old = self.events.remove(0);
+            self.bytes -= old.json.len();
+            evicted.push(old);
+        }
+        evicted
     }
 
     pub fn len(&self) -> usize {
         self.events.len()
     }
 
-    /// Takes every waiting event, leaving the queue empty.
-    pub fn take(&mut self) -> Vec<Value> {
-        std::mem::take(&mut self.events)
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
     }
 
-    /// Puts events that could not be sent back at the front, in order.
-    pub fn restore(&mut self, mut events: Vec<Value>) {
-        events.append(&mut self.events);
-        self.events = events;
+    pub fn events(&self) -> &[Queued] {
+        &self.events
+    }
+
+    /// The oldest events that fit in one batch of at most `max_bytes` of JSON
+    /// (always at least one event), left in the queue until `remove`.
+    pub fn batch(&self, max_bytes: usize) -> Vec<Queued> {
+        let mut size = 0;
+        let mut batch = Vec::new();
+        for event in &self.events {
+            if !batch.is_empty() && size + event.json.len() + 1 > max_bytes {
+                break;
+            }
+            size += event.json.len() + 1;
+            batch.push(event.clone());
+        }
+        batch
+    }
+
+    /// Removes the events with these messageIds (delivered or given up on).
+    pub fn remove(&mut self, ids: &[String]) {
+        self.events.retain(|e| !ids.contains(&e.message_id));
+        self.bytes = self.events.iter().map(|e| e.json.len()).sum();
+    }
+
+    /// Counts a failed attempt for these events; returns the ones that have
+    /// now used up `max_attempts` (removed from the queue).
+    pub fn fail(&mut self, ids: &[String], max_attempts: u32) -> Vec<Queued> {
+        let mut exhausted = Vec::new();
+        for event in self.events.iter_mut().filter(|e| ids.contains(&e.message_id)) {
+            event.attempts += 1;
+            if event.attempts >= max_attempts {
+                exhausted.push(event.clone());
+            }
+        }
+        let gone: Vec<String> = exhausted.iter().map(|e| e.message_id.clone()).collect();
+        self.remove(&gone);
+        exhausted
+    }
+
+    /// The queue as stored: a JSON array of `{"a":attempts,"e":event}`.
+    pub fn to_storage(&self) -> String {
+        let mut out = String::with_capacity(self.bytes + self.events.len() * 12 + 2);
+        out.push('[');
+        for (i, e) in self.events.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"a\":");
+            out.push_str(&e.attempts.to_string());
+            out.push_str(",\"e\":");
+            out.push_str(&e.json);
+            out.push('}');
+        }
+        out.push(']');
+        out
+    }
+
+    /// Reads a stored queue (a parsed `to_storage` array); anything
+    /// unreadable is skipped.
+    pub fn from_js(items: &wasm_bindgen::JsValue) -> Queue {
+        let mut queue = Queue::default();
+        let Some(items) = items.dyn_ref::<js_sys::Array>() else { return queue };
+        for item in items.iter() {
+            let Ok(event) = js_sys::Reflect::get(&item, &"e".into()) else { continue };
+            let Some(message_id) = get_string(&event, "messageId") else { continue };
+            let Some(json) = js_sys::JSON::stringify(&event).ok().and_then(|s| s.as_string()) else { continue };
+            let attempts = js_sys::Reflect::get(&item, &"a".into()).ok().and_then(|a| a.as_f64()).unwrap_or(0.0) as u32;
+            queue.push(Queued { message_id, json, attempts });
+        }
+        queue
     }
 }
+
+use wasm_bindgen::JsCast;

@@ -1,42 +1,124 @@
-//! Sending batches to the proxy.
+//! Sending batches to the proxy with `fetch`.
 //!
 //! Batches go as `text/plain` JSON with the write key in the body: a CORS
-//! "simple request", so the browser sends no preflight.
+//! "simple request", so the browser sends no preflight. On page exit the
+//! same body goes with `keepalive: true` (which survives the page), in
+//! chunks under the browsers' 64 KB keepalive budget, or by `sendBeacon`.
 
-use gloo_net::http::Request;
-use zendesk_analytics_core::{Map, Value};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestInit, Response};
 
+use crate::backoff::retry_after_ms;
 use crate::js::now_iso;
+use crate::json::write_string;
+use crate::queue::Queued;
+
+/// Largest batch in normal sending (the Segment API limit is 500 KB).
+pub const MAX_BATCH_BYTES: usize = 450 * 1024;
+/// Largest body of a keepalive request on page exit (browsers allow 64 KB
+/// for all of a page's pending keepalive requests).
+pub const MAX_KEEPALIVE_BYTES: usize = 60 * 1024;
 
 /// Why a batch did not reach the proxy.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SendError {
-    /// Network failure or a status worth retrying (5xx, 408, 429).
+    /// Network failure or 5xx/408: retry with backoff.
     Retryable(String),
-    /// The proxy refused the batch (other 4xx); retrying cannot help.
+    /// 429: retry after this long (from `Retry-After`, when given).
+    RateLimited(Option<f64>),
+    /// Any other 4xx: retrying cannot help; the events are dropped.
     Refused(String),
 }
 
-/// POSTs `events` to `{proxy_url}/v1/batch`.
-pub async fn send_batch(proxy_url: &str, write_key: &str, events: &[Value]) -> Result<(), SendError> {
-    let mut body = Map::new();
-    body.insert("batch".into(), Value::Array(events.to_vec()));
-    body.insert("writeKey".into(), write_key.into());
-    body.insert("sentAt".into(), now_iso().into());
-    let json = js_sys::JSON::stringify(&crate::js::to_js(&Value::Object(body)))
-        .map(String::from)
-        .map_err(|_| SendError::Refused("the batch could not be encoded as JSON".into()))?;
-    let request = Request::post(&format!("{}/v1/batch", proxy_url.trim_end_matches('/')))
-        .header("Content-Type", "text/plain")
-        .body(json)
-        .map_err(|e| SendError::Refused(e.to_string()))?;
-    let response = request.send().await.map_err(|e| SendError::Retryable(e.to_string()))?;
+/// The batch body: `{"batch":[…],"writeKey":…,"sentAt":…}`.
+pub fn body(write_key: &str, events: &[Queued]) -> String {
+    let mut out = String::with_capacity(events.iter().map(|e| e.json.len() + 1).sum::<usize>() + 96);
+    out.push_str("{\"batch\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&e.json);
+    }
+    out.push_str("],\"writeKey\":");
+    write_string(&mut out, write_key);
+    out.push_str(",\"sentAt\":");
+    write_string(&mut out, &now_iso());
+    out.push('}');
+    out
+}
+
+pub fn batch_url(proxy_url: &str) -> String {
+    format!("{}/v1/batch", proxy_url.trim_end_matches('/'))
+}
+
+fn init(body: &str, keepalive: bool) -> RequestInit {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    if keepalive {
+        // `keepalive` is not in web-sys' stable RequestInit API.
+        crate::js::set(&init, "keepalive", &JsValue::TRUE);
+    }
+    init
+}
+
+/// POSTs one batch body and classifies the answer.
+pub async fn post(url: &str, body: &str) -> Result<(), SendError> {
+    let window = web_sys::window().ok_or_else(|| SendError::Retryable("no window".into()))?;
+    let promise = window.fetch_with_str_and_init(url, &init(body, false));
+    let response: Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| SendError::Retryable(format!("network error: {}", describe(&e))))?
+        .unchecked_into();
+    classify(&response).await
+}
+
+async fn classify(response: &Response) -> Result<(), SendError> {
     match response.status() {
         200..=299 => Ok(()),
-        status @ (408 | 429 | 500..=599) => Err(SendError::Retryable(format!("the proxy answered {status}"))),
+        429 => {
+            let header = response.headers().get("Retry-After").ok().flatten();
+            Err(SendError::RateLimited(header.and_then(|h| retry_after_ms(&h, js_sys::Date::now()))))
+        }
+        status @ (408 | 500..=599) => Err(SendError::Retryable(format!("the proxy answered {status}"))),
         status => {
-            let text = response.text().await.unwrap_or_default();
+            let text = match response.text() {
+                Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+                Err(_) => String::new(),
+            };
             Err(SendError::Refused(format!("the proxy answered {status}: {text}")))
         }
     }
+}
+
+/// Sends `body` on page exit: `fetch` with keepalive, or `sendBeacon` where
+/// keepalive fetch is refused. Returns the keepalive request's Promise (if
+/// any) so a page that stays alive can learn the outcome.
+pub fn send_on_exit(url: &str, body: &str) -> Option<js_sys::Promise> {
+    let window = web_sys::window()?;
+    // `fetch` itself can throw synchronously for a keepalive body over the budget.
+    let attempt = js_sys::Reflect::get(&window, &"fetch".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call2(&window, &JsValue::from_str(url), &init(body, true)).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+    if attempt.is_none() {
+        let _ = window.navigator().send_beacon_with_opt_str(url, Some(body));
+    }
+    attempt
+}
+
+/// Whether a keepalive response (a `Response`) was accepted.
+pub fn accepted(response: &JsValue) -> bool {
+    response.dyn_ref::<Response>().is_some_and(|r| r.ok())
+}
+
+fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "unknown".into())
 }

@@ -1,0 +1,94 @@
+//! The automatic `context` of every event: library, page, userAgent, locale,
+//! IANA timezone and campaign (`utm_*`). What cannot change during a page's
+//! life is read once; the page is read per call, because single-page apps
+//! change the URL without reloading.
+
+use js_sys::{Array, Intl, Object, Reflect};
+use wasm_bindgen::JsValue;
+use zendesk_analytics_core::{Map, Value};
+
+pub const LIBRARY_NAME: &str = "zendesk-analytics";
+pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The parts of the context fixed for the page's lifetime.
+#[derive(Debug, Clone, Default)]
+pub struct StaticContext {
+    pub user_agent: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+}
+
+impl StaticContext {
+    pub fn read() -> StaticContext {
+        let navigator = web_sys::window().map(|w| w.navigator());
+        let timezone = Reflect::get(
+            &Intl::DateTimeFormat::new(&Array::new(), &Object::new()).resolved_options(),
+            &JsValue::from_str("timeZone"),
+        )
+        .ok()
+        .and_then(|v| v.as_string());
+        StaticContext {
+            user_agent: navigator.as_ref().and_then(|n| n.user_agent().ok()),
+            locale: navigator.as_ref().and_then(|n| n.language()),
+            timezone,
+        }
+    }
+
+    /// The full automatic context: these fields plus library, page and campaign.
+    pub fn with_page(&self, page: Map) -> Map {
+        let mut context = Map::new();
+        let mut library = Map::new();
+        library.insert("name".into(), LIBRARY_NAME.into());
+        library.insert("version".into(), LIBRARY_VERSION.into());
+        context.insert("library".into(), library.into());
+        for (key, value) in [("userAgent", &self.user_agent), ("locale", &self.locale), ("timezone", &self.timezone)] {
+            if let Some(v) = value {
+                context.insert(key.into(), v.as_str().into());
+            }
+        }
+        let search = page.get("search").and_then(Value::as_str).unwrap_or_default();
+        let campaign = campaign(search);
+        if !campaign.is_empty() {
+            context.insert("campaign".into(), campaign.into());
+        }
+        context.insert("page".into(), page.into());
+        context
+    }
+}
+
+/// The current page as Segment's `context.page`: url, path, referrer, title, search.
+pub fn current_page() -> Map {
+    let mut page = Map::new();
+    let Some(window) = web_sys::window() else { return page };
+    let location = window.location();
+    let document = window.document();
+    let fields = [
+        ("url", location.href().ok()),
+        ("path", location.pathname().ok()),
+        ("search", location.search().ok()),
+        ("referrer", document.as_ref().map(|d| d.referrer())),
+        ("title", document.as_ref().map(|d| d.title())),
+    ];
+    for (key, value) in fields {
+        page.insert(key.into(), value.unwrap_or_default().into());
+    }
+    page
+}
+
+/// `context.campaign` from `utm_*` query parameters (`utm_campaign` is `name`).
+pub fn campaign(search: &str) -> Map {
+    let mut campaign = Map::new();
+    for pair in search.trim_start_matches('?').split('&') {
+        let Some((key, value)) = pair.split_once('=') else { continue };
+        let Some(field) = key.strip_prefix("utm_") else { continue };
+        let field = if field == "campaign" { "name" } else { field };
+        if field.is_empty() {
+            continue;
+        }
+        let plus_as_space = value.replace('+', " ");
+        // A malformed escape keeps the raw text rather than losing the value.
+        let decoded = js_sys::decode_uri_component(&plus_as_space).map(String::from).unwrap_or(plus_as_space);
+        campaign.insert(field.into(), decoded.into());
+    }
+    campaign
+}

@@ -1,0 +1,71 @@
+//! Writing the core's `Value` as JSON text without `serde_json` (kept out of
+//! the wasm for size): events are serialized once, when the call is made, and
+//! that text is what is persisted, measured against the size caps and sent.
+
+use std::fmt::Write;
+
+use zendesk_analytics_core::{Number, Value};
+
+/// The JSON text of `value`.
+pub fn to_json(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, value);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(Number::Int(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        // JSON has no NaN or Infinity; JSON.stringify writes null for them.
+        Value::Number(Number::Float(f)) if !f.is_finite() => out.push_str("null"),
+        Value::Number(Number::Float(f)) => {
+            let _ = write!(out, "{f}");
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, key);
+                out.push(':');
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON string literal: quotes, backslashes and control characters escaped.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}

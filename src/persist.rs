@@ -1,0 +1,109 @@
+//! Where the queue lives between page loads, and which tab sends what.
+//!
+//! Each tab stores its queue under its own key (`za_q:{writeKey}:{tabId}`)
+//! with a heartbeat time, so tabs never overwrite each other's events. A tab
+//! that closes marks its entry closed (on `pagehide`); a tab that crashed
+//! stops its heartbeat. A loading tab adopts closed and stale entries under
+//! a cross-tab lock, so exactly one tab takes over (and sends) them.
+
+use crate::js::{parse_json, uuid_v4};
+use crate::queue::Queue;
+use crate::storage::{local_get, local_remove, local_set, local_storage};
+
+/// A live tab rewrites its entry at least this often while it has events.
+pub const HEARTBEAT_MS: i32 = 5_000;
+/// An entry not rewritten for this long belongs to a tab that is gone.
+const STALE_MS: f64 = 15_000.0;
+/// How long a lock holder may keep the lock.
+const LOCK_MS: f64 = 5_000.0;
+
+/// This tab's place in localStorage.
+#[derive(Debug, Clone)]
+pub struct Persisted {
+    prefix: String,
+    key: String,
+    lock_key: String,
+    tab_id: String,
+}
+
+impl Persisted {
+    pub fn new(write_key: &str) -> Persisted {
+        let tab_id = uuid_v4();
+        let prefix = format!("za_q:{write_key}:");
+        Persisted { key: format!("{prefix}{tab_id}"), lock_key: format!("za_lock:{write_key}"), prefix, tab_id }
+    }
+
+    /// Writes this tab's queue; `closed` when the page is going away. False
+    /// when storage refused the write.
+    pub fn save(&self, queue: &Queue, closed: bool) -> bool {
+        if queue.is_empty() {
+            local_remove(&self.key);
+            return true;
+        }
+        let text = format!(
+            "{{\"t\":{},\"c\":{},\"q\":{}}}",
+            js_sys::Date::now(),
+            closed,
+            queue.to_storage()
+        );
+        local_set(&self.key, &text)
+    }
+
+    /// Moves the events of closed or stale tabs into `queue` (deduplicated
+    /// by messageId) and deletes their entries; false when another tab holds
+    /// the lock (it is adopting them).
+    pub fn adopt_orphans(&self, queue: &mut Queue) -> bool {
+        if !self.lock() {
+            return false;
+        }
+        let now = js_sys::Date::now();
+        for key in self.other_keys() {
+            let Some(text) = local_get(&key) else { continue };
+            let entry = parse_json(&text);
+            let field = |name: &str| js_sys::Reflect::get(&entry, &name.into()).unwrap_or_default();
+            let closed = field("c").as_bool().unwrap_or(true);
+            let stale = field("t").as_f64().is_none_or(|t| now - t > STALE_MS);
+            if closed || stale {
+                for event in Queue::from_js(&field("q")).events() {
+                    queue.push(event.clone());
+                }
+                local_remove(&key);
+            }
+        }
+        self.unlock();
+        true
+    }
+
+    fn other_keys(&self) -> Vec<String> {
+        let Some(storage) = local_storage() else { return Vec::new() };
+        let count = storage.length().unwrap_or(0);
+        (0..count)
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|k| k.starts_with(&self.prefix) && *k != self.key)
+            .collect()
+    }
+
+    /// Takes the cross-tab lock: free or expired, then written and read back
+    /// (another tab writing at the same moment makes the read-back differ).
+    fn lock(&self) -> bool {
+        let now = js_sys::Date::now();
+        if let Some(held) = local_get(&self.lock_key) {
+            let (owner, until) = held.split_once('|').unwrap_or(("", "0"));
+            if owner != self.tab_id && until.parse::<f64>().unwrap_or(0.0) > now {
+                return false;
+            }
+        }
+        let mine = format!("{}|{}", self.tab_id, now + LOCK_MS);
+        // Storage blocked: no other tab can share our queue either.
+        if local_storage().is_none() {
+            return true;
+        }
+        local_set(&self.lock_key, &mine) && local_get(&self.lock_key).as_deref() == Some(mine.as_str())
+    }
+
+    fn unlock(&self) {
+        if local_get(&self.lock_key).is_some_and(|held| held.starts_with(&self.tab_id)) {
+            local_remove(&self.lock_key);
+        }
+    }
+}

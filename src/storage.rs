@@ -1,0 +1,89 @@
+//! Fallible access to cookies and localStorage. Browsers block either of them
+//! (privacy modes, Safari ITP, sandboxed iframes, quota errors): every
+//! function here returns `None`/`false` instead of throwing, and callers keep
+//! working from memory.
+
+use std::cell::OnceCell;
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlDocument, Storage};
+
+const YEAR_SECONDS: u32 = 365 * 24 * 60 * 60;
+
+fn document() -> Option<HtmlDocument> {
+    web_sys::window()?.document()?.dyn_into::<HtmlDocument>().ok()
+}
+
+/// `window.localStorage`, if the browser lets us have it.
+pub fn local_storage() -> Option<Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+pub fn local_get(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten()
+}
+
+/// False when the write failed (blocked storage, quota exceeded).
+pub fn local_set(key: &str, value: &str) -> bool {
+    local_storage().is_some_and(|s| s.set_item(key, value).is_ok())
+}
+
+pub fn local_remove(key: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+/// The value of cookie `name`, URI-decoded.
+pub fn cookie_get(name: &str) -> Option<String> {
+    let all = document()?.cookie().ok()?;
+    all.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        if k != name {
+            return None;
+        }
+        js_sys::decode_uri_component(v).ok().map(String::from).filter(|v| !v.is_empty())
+    })
+}
+
+/// Sets (or, with `None`, deletes) cookie `name` on the registrable domain
+/// for a year, SameSite=Lax. False when the browser refused it.
+pub fn cookie_set(name: &str, value: Option<&str>) -> bool {
+    let Some(doc) = document() else { return false };
+    let encoded = value.map(|v| String::from(js_sys::encode_uri_component(v))).unwrap_or_default();
+    let max_age = if value.is_some() { YEAR_SECONDS } else { 0 };
+    let domain = registrable_domain().map(|d| format!("; domain={d}")).unwrap_or_default();
+    let line = format!("{name}={encoded}; path=/; max-age={max_age}; SameSite=Lax{domain}");
+    doc.set_cookie(&line).is_ok() && (value.is_none() || cookie_get(name).as_deref() == value)
+}
+
+thread_local! {
+    static DOMAIN: OnceCell<Option<String>> = const { OnceCell::new() };
+}
+
+/// The broadest domain the browser lets a cookie be set on (`example.co.uk`
+/// for `www.shop.example.co.uk`), found once per page by probing from the top
+/// down, as analytics.js does; `None` for localhost and IP addresses.
+pub fn registrable_domain() -> Option<String> {
+    DOMAIN.with(|cell| cell.get_or_init(probe_domain).clone())
+}
+
+fn probe_domain() -> Option<String> {
+    let host = web_sys::window()?.location().hostname().ok()?;
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    if is_ip || !host.contains('.') {
+        return None;
+    }
+    let doc = document()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    const PROBE: &str = "__za_tld__";
+    for start in (0..labels.len() - 1).rev() {
+        let candidate = labels[start..].join(".");
+        let set = format!("{PROBE}=1; path=/; max-age=10; domain={candidate}");
+        if doc.set_cookie(&set).is_ok() && doc.cookie().is_ok_and(|c| c.contains(PROBE)) {
+            let _ = doc.set_cookie(&format!("{PROBE}=; path=/; max-age=0; domain={candidate}"));
+            return Some(candidate);
+        }
+    }
+    None
+}
