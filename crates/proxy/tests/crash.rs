@@ -1,7 +1,8 @@
 //! The proxy process is SIGKILLed in the middle of delivering 10,000 accepted
 //! events, then restarted on the same queue file: the fake Zendesk ends up
 //! with exactly the state the events describe — nothing acknowledged is lost,
-//! every user's events applied in order, nobody created twice.
+//! every user's events applied in order, nobody created twice. And a SIGTERM
+//! while clients are sending loses nothing that was acknowledged.
 
 mod support;
 
@@ -93,6 +94,51 @@ async fn sigkill_during_delivery_loses_nothing_and_duplicates_nothing() {
         assert_eq!(users.len(), 1, "user-{u} exists {} times", users.len());
         let expected = format!("User {u} v{}", ROUNDS - 1);
         assert_eq!(users[0]["name"].as_str(), Some(expected.as_str()), "user-{u} holds a stale or reordered name");
+    }
+    proxy.child.kill().unwrap();
+    proxy.child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_clients_send_keeps_every_acknowledged_event() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("queue.db");
+    let mut proxy = spawn_proxy(&fake.url, &database);
+    let url = format!("{}/v1/batch", proxy.url);
+    let sender = tokio::spawn(async move {
+        let mut acknowledged = Vec::new();
+        for b in 0..200 {
+            let batch: Vec<Value> = (0..10)
+                .map(|i| {
+                    let u = b * 10 + i;
+                    identify(&format!("t-{u}"), &format!("term-{u}"), &format!("Term {u}"), &format!("term{u}@example.com"))
+                })
+                .collect();
+            let sent = http().post(&url).basic_auth("demo-write-key", Some("")).json(&serde_json::json!({ "batch": batch })).send().await;
+            match sent {
+                Ok(response) if response.status().as_u16() == 200 => acknowledged.extend((0..10).map(|i| b * 10 + i)),
+                _ => break,
+            }
+        }
+        acknowledged
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = proxy.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = proxy.child.wait().unwrap();
+    assert!(status.success(), "the proxy did not exit cleanly on SIGTERM: {status}");
+    let acknowledged = sender.await.unwrap();
+    assert!(!acknowledged.is_empty() && acknowledged.len() < 2000, "SIGTERM came outside the sending ({} acknowledged)", acknowledged.len());
+
+    let mut proxy = spawn_proxy(&fake.url, &database);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while depth(&proxy.url).await > 0 {
+        assert!(Instant::now() < deadline, "the restarted proxy did not drain the queue");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for u in acknowledged {
+        assert_eq!(fake.users_by_external_id(&format!("term-{u}")).await.len(), 1, "acknowledged term-{u} was lost");
     }
     proxy.child.kill().unwrap();
     proxy.child.wait().unwrap();
