@@ -549,6 +549,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_a_valid_configuration() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("zendesk-proxy.example.toml");
+        let config = Config::load(Some(&path), &Vec::new()).unwrap();
+        assert_eq!(config.zendesk_url, "https://acme.zendesk.com");
+        assert_eq!(config.delivery.requests_per_minute, 400);
+        let web = config.write_key("shop-web").unwrap();
+        assert!(web.allows_origin("https://shop.acme.com") && !web.allows_origin("https://evil.example"));
+        assert!(web.settings.zendesk.as_ref().is_some_and(|z| z.create_users_as_verified));
+        assert!(!config.write_key("backend").unwrap().allows_origin("https://www.acme.com"));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err = load("[delivery]\nrequests_per_minit = 5\n", &[]).unwrap_err();
         assert!(err.to_string().contains("requests_per_minit"), "{err}");

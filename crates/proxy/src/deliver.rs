@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::queue::{now_ms, Queue, QueueError, QueuedEvent};
 
 /// How many events one pass takes from the queue.
-const PASS: usize = 500;
+const PASS: usize = 1000;
 
 pub struct Deliverer {
     pub queue: Queue,
@@ -149,7 +149,7 @@ impl Deliverer {
             };
             let coalescing = self.delivery.coalesce_window_ms > 0;
             let single_identify = match ops.as_slice() {
-                [ZendeskOp::UpsertUser { user, match_on }] if coalescing && event.ops_done == 0 && !event.user_key.is_empty() => {
+                [ZendeskOp::UpsertUser { user, match_on, .. }] if coalescing && event.ops_done == 0 && !event.user_key.is_empty() => {
                     Some((user.clone(), match_on.clone()))
                 }
                 _ => None,

@@ -69,7 +69,7 @@ impl Executor {
     /// Performs one Zendesk operation.
     pub async fn zendesk(&self, op: &ZendeskOp) -> Result<(), OpError> {
         match op {
-            ZendeskOp::UpsertUser { user, match_on } => self.upsert_user(user, match_on).await,
+            ZendeskOp::UpsertUser { user, match_on, .. } => self.upsert_user(user, match_on).await,
             // The core may grow operations before this executor performs them;
             // such an event is dead-lettered with the reason, never dropped.
             other => Err(OpError::Zendesk(ZendeskError::Unsupported(format!("{other:?}")))),
