@@ -171,6 +171,7 @@ impl Analytics {
     /// current group (`id()`, `traits()`).
     pub fn group(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> JsValue {
         if [&a, &b, &c, &d].iter().all(|v| v.is_undefined()) {
+            self.inner.replay_page.borrow_mut().take();
             return User { inner: self.inner.clone(), group: true }.into();
         }
         let call = resolve_id_call(&a, &b, &c, &d);

@@ -21,7 +21,7 @@ pub mod event;
 pub mod identity;
 mod js;
 pub mod json;
-mod persist;
+pub mod persist;
 pub mod queue;
 pub mod storage;
 mod transport;

@@ -1,0 +1,153 @@
+// `npm run bench` (via bench/sdk.sh): the SDK side by side with
+// @segment/analytics-next and @rudderstack/analytics-js, in one run:
+//   - size: wasm + JS glue vs each peer bundled with esbuild --bundle --minify
+//     --format=esm, all gzip -9; the snippet raw;
+//   - main-thread time per `track` over 10,000 calls in headless Chromium
+//     (the synchronous part each call costs the page), with ratios.
+// Everything runs against a local HTTP server on 127.0.0.1:0 that serves the
+// files and answers every SDK's settings and collection endpoints with 200.
+
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { ROOT, ourSize, peerSizes, snippetSize, WASM_GZIP_BUDGET, SNIPPET_BUDGET } from './sdk-sizes.mjs';
+import { CHROMIUM_ARGS } from '../tests/e2e/browser.mjs';
+
+const CALLS = Number(process.env.SDK_BENCH_CALLS ?? 10_000);
+const WRITE_KEY = 'bench-write-key';
+
+async function bundlePeer(contents) {
+  const out = await build({
+    stdin: { contents, resolveDir: ROOT, loader: 'js' },
+    bundle: true, minify: true, format: 'esm', write: false, logLevel: 'silent',
+  });
+  return out.outputFiles[0].text;
+}
+
+// Each page loads one SDK, waits until it is ready, warms up, then times CALLS
+// synchronous track calls. `window.bench` resolves with ms per call.
+const TIMING = `
+  const props = { plan: 'pro', amount: 42, currency: 'EUR' };
+  for (let i = 0; i < 200; i++) analytics.track('Warm Up', props);
+  await new Promise((r) => setTimeout(r, 200));
+  const start = performance.now();
+  for (let i = 0; i < ${CALLS}; i++) analytics.track('Order Completed', props);
+  const perCall = (performance.now() - start) / ${CALLS};
+  window.bench = perCall;`;
+
+function pages(base) {
+  return {
+    '/bench/ours.html': `<script type="module">
+      import init, { load } from '/pkg/web/zendesk_analytics.js';
+      await init();
+      const analytics = load({ writeKey: '${WRITE_KEY}', proxyUrl: '${base}' });
+      await analytics.ready();
+      ${TIMING}</script>`,
+    '/bench/segment.html': `<script type="module">
+      import { AnalyticsBrowser } from '/peer/segment.js';
+      const [analytics] = await AnalyticsBrowser.load({ writeKey: '${WRITE_KEY}', cdnURL: '${base}' });
+      ${TIMING}</script>`,
+    '/bench/rudder.html': `<script type="module">
+      import { RudderAnalytics } from '/peer/rudder.js';
+      const analytics = new RudderAnalytics();
+      analytics.load('${WRITE_KEY}', '${base}', { configUrl: '${base}', pluginsSDKBaseURL: '${base}/plugins', destSDKBaseURL: '${base}/dest', logLevel: 'ERROR' });
+      await new Promise((resolve) => analytics.ready(resolve));
+      ${TIMING}</script>`,
+  };
+}
+
+async function startServer() {
+  const peers = {
+    '/peer/segment.js': await bundlePeer("export { AnalyticsBrowser } from '@segment/analytics-next';"),
+    '/peer/rudder.js': await bundlePeer("export { RudderAnalytics } from '@rudderstack/analytics-js';"),
+  };
+  let base;
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, base);
+    const send = (status, type, body) => {
+      res.writeHead(status, { 'content-type': type, 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' });
+      res.end(body);
+    };
+    if (req.method === 'OPTIONS' || req.method === 'POST') return req.resume().on('end', () => send(200, 'application/json', '{}'));
+    if (url.pathname.endsWith('/settings')) {
+      return send(200, 'application/json', JSON.stringify({
+        integrations: {
+          zendesk: { subdomain: 'demo' },
+          'Segment.io': { apiKey: WRITE_KEY, apiHost: `${url.host}/v1`, protocol: 'http' },
+        },
+        plan: { track: { __default: { enabled: true } } },
+      }));
+    }
+    if (url.pathname.startsWith('/sourceConfig')) {
+      return send(200, 'application/json', JSON.stringify({
+        isHosted: false,
+        source: { id: 'bench', name: 'bench', writeKey: WRITE_KEY, enabled: true, workspaceId: 'bench', updatedAt: new Date().toISOString(), config: {}, destinations: [] },
+      }));
+    }
+    const page = pages(base)[url.pathname];
+    if (page) return send(200, 'text/html', `<!doctype html><title>bench</title>${page}`);
+    if (peers[url.pathname]) return send(200, 'text/javascript', peers[url.pathname]);
+    if (url.pathname.startsWith('/pkg/')) {
+      try {
+        const file = await readFile(path.join(ROOT, path.normalize(url.pathname)));
+        return send(200, url.pathname.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', file);
+      } catch {
+        return send(404, 'text/plain', 'not found');
+      }
+    }
+    send(404, 'text/plain', 'not found');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${server.address().port}`;
+  return { server, base };
+}
+
+async function timeTrack(browser, base, page) {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  try {
+    await tab.goto(`${base}/bench/${page}.html`);
+    await tab.waitForFunction(() => typeof window.bench === 'number', null, { timeout: 120_000 });
+    return await tab.evaluate(() => window.bench);
+  } catch (e) {
+    return new Error(e.message.split('\n')[0]);
+  } finally {
+    await context.close();
+  }
+}
+
+const fmt = (n) => n.toLocaleString('en-US');
+const ours = await ourSize();
+const peers = await peerSizes();
+const snippet = snippetSize();
+console.log('size (gzip -9; peers bundled with esbuild --bundle --minify --format=esm)');
+console.log(`  zendesk-analytics wasm+glue   ${fmt(ours.total)} B (wasm ${fmt(ours.wasm)}, glue ${fmt(ours.glue)}; budget ${fmt(WASM_GZIP_BUDGET)})`);
+for (const [name, size] of Object.entries(peers)) {
+  console.log(`  ${name.padEnd(28)} ${fmt(size)} B   ours/peer = ${(ours.total / size).toFixed(2)}`);
+}
+console.log(`  snippet (minified, raw)       ${fmt(snippet)} B (budget ${fmt(SNIPPET_BUDGET)})`);
+
+const { server, base } = await startServer();
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+try {
+  const results = {};
+  for (const [name, page] of [['zendesk-analytics', 'ours'], ['@segment/analytics-next', 'segment'], ['@rudderstack/analytics-js', 'rudder']]) {
+    results[name] = await timeTrack(browser, base, page);
+  }
+  console.log(`main-thread time per track(), ${fmt(CALLS)} calls, headless Chromium`);
+  const peerTimes = Object.entries(results).filter(([n, t]) => n !== 'zendesk-analytics' && typeof t === 'number').map(([, t]) => t);
+  const fastest = peerTimes.length ? Math.min(...peerTimes) : undefined;
+  for (const [name, t] of Object.entries(results)) {
+    if (t instanceof Error) console.log(`  ${name.padEnd(28)} failed: ${t.message}`);
+    else console.log(`  ${name.padEnd(28)} ${(t * 1000).toFixed(1)} µs/call`);
+  }
+  const mine = results['zendesk-analytics'];
+  if (typeof mine === 'number' && fastest) {
+    console.log(`  ours / faster peer = ${(mine / fastest).toFixed(3)} (target ≤ 0.1)`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
