@@ -101,7 +101,9 @@ async fn main() -> anyhow::Result<()> {
     let Command::Sync(args) = Cli::parse().command;
     let config = config(&args)?;
     let Some(every) = args.every else {
-        let summary = zendesk_source::run(&config, &Progress::auto()).await.context("sync failed")?;
+        let progress = Progress::auto();
+        let summary = zendesk_source::run(&config, &progress).await.context("sync failed")?;
+        progress.done();
         println!("{}", summary.render());
         if summary.failed() {
             anyhow::bail!("some collections failed; the next sync resumes where they stopped");
@@ -111,7 +113,10 @@ async fn main() -> anyhow::Result<()> {
     // On an interval, a failed run (Zendesk or the warehouse unreachable) is
     // reported and the schedule goes on: the next run resumes from the saved state.
     loop {
-        match zendesk_source::run(&config, &Progress::auto()).await {
+        let progress = Progress::auto();
+        let outcome = zendesk_source::run(&config, &progress).await;
+        progress.done();
+        match outcome {
             Ok(summary) => println!("{}", summary.render()),
             Err(e) => tracing::error!(error = %e, "sync failed; retrying at the next interval"),
         }

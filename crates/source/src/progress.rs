@@ -144,6 +144,13 @@ impl Progress {
         Progress { multi: None }
     }
 
+    /// Moves past the live lines so what follows starts on a fresh line.
+    pub fn done(&self) {
+        if self.multi.is_some() {
+            eprintln!();
+        }
+    }
+
     pub fn stream(&self, name: &'static str) -> StreamProgress {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
