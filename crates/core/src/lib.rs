@@ -8,14 +8,16 @@
 //! and in the proxy (which never trusts the browser and maps again), so it does
 //! no I/O, never panics and is deterministic.
 
+pub mod connect;
 pub mod event;
 pub mod mapping;
 pub mod settings;
 pub mod value;
 pub mod zendesk;
 
+pub use connect::{ConnectOp, ConnectUser};
 pub use event::{Event, EventError, EventType};
-pub use mapping::{map_event, Mapping, Outcome, Skip, SkipCode};
-pub use settings::{Settings, ZendeskSettings};
+pub use mapping::{map_event, Mapping, Outcome, Skip, SkipCode, Warning, WarningCode};
+pub use settings::{ConnectSettings, EventSource, Settings, ZendeskSettings};
 pub use value::{Map, Number, Value};
 pub use zendesk::ZendeskOp;

@@ -6,6 +6,7 @@
 //! here, never from the event.
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// Settings of every destination, as the proxy serves them to the SDK.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -13,16 +14,122 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// The Zendesk Support destination; `None` = off.
     pub zendesk: Option<ZendeskSettings>,
+    /// The legacy Zendesk Connect destination; `None` = off.
+    pub connect: Option<ConnectSettings>,
 }
 
 /// The Zendesk Support destination.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ZendeskSettings {
     /// `{subdomain}.zendesk.com`.
     pub subdomain: String,
+    /// The track allow-list. `None`: every event except "Ticket Created" and
+    /// "Ticket Updated" (which open and change tickets, so they are opt-in);
+    /// a list: only those names, `"*"` matching every event.
+    pub events: Option<Vec<String>>,
     /// Passes `verified: true|false` on every user upsert.
     pub create_users_as_verified: bool,
     /// Passes `skip_verify_email: true` so Zendesk sends no verification email.
     pub skip_verify_email: bool,
+    /// Group calls without a userId upsert the organization only (otherwise
+    /// they are skipped, because group links the org to the calling user).
+    pub send_group_calls_without_user_id: bool,
+    /// `traits.company.remove: true` removes the membership (default on).
+    pub remove_users_from_organizations: bool,
+    /// Unknown custom field keys are created as text fields first (Segment's
+    /// behaviour) instead of being dropped with a reason (Customer.io's).
+    pub create_missing_custom_fields: bool,
+    /// An identify with a known userId and a new email makes that email primary.
+    pub update_primary_email: bool,
+    /// The Events API `source` of track events.
+    pub event_source: EventSource,
+}
+
+impl Default for ZendeskSettings {
+    fn default() -> ZendeskSettings {
+        ZendeskSettings {
+            subdomain: String::new(),
+            events: None,
+            create_users_as_verified: false,
+            skip_verify_email: false,
+            send_group_calls_without_user_id: false,
+            remove_users_from_organizations: true,
+            create_missing_custom_fields: false,
+            update_primary_email: false,
+            event_source: EventSource::default(),
+        }
+    }
+}
+
+/// The events that open or change tickets instead of becoming user events.
+pub const TICKET_CREATED: &str = "Ticket Created";
+/// See [`TICKET_CREATED`].
+pub const TICKET_UPDATED: &str = "Ticket Updated";
+
+impl ZendeskSettings {
+    /// Whether a track event of this name passes the `events` allow-list.
+    pub fn allows_event(&self, name: &str) -> bool {
+        match &self.events {
+            None => name != TICKET_CREATED && name != TICKET_UPDATED,
+            Some(list) => list.iter().any(|e| e == "*" || e == name),
+        }
+    }
+}
+
+/// The legacy Zendesk Connect destination. Only the public key is here: the
+/// private key (`X-Outbound-Key`) stays in the proxy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConnectSettings {
+    pub public_key: String,
+}
+
+/// An Events API source name, checked when the settings are read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventSource(String);
+
+/// Why an `eventSource` setting is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EventSourceError {
+    #[error("eventSource must not be empty; leave it out to use \"zendesk-analytics\"")]
+    Empty,
+    #[error("eventSource \"{0}\" is reserved by Zendesk for its own events; choose another name, such as \"zendesk-analytics\"")]
+    Reserved(String),
+}
+
+impl EventSource {
+    pub const DEFAULT: &'static str = "zendesk-analytics";
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for EventSource {
+    fn default() -> EventSource {
+        EventSource(EventSource::DEFAULT.to_owned())
+    }
+}
+
+impl TryFrom<String> for EventSource {
+    type Error = EventSourceError;
+
+    fn try_from(s: String) -> Result<EventSource, EventSourceError> {
+        let trimmed = s.trim();
+        if trimmed.is_empty() {
+            Err(EventSourceError::Empty)
+        } else if trimmed.eq_ignore_ascii_case("zendesk") {
+            Err(EventSourceError::Reserved(s))
+        } else {
+            Ok(EventSource(trimmed.to_owned()))
+        }
+    }
+}
+
+impl From<EventSource> for String {
+    fn from(source: EventSource) -> String {
+        source.0
+    }
 }

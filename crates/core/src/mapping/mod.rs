@@ -1,11 +1,14 @@
 //! Event + settings → per-destination operations or a skip reason.
 
+mod identify;
+
 use serde::Serialize;
 
+use crate::connect::ConnectOp;
 use crate::event::{Event, EventType};
-use crate::settings::{Settings, ZendeskSettings};
+use crate::settings::{ConnectSettings, Settings, ZendeskSettings};
 use crate::value::{Map, Value};
-use crate::zendesk::{User, UserMatch, ZendeskOp};
+use crate::zendesk::ZendeskOp;
 
 /// What the core decided for one destination.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,9 +39,16 @@ pub struct Skip {
     pub message: String,
 }
 
+impl Skip {
+    pub(crate) fn new(code: SkipCode, message: impl Into<String>) -> Skip {
+        Skip { code, message: message.into() }
+    }
+}
+
 /// The kinds of skip, stable for programs to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SkipCode {
     /// `integrations` turned the destination off for this event.
     TurnedOffByIntegrations,
@@ -48,50 +58,115 @@ pub enum SkipCode {
     MissingEmail,
     /// Identify without a name.
     MissingName,
+    /// A call that needs a userId has none.
+    MissingUserId,
+    /// The track event is not in the `events` allow-list.
+    EventNotAllowed,
+    /// The userId is longer than Zendesk accepts as an external_id.
+    UserIdTooLong,
+    /// "Ticket Updated" without a ticket id.
+    MissingTicketId,
+    /// "Ticket Created" without a description.
+    MissingTicketDescription,
+    /// "Ticket Created" without a requester.
+    MissingRequester,
+    /// "Ticket Updated" with nothing to change.
+    NothingToUpdate,
+    /// Alias without a previousId.
+    MissingPreviousId,
+}
+
+/// Something left out of an operation that was still sent: the event is
+/// delivered, but a developer should know (shown in debug mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub message: String,
+}
+
+/// The kinds of warning, stable for programs to match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WarningCode {
+    /// A time zone neither IANA nor Zendesk knows was left out.
+    UnknownTimezone,
+    /// A trait key was rewritten into a valid Zendesk field key.
+    FieldKeyRenamed,
+    /// A trait key that cannot be a Zendesk field key was left out.
+    InvalidFieldKey,
+    /// A nested object trait was left out: custom fields hold scalars.
+    NestedTraitIgnored,
+    /// A value of the wrong type or outside Zendesk's choices was left out.
+    InvalidValue,
+}
+
+/// Where the mapping's warnings are collected.
+pub(crate) type Warnings = Vec<Warning>;
+
+pub(crate) fn warn(warnings: &mut Warnings, code: WarningCode, message: impl Into<String>) {
+    warnings.push(Warning { code, message: message.into() });
 }
 
 /// The mapping of one event to every destination.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mapping {
     pub zendesk: Outcome<ZendeskOp>,
+    pub connect: Outcome<ConnectOp>,
+    /// What was left out of the operations above, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 impl Mapping {
     /// True when no destination has anything to do: the SDK does not send
     /// such an event at all.
     pub fn is_empty(&self) -> bool {
-        self.zendesk.operations().is_empty()
+        self.zendesk.operations().is_empty() && self.connect.operations().is_empty()
     }
 }
 
 /// The name Segment's `integrations` object uses for the Zendesk destination.
 pub const ZENDESK: &str = "Zendesk";
+/// The name Segment's `integrations` object uses for the Zendesk Connect destination.
+pub const ZENDESK_CONNECT: &str = "Zendesk Connect";
 
 /// Maps one event for every destination.
 pub fn map_event(event: &Event, settings: &Settings) -> Mapping {
-    let zendesk = match &settings.zendesk {
-        None => Outcome::Disabled,
-        Some(_) if !integration_enabled(&event.integrations, ZENDESK) => Outcome::Skipped(Skip {
-            code: SkipCode::TurnedOffByIntegrations,
-            message: format!(
-                "{} not sent to Zendesk: integrations turned Zendesk off for this event",
-                event.kind.as_str()
-            ),
-        }),
-        Some(zendesk) => into_outcome(map_zendesk(event, zendesk)),
-    };
-    Mapping { zendesk }
+    let mut warnings = Warnings::new();
+    let zendesk = destination(event, ZENDESK, settings.zendesk.as_ref(), |s| {
+        map_zendesk(event, s, &mut warnings)
+    });
+    let connect = destination(event, ZENDESK_CONNECT, settings.connect.as_ref(), |s| {
+        map_connect(event, s)
+    });
+    Mapping { zendesk, connect, warnings }
 }
 
-fn into_outcome<Op>(result: Result<Vec<Op>, Skip>) -> Outcome<Op> {
-    match result {
+/// Disabled when unconfigured, skipped when `integrations` turns it off,
+/// otherwise whatever the destination's mapping decides.
+fn destination<S, Op>(
+    event: &Event,
+    name: &str,
+    settings: Option<&S>,
+    map: impl FnOnce(&S) -> Result<Vec<Op>, Skip>,
+) -> Outcome<Op> {
+    let Some(settings) = settings else { return Outcome::Disabled };
+    if !integration_enabled(&event.integrations, name) {
+        return Outcome::Skipped(Skip::new(
+            SkipCode::TurnedOffByIntegrations,
+            format!("{} not sent to {name}: integrations turned {name} off for this event", event.kind.as_str()),
+        ));
+    }
+    match map(settings) {
         Ok(operations) => Outcome::Operations { operations },
         Err(skip) => Outcome::Skipped(skip),
     }
 }
 
 /// Segment semantics: a destination's own key wins; otherwise `All` decides;
-/// absent both, destinations are on.
+/// absent both, destinations are on. Only `false` turns a destination off
+/// (an object holds destination options and means on).
 fn integration_enabled(integrations: &Map, destination: &str) -> bool {
     let flag = |v: &Value| !matches!(v, Value::Bool(false));
     match integrations.get(destination) {
@@ -100,77 +175,17 @@ fn integration_enabled(integrations: &Map, destination: &str) -> bool {
     }
 }
 
-fn map_zendesk(event: &Event, settings: &ZendeskSettings) -> Result<Vec<ZendeskOp>, Skip> {
+fn map_zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warnings) -> Result<Vec<ZendeskOp>, Skip> {
     match event.kind {
-        EventType::Identify => identify_user(event, settings).map(|op| vec![op]),
-        other => Err(Skip {
-            code: SkipCode::UnsupportedCall,
-            message: format!("{} calls are not sent to Zendesk", other.as_str()),
-        }),
+        EventType::Identify => identify::zendesk(event, settings, warnings),
+        other => Err(unsupported(other, ZENDESK)),
     }
 }
 
-/// Traits that map to a standard Zendesk user field (or are structural) and so
-/// never become custom `user_fields`.
-const STANDARD_USER_TRAITS: &[&str] = &[
-    "email", "name", "firstName", "first_name", "lastName", "last_name", "phone",
-    "timezone", "organizationId", "userId", "id", "company",
-];
-
-fn identify_user(event: &Event, settings: &ZendeskSettings) -> Result<ZendeskOp, Skip> {
-    let email = event
-        .trait_str(&["email"])
-        .map(str::to_owned)
-        .or_else(|| event.user_id.clone().filter(|id| looks_like_email(id)))
-        .ok_or_else(|| Skip {
-            code: SkipCode::MissingEmail,
-            message: "identify not sent to Zendesk: traits.email is missing — Zendesk matches users by email".into(),
-        })?;
-    let name = full_name(event).ok_or_else(|| Skip {
-        code: SkipCode::MissingName,
-        message: "identify not sent to Zendesk: Zendesk requires a name — set traits.name, or traits.firstName and traits.lastName".into(),
-    })?;
-    let user_fields = event
-        .traits
-        .iter()
-        .filter(|(k, v)| !STANDARD_USER_TRAITS.contains(&k.as_str()) && !matches!(v, Value::Object(_)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok(ZendeskOp::UpsertUser {
-        match_on: UserMatch {
-            email: Some(email.clone()),
-            external_id: event.user_id.clone(),
-        },
-        user: User {
-            name,
-            email: Some(email),
-            external_id: event.user_id.clone(),
-            phone: event.trait_str(&["phone"]).map(str::to_owned),
-            time_zone: None,
-            verified: Some(settings.create_users_as_verified),
-            skip_verify_email: settings.skip_verify_email.then_some(true),
-            user_fields,
-        },
-    })
+fn map_connect(event: &Event, _settings: &ConnectSettings) -> Result<Vec<ConnectOp>, Skip> {
+    Err(unsupported(event.kind, ZENDESK_CONNECT))
 }
 
-/// `traits.name`, else first and last name joined.
-fn full_name(event: &Event) -> Option<String> {
-    if let Some(name) = event.trait_str(&["name"]) {
-        return Some(name.to_owned());
-    }
-    let first = event.trait_str(&["firstName", "first_name"]);
-    let last = event.trait_str(&["lastName", "last_name"]);
-    match (first, last) {
-        (Some(f), Some(l)) => Some(format!("{f} {l}")),
-        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
-        (None, None) => None,
-    }
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace),
-        None => false,
-    }
+fn unsupported(kind: EventType, destination: &str) -> Skip {
+    Skip::new(SkipCode::UnsupportedCall, format!("{} calls are not sent to {destination}", kind.as_str()))
 }
