@@ -1,0 +1,125 @@
+// The SDK's delivery promises, end to end: real Chromium, the real proxy and
+// the fake Zendesk, with a gate in front of the proxy to play a bad network.
+// Identify calls are used because they become Zendesk users, which the
+// fake's own API shows: "delivered exactly once" means one user per email.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, zendeskGet, eventually, DEMO } from './stack.mjs';
+import { serveDemo } from '../../scripts/serve.mjs';
+import { launchBrowser } from './browser.mjs';
+import { startGate, usersByEmail } from './sdk-gate.mjs';
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** The demo page, sending through a fresh gate; page errors collected. */
+async function openThroughGate() {
+  const gate = await startGate(stack.proxyUrl);
+  const demo = await serveDemo({ proxyUrl: gate.url, writeKey: DEMO.writeKey });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(e.message));
+  await page.goto(demo.url);
+  await page.waitForFunction(() => window.analytics && typeof window.analytics.identify === 'function');
+  const close = async () => { await context.close(); await demo.close(); await gate.close(); };
+  return { gate, page, context, url: demo.url, close };
+}
+
+const people = (tag, n) => Array.from({ length: n }, (_, i) => ({
+  id: `${tag}-${i}`, name: `Person ${tag} ${i}`, email: `${tag}-${i}@example.com`,
+}));
+
+async function identifyAll(page, list) {
+  await page.evaluate((list) => {
+    for (const p of list) window.analytics.identify(p.id, { name: p.name, email: p.email });
+  }, list);
+}
+
+async function expectEachOnce(list) {
+  for (const p of list) {
+    const users = await eventually(async () => {
+      const found = await usersByEmail(zendeskGet, stack.fakeUrl, p.email);
+      return found.length > 0 && found;
+    }, { what: `${p.email} in Zendesk`, timeoutMs: 30_000 });
+    assert.equal(users.length, 1, `${p.email} exists exactly once`);
+    assert.equal(users[0].name, p.name);
+  }
+}
+
+test('reloading the page while a flush is in flight delivers every event exactly once', async () => {
+  const { gate, page, close } = await openThroughGate();
+  gate.holdMs = 1_500;
+  const list = people('reload', 5);
+  await identifyAll(page, list);
+  await page.evaluate(() => { window.analytics.flush(); });
+  await eventually(() => gate.batches.length > 0 || null, { what: 'the batch reaching the gate' }).catch(() => {});
+  await page.reload();
+  await page.waitForFunction(() => window.analytics && typeof window.analytics.identify === 'function');
+  gate.holdMs = 0;
+  await expectEachOnce(list);
+  const accepted = new Set(gate.accepted());
+  assert.ok(list.length <= accepted.size);
+  assert.deepEqual(page.problems, []);
+  await close();
+});
+
+test('events made offline are delivered when the browser is back online', async () => {
+  const { gate, page, context, close } = await openThroughGate();
+  await context.setOffline(true);
+  const list = people('offline', 3);
+  await identifyAll(page, list);
+  await page.evaluate(() => window.analytics.flush());
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(gate.batches.length, 0, 'nothing is sent while offline');
+  assert.equal((await usersByEmail(zendeskGet, stack.fakeUrl, list[0].email)).length, 0);
+  await context.setOffline(false);
+  await expectEachOnce(list);
+  assert.deepEqual(page.problems, []);
+  await close();
+});
+
+test('a proxy answering 503, then 429 with Retry-After, still gets every event, none twice', async () => {
+  const { gate, page, close } = await openThroughGate();
+  let refusals = 0;
+  const times = [];
+  gate.answer = () => {
+    times.push(Date.now());
+    refusals += 1;
+    if (refusals <= 3) return { status: 503 };
+    if (refusals === 4) return { status: 429, headers: { 'Retry-After': '2' } };
+    return null;
+  };
+  const list = people('retry', 4);
+  await identifyAll(page, list);
+  await page.evaluate(() => window.analytics.flush());
+  await expectEachOnce(list);
+  const statuses = gate.batches.map((b) => b.status);
+  assert.deepEqual(statuses.slice(0, 4), [503, 503, 503, 429]);
+  // Retry-After: 2 was honoured before the next attempt.
+  const waited = times[4] - times[3];
+  assert.ok(waited >= 1_900, `waited ${waited} ms after Retry-After: 2`);
+  assert.deepEqual(gate.accepted().sort(), [...new Set(gate.accepted())].sort(), 'no event accepted twice');
+  assert.deepEqual(page.problems, []);
+  await close();
+});
+
+test('events fired just before navigating away are delivered', async () => {
+  const { page, close } = await openThroughGate();
+  const list = people('leave', 3);
+  await identifyAll(page, list);
+  await page.goto('about:blank');
+  await expectEachOnce(list);
+  await close();
+});
