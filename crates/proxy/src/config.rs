@@ -183,11 +183,6 @@ pub struct DeliveryConfig {
     pub max_attempts: u32,
     /// Seconds to pause on a 429 without `Retry-After` (edge protection).
     pub default_retry_after_secs: u64,
-    /// A new email on a known user becomes its primary identity.
-    pub make_new_email_primary: bool,
-    /// Custom fields missing in Zendesk are created (as text fields);
-    /// otherwise their values are dropped with a logged reason.
-    pub create_missing_fields: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -198,8 +193,6 @@ impl Default for DeliveryConfig {
             coalesce_window_ms: 200,
             max_attempts: 12,
             default_retry_after_secs: 60,
-            make_new_email_primary: false,
-            create_missing_fields: false,
         }
     }
 }

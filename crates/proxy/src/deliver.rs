@@ -18,7 +18,7 @@ use zendesk_analytics_core::zendesk::{User, UserMatch};
 use zendesk_analytics_core::{map_event, Event, Outcome, Settings, Value, ZendeskOp};
 
 use crate::config::{Config, DeliveryConfig};
-use crate::executor::{merge_user, BulkResult, Executor, OpError};
+use crate::executor::{merge_user, with_created_at, BulkResult, Executor, Op, OpError};
 use crate::metrics::Metrics;
 use crate::queue::{now_ms, Queue, QueueError, QueuedEvent};
 
@@ -39,8 +39,8 @@ pub struct Deliverer {
 /// One unit of work in a pass: an event's remaining operations, or several
 /// identifies of one user merged into one upsert.
 enum Work {
-    Event { event: QueuedEvent, ops: Vec<ZendeskOp> },
-    Identify { events: Vec<QueuedEvent>, user: User, match_on: UserMatch },
+    Event { event: QueuedEvent, ops: Vec<Op> },
+    Identify { events: Vec<QueuedEvent>, user: User, match_on: UserMatch, create_missing_fields: bool },
 }
 
 /// What became of a unit of work.
@@ -149,14 +149,16 @@ impl Deliverer {
             };
             let coalescing = self.delivery.coalesce_window_ms > 0;
             let single_identify = match ops.as_slice() {
-                [ZendeskOp::UpsertUser { user, match_on, .. }] if coalescing && event.ops_done == 0 && !event.user_key.is_empty() => {
-                    Some((user.clone(), match_on.clone()))
+                [Op::Zendesk(ZendeskOp::UpsertUser { user, match_on, organization_id: None, create_missing_fields })]
+                    if coalescing && event.ops_done == 0 && !event.user_key.is_empty() =>
+                {
+                    Some((user.clone(), match_on.clone(), *create_missing_fields))
                 }
                 _ => None,
             };
             match single_identify {
-                Some((user, match_on)) => {
-                    if let Some(Work::Identify { events, user: merged, match_on: merged_on }) =
+                Some((user, match_on, create_missing)) => {
+                    if let Some(Work::Identify { events, user: merged, match_on: merged_on, create_missing_fields }) =
                         open.get(&event.user_key).and_then(|&i| work.get_mut(i))
                     {
                         merge_user(merged, user);
@@ -166,10 +168,11 @@ impl Deliverer {
                         if match_on.external_id.is_some() {
                             merged_on.external_id = match_on.external_id;
                         }
+                        *create_missing_fields = create_missing;
                         events.push(event);
                     } else {
                         open.insert(event.user_key.clone(), work.len());
-                        work.push(Work::Identify { events: vec![event], user, match_on });
+                        work.push(Work::Identify { events: vec![event], user, match_on, create_missing_fields: create_missing });
                     }
                 }
                 None => {
@@ -181,8 +184,9 @@ impl Deliverer {
         work
     }
 
-    /// The event's Zendesk operations, mapped with its write key's settings.
-    fn map(&self, queued: &QueuedEvent) -> Result<Vec<ZendeskOp>, String> {
+    /// The event's operations (Zendesk, then Connect), mapped with its write
+    /// key's settings.
+    fn map(&self, queued: &QueuedEvent) -> Result<Vec<Op>, String> {
         let value: Value = serde_json::from_str(&queued.body).map_err(|e| format!("stored event is not JSON: {e}"))?;
         let event = Event::from_value(&value).map_err(|e| format!("invalid event: {e}"))?;
         let settings = self
@@ -190,10 +194,23 @@ impl Deliverer {
             .get(&queued.write_key)
             .ok_or_else(|| format!("write key {} is no longer configured; add it back and replay", queued.write_key))?;
         let mapping = map_event(&event, settings);
-        if let Outcome::Skipped(skip) = &mapping.zendesk {
-            tracing::info!(message_id = %queued.message_id, reason = %skip.message, "not sent to Zendesk");
+        for (destination, skip) in [("Zendesk", skipped(&mapping.zendesk)), ("Zendesk Connect", skipped(&mapping.connect))] {
+            if let Some(reason) = skip {
+                tracing::info!(message_id = %queued.message_id, destination, reason, "not sent");
+            }
         }
-        Ok(mapping.zendesk.operations().to_vec())
+        for warning in &mapping.warnings {
+            tracing::warn!(message_id = %queued.message_id, warning = %warning.message, "left out of the operations");
+        }
+        let zendesk = mapping.zendesk.operations().iter().cloned().map(|op| match op {
+            ZendeskOp::CreateUserEvent { user, mut event } => {
+                with_created_at(&mut event, queued.received_at_ms);
+                Op::Zendesk(ZendeskOp::CreateUserEvent { user, event })
+            }
+            other => Op::Zendesk(other),
+        });
+        let connect = mapping.connect.operations().iter().cloned().map(Op::Connect);
+        Ok(zendesk.chain(connect).collect())
     }
 
     async fn perform(&self, item: Work) {
@@ -202,25 +219,33 @@ impl Deliverer {
                 let outcome = self.perform_event(&event, &ops).await;
                 self.record(&[event], outcome).await;
             }
-            Work::Identify { events, user, match_on } => {
-                let outcome = into_delivery(self.executor.upsert_user(&user, &match_on).await);
-                self.record(&events, outcome).await;
+            Work::Identify { events, user, match_on, create_missing_fields } => {
+                let result = self.executor.upsert_user(&user, &match_on, None, create_missing_fields).await;
+                self.record(&events, into_delivery(result)).await;
             }
         }
     }
 
     /// Performs the event's operations from the first not yet done,
-    /// recording progress after each so none is repeated.
-    async fn perform_event(&self, event: &QueuedEvent, ops: &[ZendeskOp]) -> Delivery {
+    /// recording progress after each so none is repeated. An operation that
+    /// creates a record is marked as started first: if the process dies
+    /// before its result is recorded, the next attempt checks Zendesk before
+    /// sending it again.
+    async fn perform_event(&self, event: &QueuedEvent, ops: &[Op]) -> Delivery {
+        let seq = event.seq;
         for (index, op) in ops.iter().enumerate().skip(event.ops_done) {
-            if let Err(e) = self.executor.zendesk(op).await {
+            let in_doubt = event.in_doubt == Some(index);
+            if op.creates_a_record() && !in_doubt {
+                if let Err(e) = self.queue.blocking(move |q| q.op_started(seq, index)).await {
+                    return Delivery::Retry(OpError::NotYet(format!("could not record progress: {e}")));
+                }
+            }
+            if let Err(e) = self.executor.perform(op, in_doubt).await {
                 return into_delivery(Err(e));
             }
             if index + 1 < ops.len() {
-                let seq = event.seq;
                 if let Err(e) = self.queue.blocking(move |q| q.progress(seq, index + 1)).await {
-                    tracing::error!(error = %e, "recording progress failed");
-                    return Delivery::Retry(OpError::Refused(e.to_string()));
+                    return Delivery::Retry(OpError::NotYet(format!("could not record progress: {e}")));
                 }
             }
         }
@@ -233,10 +258,12 @@ impl Deliverer {
             return;
         }
         let items = std::mem::take(pending);
-        let groups: Vec<(Vec<QueuedEvent>, User, UserMatch)> = items
+        let groups: Vec<(Vec<QueuedEvent>, User, UserMatch, bool)> = items
             .into_iter()
             .filter_map(|w| match w {
-                Work::Identify { events, user, match_on } => Some((events, user, match_on)),
+                Work::Identify { events, user, match_on, create_missing_fields } => {
+                    Some((events, user, match_on, create_missing_fields))
+                }
                 Work::Event { .. } => None,
             })
             .collect();
@@ -245,10 +272,10 @@ impl Deliverer {
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(per_call));
             let chunk = std::mem::replace(&mut rest, tail);
-            let users: Vec<User> = chunk.iter().map(|(_, u, _)| u.clone()).collect();
+            let users: Vec<(User, bool)> = chunk.iter().map(|(_, u, _, create)| (u.clone(), *create)).collect();
             match self.executor.upsert_users_bulk(&users).await {
                 Ok(Some(results)) => {
-                    for ((events, _, _), result) in chunk.into_iter().zip(results) {
+                    for ((events, ..), result) in chunk.into_iter().zip(results) {
                         let outcome = match result {
                             BulkResult::Done => Delivery::Done,
                             BulkResult::Failed(reason) => Delivery::Final(reason),
@@ -257,16 +284,16 @@ impl Deliverer {
                     }
                 }
                 Ok(None) => {
-                    for (events, user, match_on) in chunk {
-                        self.perform(Work::Identify { events, user, match_on }).await;
+                    for (events, user, match_on, create_missing_fields) in chunk {
+                        self.perform(Work::Identify { events, user, match_on, create_missing_fields }).await;
                     }
                 }
                 Err(e) => {
                     let retryable = e.is_retryable();
                     let message = e.to_string();
-                    for (events, _, _) in chunk {
+                    for (events, ..) in chunk {
                         let outcome = if retryable {
-                            Delivery::Retry(OpError::Refused(message.clone()))
+                            Delivery::Retry(OpError::NotYet(message.clone()))
                         } else {
                             Delivery::Final(message.clone())
                         };
@@ -323,6 +350,13 @@ impl Deliverer {
         if let Err(e) = self.queue.blocking(move |q| q.dead_letter(seq, &reason)).await {
             tracing::error!(error = %e, "recording a dead letter failed");
         }
+    }
+}
+
+fn skipped<Op>(outcome: &Outcome<Op>) -> Option<&str> {
+    match outcome {
+        Outcome::Skipped(skip) => Some(&skip.message),
+        _ => None,
     }
 }
 

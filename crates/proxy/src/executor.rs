@@ -1,7 +1,9 @@
-//! The executor: performs the core's typed operations against Zendesk with
-//! the semantics the product documents require (ambiguous email matches are
-//! never updated, custom fields are checked against a cached field list, a new
-//! email can be made primary, bulk import when Zendesk enabled it).
+//! The executor: performs the core's typed operations against Zendesk and
+//! Zendesk Connect with the semantics the product documents require:
+//! ambiguous email matches are never updated, "already a member" is success,
+//! custom fields are checked against a cached field list (created only when
+//! the settings say so), tickets carry an Idempotency-Key, tags are added or
+//! removed without losing agents' tags, bulk import when Zendesk enabled it.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,11 +13,10 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 use thiserror::Error;
 use tokio::sync::Mutex;
-use zendesk_analytics_core::zendesk::{User, UserMatch};
-use zendesk_analytics_core::ZendeskOp;
+use zendesk_analytics_core::zendesk::{OrganizationRef, TagChange, TicketChanges, User, UserEvent, UserMatch, UserRef};
+use zendesk_analytics_core::{ConnectOp, ZendeskOp};
 
-use crate::config::DeliveryConfig;
-use crate::zendesk::{ApiClient, ZendeskError};
+use crate::zendesk::{Answer, ApiClient, ZendeskError};
 
 /// Why an operation did not complete.
 #[derive(Debug, Error)]
@@ -25,25 +26,62 @@ pub enum OpError {
     /// Not sent, on purpose, and final: the sentence says why and what to do.
     #[error("{0}")]
     Refused(String),
+    /// Something the operation needs is not visible in Zendesk yet (its
+    /// search index is eventually consistent): retried with backoff.
+    #[error("{0}")]
+    NotYet(String),
 }
 
 impl OpError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, OpError::Zendesk(e) if e.is_retryable())
+        match self {
+            OpError::Zendesk(e) => e.is_retryable(),
+            OpError::NotYet(_) => true,
+            OpError::Refused(_) => false,
+        }
     }
 }
 
-/// How long the custom field list is trusted (Zendesk asks clients to cache it).
+/// One operation of an event, for either destination.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Zendesk(ZendeskOp),
+    Connect(ConnectOp),
+}
+
+impl Op {
+    /// Operations whose repetition would be visible (a second user event or
+    /// Connect track): their start is recorded, and one found "in doubt"
+    /// after a crash is checked before it is sent again.
+    pub fn creates_a_record(&self) -> bool {
+        matches!(self, Op::Zendesk(ZendeskOp::CreateUserEvent { .. }) | Op::Connect(ConnectOp::Track { .. }))
+    }
+}
+
+/// Events for a profile named by an identifier rather than a user id.
+const PROFILE_EVENTS: &str = "/api/v2/user_profiles/events.json";
+
+/// How long the custom field lists are trusted (Zendesk asks clients to cache them).
 const FIELD_CACHE_TTL: Duration = Duration::from_secs(300);
 /// `create_or_update_many` takes at most 100 users per job.
 pub const BULK_CHUNK: usize = 100;
 /// Zendesk queues at most 30 jobs per account.
 pub const MAX_JOBS_IN_FLIGHT: usize = 30;
 
+/// Custom fields of one kind (user or organization), listed once and cached.
+struct FieldCache {
+    /// `user_field` / `organization_field`.
+    singular: &'static str,
+    /// `user_fields` / `organization_fields`.
+    plural: &'static str,
+    keys: Mutex<Option<(Instant, BTreeSet<String>)>>,
+}
+
 pub struct Executor {
     zendesk: ApiClient,
-    delivery: DeliveryConfig,
-    user_fields: Mutex<Option<(Instant, BTreeSet<String>)>>,
+    connect: Option<ApiClient>,
+    user_fields: FieldCache,
+    organization_fields: FieldCache,
     /// Cleared on the first 403 from a bulk endpoint: the account does not
     /// have bulk import, and single calls are used from then on.
     bulk_available: AtomicBool,
@@ -57,56 +95,211 @@ pub enum BulkResult {
 }
 
 impl Executor {
-    pub fn new(zendesk: ApiClient, delivery: DeliveryConfig) -> Executor {
-        let bulk = delivery.bulk_import;
-        Executor { zendesk, delivery, user_fields: Mutex::new(None), bulk_available: AtomicBool::new(bulk) }
+    pub fn new(zendesk: ApiClient, connect: Option<ApiClient>, bulk_import: bool) -> Executor {
+        let cache = |singular, plural| FieldCache { singular, plural, keys: Mutex::new(None) };
+        Executor {
+            zendesk,
+            connect,
+            user_fields: cache("user_field", "user_fields"),
+            organization_fields: cache("organization_field", "organization_fields"),
+            bulk_available: AtomicBool::new(bulk_import),
+        }
     }
 
     pub fn bulk_enabled(&self) -> bool {
         self.bulk_available.load(Ordering::Relaxed)
     }
 
-    /// Performs one Zendesk operation.
-    pub async fn zendesk(&self, op: &ZendeskOp) -> Result<(), OpError> {
+    /// Performs one operation. `in_doubt`: a previous attempt may have
+    /// reached Zendesk before the process died; check before repeating.
+    pub async fn perform(&self, op: &Op, in_doubt: bool) -> Result<(), OpError> {
         match op {
-            ZendeskOp::UpsertUser { user, match_on, .. } => self.upsert_user(user, match_on).await,
+            Op::Zendesk(op) => self.zendesk(op, in_doubt).await,
+            Op::Connect(op) => self.connect(op).await,
+        }
+    }
+
+    async fn zendesk(&self, op: &ZendeskOp, in_doubt: bool) -> Result<(), OpError> {
+        match op {
+            ZendeskOp::UpsertUser { user, match_on, organization_id, create_missing_fields } => {
+                self.upsert_user(user, match_on, *organization_id, *create_missing_fields).await
+            }
+            ZendeskOp::AddOrganizationMembership { user, organization } => {
+                let user_id = self.user_id(user).await?;
+                let organization_id = self.organization_id(organization).await?;
+                self.add_membership(user_id, organization_id).await
+            }
+            ZendeskOp::RemoveOrganizationMembership { user, organization } => {
+                let user_id = self.user_id(user).await?;
+                let organization_id = self.organization_id(organization).await?;
+                let path = format!("/api/v2/users/{user_id}/organizations/{organization_id}.json");
+                match self.zendesk.call(Method::DELETE, "users/organizations/delete", &path, None, None).await {
+                    // Not a member (any more): the goal is reached.
+                    Ok(_) | Err(ZendeskError::Status { status: 404, .. }) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            ZendeskOp::MakeEmailPrimary { user, email } => {
+                let user_id = self.user_id(user).await?;
+                self.make_primary(user_id, email).await
+            }
+            ZendeskOp::UpsertOrganization { organization, create_missing_fields } => {
+                let mut body = serde_json::to_value(organization).map_err(bad)?;
+                self.keep_known_fields(&self.organization_fields, &mut body, *create_missing_fields).await?;
+                let body = json!({ "organization": body });
+                self.zendesk
+                    .call(Method::POST, "organizations/create_or_update", "/api/v2/organizations/create_or_update.json", Some(&body), None)
+                    .await?;
+                Ok(())
+            }
+            ZendeskOp::CreateTicket { ticket, idempotency_key } => {
+                let body = json!({ "ticket": ticket });
+                self.zendesk
+                    .call(Method::POST, "tickets/create", "/api/v2/tickets.json", Some(&body), idempotency_key.as_deref())
+                    .await?;
+                Ok(())
+            }
+            ZendeskOp::UpdateTicket { ticket_id, changes } => self.update_ticket(*ticket_id, changes).await,
+            ZendeskOp::CreateUserEvent { user, event } => {
+                if in_doubt && self.user_event_exists(user, event).await? {
+                    tracing::info!(event = %event.event_type, "user event already reached Zendesk before the restart; not sent again");
+                    return Ok(());
+                }
+                self.create_user_event(user, event).await
+            }
+            ZendeskOp::MoveExternalId { from, to } => self.move_external_id(from, to).await,
             // The core may grow operations before this executor performs them;
             // such an event is dead-lettered with the reason, never dropped.
             other => Err(OpError::Zendesk(ZendeskError::Unsupported(format!("{other:?}")))),
         }
     }
 
-    /// Search first: when more than one user matches, Zendesk's
-    /// create_or_update would pick one arbitrarily, so nothing is sent.
-    pub async fn upsert_user(&self, user: &User, match_on: &UserMatch) -> Result<(), OpError> {
-        if let Some(email) = &match_on.email {
-            let path = format!("/api/v2/users/search.json?query={}", encode(&format!("email:\"{email}\"")));
-            let found = self.zendesk.call(Method::GET, "users/search", &path, None, None).await?;
-            let users = found.body.get("users").and_then(Json::as_array).map_or(0, Vec::len);
-            if users > 1 {
-                return Err(OpError::Refused(format!(
-                    "{users} Zendesk users match email {email}; no update was sent so the wrong profile is not changed — merge them in Zendesk, then replay this event"
-                )));
+    async fn connect(&self, op: &ConnectOp) -> Result<(), OpError> {
+        let Some(connect) = &self.connect else {
+            return Err(OpError::Refused(
+                "Zendesk Connect is on for this write key but the proxy has no connect.api_key (CONNECT_API_KEY); set it, then replay".into(),
+            ));
+        };
+        match op {
+            ConnectOp::Identify(user) => {
+                let mut body = serde_json::to_value(user).map_err(bad)?;
+                // Outbound's wire name for Android (FCM) tokens is still `gcm`.
+                if let Some(tokens) = body.as_object_mut().and_then(|b| b.remove("fcm")) {
+                    body["gcm"] = tokens;
+                }
+                connect.call(Method::POST, "connect/identify", "/v2/identify", Some(&body), None).await?;
             }
-        }
-        let body = json!({ "user": self.writable_user(user).await? });
-        let answer = self.zendesk.call(Method::POST, "users/create_or_update", "/api/v2/users/create_or_update.json", Some(&body), None).await?;
-        if self.delivery.make_new_email_primary {
-            if let (Some(email), Some(stored)) = (&user.email, answer.body.get("user")) {
-                self.make_primary(email, stored).await?;
+            ConnectOp::Track { .. } => {
+                let body = serde_json::to_value(op).map_err(bad)?;
+                let mut body = body;
+                if let Some(b) = body.as_object_mut() {
+                    b.remove("op");
+                }
+                connect.call(Method::POST, "connect/track", "/v2/track", Some(&body), None).await?;
             }
+            other => return Err(OpError::Zendesk(ZendeskError::Unsupported(format!("{other:?}")))),
         }
         Ok(())
     }
 
-    /// On an existing user, Zendesk adds a new email as a secondary identity;
-    /// with `make_new_email_primary` it is promoted.
-    async fn make_primary(&self, email: &str, stored: &Json) -> Result<(), OpError> {
-        let primary = stored.get("email").and_then(Json::as_str).unwrap_or_default();
-        let Some(user_id) = stored.get("id").and_then(Json::as_i64) else { return Ok(()) };
-        if primary.eq_ignore_ascii_case(email) {
-            return Ok(());
+    /// Search first: when more than one user matches the email, Zendesk's
+    /// create_or_update would pick one arbitrarily, so nothing is sent.
+    pub async fn upsert_user(
+        &self,
+        user: &User,
+        match_on: &UserMatch,
+        organization_id: Option<i64>,
+        create_missing_fields: bool,
+    ) -> Result<(), OpError> {
+        let mut existing = None;
+        if let Some(email) = &match_on.email {
+            let found = self.search_users(&format!("query={}", encode(&format!("email:\"{email}\"")))).await?;
+            if found.len() > 1 {
+                return Err(OpError::Refused(format!(
+                    "{} Zendesk users match email {email}; no update was sent so the wrong profile is not changed — merge them in Zendesk, then replay this event",
+                    found.len()
+                )));
+            }
+            existing = found.first().and_then(|u| u.get("id")).and_then(Json::as_i64);
         }
+        if existing.is_none() && organization_id.is_some() {
+            if let Some(external_id) = &match_on.external_id {
+                let found = self.search_users(&format!("external_id={}", encode(external_id))).await?;
+                existing = found.first().and_then(|u| u.get("id")).and_then(Json::as_i64);
+            }
+        }
+        let mut body = serde_json::to_value(user).map_err(bad)?;
+        self.keep_known_fields(&self.user_fields, &mut body, create_missing_fields).await?;
+        // On a new user, organization_id sets the first membership; on an
+        // existing one it would replace them all, so a membership is added.
+        if let (None, Some(org)) = (existing, organization_id) {
+            body["organization_id"] = json!(org);
+        }
+        let body = json!({ "user": body });
+        let answer = self
+            .zendesk
+            .call(Method::POST, "users/create_or_update", "/api/v2/users/create_or_update.json", Some(&body), None)
+            .await?;
+        if let (Some(user_id), Some(org)) = (existing, organization_id) {
+            self.add_membership(user_id, org).await?;
+        }
+        tracing::debug!(created = answer.status == 201, "user upserted");
+        Ok(())
+    }
+
+    async fn search_users(&self, query: &str) -> Result<Vec<Json>, OpError> {
+        let path = format!("/api/v2/users/search.json?{query}");
+        let found = self.zendesk.call(Method::GET, "users/search", &path, None, None).await?;
+        Ok(found.body.get("users").and_then(Json::as_array).cloned().unwrap_or_default())
+    }
+
+    /// The Zendesk id of the one user a match names.
+    async fn user_id(&self, user: &UserMatch) -> Result<i64, OpError> {
+        let (query, named) = match (&user.external_id, &user.email) {
+            (Some(id), _) => (format!("external_id={}", encode(id)), format!("external_id {id}")),
+            (None, Some(email)) => (format!("query={}", encode(&format!("email:\"{email}\""))), format!("email {email}")),
+            (None, None) => return Err(OpError::Refused("the operation names no user (no external_id or email)".into())),
+        };
+        let found = self.search_users(&query).await?;
+        match found.as_slice() {
+            [one] => one.get("id").and_then(Json::as_i64).ok_or_else(|| bad("a user without an id")),
+            [] => Err(OpError::NotYet(format!("no Zendesk user with {named} yet"))),
+            many => Err(OpError::Refused(format!("{} Zendesk users match {named}; nothing was changed — merge them in Zendesk, then replay", many.len()))),
+        }
+    }
+
+    /// The Zendesk id of an organization named by id or external_id.
+    async fn organization_id(&self, organization: &OrganizationRef) -> Result<i64, OpError> {
+        match organization {
+            OrganizationRef::Id(id) => Ok(*id),
+            OrganizationRef::ExternalId(external_id) => {
+                let path = format!("/api/v2/organizations/search.json?external_id={}", encode(external_id));
+                let found = self.zendesk.call(Method::GET, "organizations/search", &path, None, None).await?;
+                let list = found.body.get("organizations").and_then(Json::as_array).cloned().unwrap_or_default();
+                list.first()
+                    .and_then(|o| o.get("id"))
+                    .and_then(Json::as_i64)
+                    .ok_or_else(|| OpError::NotYet(format!("no Zendesk organization with external_id {external_id} yet (send a group call for it first)")))
+            }
+        }
+    }
+
+    /// Adds a membership; "already a member" (422) is success.
+    async fn add_membership(&self, user_id: i64, organization_id: i64) -> Result<(), OpError> {
+        let body = json!({ "organization_membership": { "user_id": user_id, "organization_id": organization_id } });
+        match self
+            .zendesk
+            .call(Method::POST, "organization_memberships/create", "/api/v2/organization_memberships.json", Some(&body), None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(ZendeskError::Status { status: 422, message, .. }) if message.to_lowercase().contains("already") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Promotes an email identity of the user to primary.
+    async fn make_primary(&self, user_id: i64, email: &str) -> Result<(), OpError> {
         let path = format!("/api/v2/users/{user_id}/identities.json");
         let identities = self.zendesk.call(Method::GET, "users/identities", &path, None, None).await?;
         let identity = identities.body.get("identities").and_then(Json::as_array).and_then(|list| {
@@ -115,48 +308,141 @@ impl Executor {
                     && i.get("value").and_then(Json::as_str).is_some_and(|v| v.eq_ignore_ascii_case(email))
             })
         });
-        if let Some(id) = identity.and_then(|i| i.get("id")).and_then(Json::as_i64) {
-            let path = format!("/api/v2/users/{user_id}/identities/{id}/make_primary.json");
-            self.zendesk.call(Method::PUT, "users/identities/make_primary", &path, None, None).await?;
+        if identity.and_then(|i| i.get("primary")).and_then(Json::as_bool) == Some(true) {
+            return Ok(());
+        }
+        let id = identity
+            .and_then(|i| i.get("id"))
+            .and_then(Json::as_i64)
+            .ok_or_else(|| OpError::NotYet(format!("user {user_id} has no email identity {email} yet")))?;
+        let path = format!("/api/v2/users/{user_id}/identities/{id}/make_primary.json");
+        self.zendesk.call(Method::PUT, "users/identities/make_primary", &path, None, None).await?;
+        Ok(())
+    }
+
+    /// Ticket changes; tags are added or removed with their own calls so
+    /// tags set by agents survive, and `safe_update` makes Zendesk answer 409
+    /// (retried) instead of overwriting a concurrent change.
+    async fn update_ticket(&self, ticket_id: i64, changes: &TicketChanges) -> Result<(), OpError> {
+        let mut ticket = serde_json::to_value(changes).map_err(bad)?;
+        let fields = ticket.as_object_mut().ok_or_else(|| bad("ticket changes are not an object"))?;
+        fields.remove("tags");
+        if let Some(stamp) = fields.remove("safe_update") {
+            fields.insert("safe_update".into(), Json::Bool(true));
+            fields.insert("updated_stamp".into(), stamp);
+        }
+        if let Some(TagChange::Replace(tags)) = &changes.tags {
+            fields.insert("tags".into(), json!(tags));
+        }
+        let meaningful = fields.keys().any(|k| k != "safe_update" && k != "updated_stamp");
+        if meaningful {
+            let path = format!("/api/v2/tickets/{ticket_id}.json");
+            self.zendesk.call(Method::PUT, "tickets/update", &path, Some(&json!({ "ticket": ticket })), None).await?;
+        }
+        let path = format!("/api/v2/tickets/{ticket_id}/tags.json");
+        match &changes.tags {
+            Some(TagChange::Add(tags)) => {
+                self.zendesk.call(Method::PUT, "tickets/tags/add", &path, Some(&json!({ "tags": tags })), None).await?;
+            }
+            Some(TagChange::Remove(tags)) => {
+                self.zendesk.call(Method::DELETE, "tickets/tags/remove", &path, Some(&json!({ "tags": tags })), None).await?;
+            }
+            Some(TagChange::Replace(_)) | None => {}
         }
         Ok(())
     }
 
-    /// The user as sent: custom fields Zendesk does not have are created
-    /// (when configured) or dropped with a logged reason — Zendesk would
-    /// ignore them silently.
-    async fn writable_user(&self, user: &User) -> Result<Json, OpError> {
-        let mut body = serde_json::to_value(user).map_err(|e| ZendeskError::BadResponse(e.to_string()))?;
-        if user.user_fields.is_empty() {
-            return Ok(body);
-        }
-        let known = self.known_user_fields().await?;
-        let mut kept = serde_json::Map::new();
-        for (key, value) in &user.user_fields {
-            if known.contains(key) {
-                kept.insert(key.clone(), serde_json::to_value(value).unwrap_or(Json::Null));
-            } else if self.delivery.create_missing_fields && self.create_user_field(key).await? {
-                kept.insert(key.clone(), serde_json::to_value(value).unwrap_or(Json::Null));
-            } else {
-                tracing::warn!(field = %key, "custom user field does not exist in Zendesk; value dropped (set delivery.create_missing_fields = true to create it)");
-            }
-        }
-        body["user_fields"] = Json::Object(kept);
-        Ok(body)
+    async fn create_user_event(&self, user: &UserRef, event: &UserEvent) -> Result<(), OpError> {
+        // Zendesk resolves (or creates) the profile from the identifier.
+        let profile = |kind: &str, value: &str| {
+            json!({ "source": event.source, "type": "customer", "identifiers": [{ "type": kind, "value": value }] })
+        };
+        let (path, body) = match user {
+            UserRef::Id(id) => (format!("/api/v2/users/{id}/events.json"), json!({ "event": event })),
+            UserRef::Email(email) => (PROFILE_EVENTS.to_owned(), json!({ "profile": profile("email", email), "event": event })),
+            UserRef::ExternalId(id) => (PROFILE_EVENTS.to_owned(), json!({ "profile": profile("external_id", id), "event": event })),
+        };
+        self.zendesk.call(Method::POST, "user_events/create", &path, Some(&body), None).await?;
+        Ok(())
     }
 
-    async fn known_user_fields(&self) -> Result<BTreeSet<String>, OpError> {
-        let mut cache = self.user_fields.lock().await;
-        if let Some((at, keys)) = cache.as_ref() {
+    /// After a crash between sending a user event and recording it: reads the
+    /// user's events back and looks for this one (same source, type and
+    /// created_at — the proxy always sends created_at, so it identifies the event).
+    async fn user_event_exists(&self, user: &UserRef, event: &UserEvent) -> Result<bool, OpError> {
+        let user_id = match user {
+            UserRef::Id(id) => *id,
+            UserRef::Email(email) => match self.user_id(&UserMatch { email: Some(email.clone()), external_id: None }).await {
+                Ok(id) => id,
+                Err(OpError::NotYet(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            },
+            UserRef::ExternalId(id) => match self.user_id(&UserMatch { email: None, external_id: Some(id.clone()) }).await {
+                Ok(id) => id,
+                Err(OpError::NotYet(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            },
+        };
+        let path = format!("/api/v2/users/{user_id}/events.json?filter[source]={}&filter[type]={}", encode(&event.source), encode(&event.event_type));
+        let answer = self.zendesk.call(Method::GET, "user_events/list", &path, None, None).await?;
+        let wanted = event.created_at.as_deref().and_then(|t| humantime::parse_rfc3339_weak(t).ok());
+        Ok(answer.body.get("events").and_then(Json::as_array).into_iter().flatten().any(|e| {
+            e.get("type").and_then(Json::as_str) == Some(event.event_type.as_str())
+                && wanted.is_some()
+                && e.get("created_at").and_then(Json::as_str).and_then(|t| humantime::parse_rfc3339_weak(t).ok()) == wanted
+        }))
+    }
+
+    /// Alias: the user known by `from` is known by `to` from now on.
+    async fn move_external_id(&self, from: &str, to: &str) -> Result<(), OpError> {
+        let found = self.search_users(&format!("external_id={}", encode(from))).await?;
+        let id = match found.as_slice() {
+            [] => {
+                tracing::info!("alias: no Zendesk user has the previous id; nothing to move");
+                return Ok(());
+            }
+            [one] => one.get("id").and_then(Json::as_i64).ok_or_else(|| bad("a user without an id"))?,
+            many => {
+                return Err(OpError::Refused(format!("{} Zendesk users have external_id {from}; nothing was moved", many.len())))
+            }
+        };
+        let path = format!("/api/v2/users/{id}.json");
+        self.zendesk.call(Method::PUT, "users/update", &path, Some(&json!({ "user": { "external_id": to } })), None).await?;
+        Ok(())
+    }
+
+    /// Drops (or creates, when asked) custom field keys Zendesk does not
+    /// have: Zendesk would ignore them silently.
+    async fn keep_known_fields(&self, cache: &FieldCache, body: &mut Json, create_missing: bool) -> Result<(), OpError> {
+        let Some(Json::Object(fields)) = body.get(cache.plural).cloned() else { return Ok(()) };
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let known = self.known_fields(cache).await?;
+        let mut kept = serde_json::Map::new();
+        for (key, value) in fields {
+            if known.contains(&key) || (create_missing && self.create_field(cache, &key).await?) {
+                kept.insert(key, value);
+            } else {
+                tracing::warn!(field = %key, kind = cache.singular, "custom field does not exist in Zendesk; value dropped (turn on createMissingCustomFields to create it)");
+            }
+        }
+        body[cache.plural] = Json::Object(kept);
+        Ok(())
+    }
+
+    async fn known_fields(&self, cache: &FieldCache) -> Result<BTreeSet<String>, OpError> {
+        let mut keys_cache = cache.keys.lock().await;
+        if let Some((at, keys)) = keys_cache.as_ref() {
             if at.elapsed() < FIELD_CACHE_TTL {
                 return Ok(keys.clone());
             }
         }
         let mut keys = BTreeSet::new();
-        let mut path = "/api/v2/user_fields.json?page[size]=100".to_owned();
+        let mut path = format!("/api/v2/{}.json?page[size]=100", cache.plural);
         loop {
-            let page = self.zendesk.call(Method::GET, "user_fields", &path, None, None).await?;
-            for field in page.body.get("user_fields").and_then(Json::as_array).into_iter().flatten() {
+            let page: Answer = self.zendesk.call(Method::GET, cache.plural, &path, None, None).await?;
+            for field in page.body.get(cache.plural).and_then(Json::as_array).into_iter().flatten() {
                 if let Some(key) = field.get("key").and_then(Json::as_str) {
                     keys.insert(key.to_owned());
                 }
@@ -168,16 +454,17 @@ impl Executor {
                 _ => break,
             }
         }
-        *cache = Some((Instant::now(), keys.clone()));
+        *keys_cache = Some((Instant::now(), keys.clone()));
         Ok(keys)
     }
 
     /// Creates a text field named after its key. Returns whether it exists now.
-    async fn create_user_field(&self, key: &str) -> Result<bool, OpError> {
-        let body = json!({ "user_field": { "type": "text", "key": key, "title": key, "active": true } });
-        match self.zendesk.call(Method::POST, "user_fields/create", "/api/v2/user_fields.json", Some(&body), None).await {
+    async fn create_field(&self, cache: &FieldCache, key: &str) -> Result<bool, OpError> {
+        let body = json!({ cache.singular: { "type": "text", "key": key, "title": key, "active": true } });
+        let path = format!("/api/v2/{}.json", cache.plural);
+        match self.zendesk.call(Method::POST, "custom_fields/create", &path, Some(&body), None).await {
             Ok(_) => {
-                if let Some((_, keys)) = self.user_fields.lock().await.as_mut() {
+                if let Some((_, keys)) = cache.keys.lock().await.as_mut() {
                     keys.insert(key.to_owned());
                 }
                 Ok(true)
@@ -194,12 +481,14 @@ impl Executor {
     /// `create_or_update_many` for up to [`MAX_JOBS_IN_FLIGHT`] × [`BULK_CHUNK`]
     /// users: submits the jobs, polls their status, returns one result per
     /// user. `Ok(None)`: this account has no bulk import (403); use single calls.
-    pub async fn upsert_users_bulk(&self, users: &[User]) -> Result<Option<Vec<BulkResult>>, OpError> {
+    pub async fn upsert_users_bulk(&self, users: &[(User, bool)]) -> Result<Option<Vec<BulkResult>>, OpError> {
         let mut jobs = Vec::new();
         for chunk in users.chunks(BULK_CHUNK).take(MAX_JOBS_IN_FLIGHT) {
             let mut bodies = Vec::with_capacity(chunk.len());
-            for user in chunk {
-                bodies.push(self.writable_user(user).await?);
+            for (user, create_missing_fields) in chunk {
+                let mut body = serde_json::to_value(user).map_err(bad)?;
+                self.keep_known_fields(&self.user_fields, &mut body, *create_missing_fields).await?;
+                bodies.push(body);
             }
             let body = json!({ "users": bodies });
             let answer = match self
@@ -219,7 +508,7 @@ impl Executor {
                 .body
                 .pointer("/job_status/id")
                 .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|i| i.to_string())))
-                .ok_or_else(|| ZendeskError::BadResponse("no job_status.id in the create_or_update_many answer".into()))?;
+                .ok_or_else(|| bad("no job_status.id in the create_or_update_many answer"))?;
             jobs.push((id, chunk.len()));
         }
         let mut results = Vec::with_capacity(users.len());
@@ -244,7 +533,8 @@ impl Executor {
                         let failed = item.get("error").or_else(|| item.get("errors")).filter(|e| !e.is_null());
                         if let (Some(error), Some(slot)) = (failed, out.get_mut(index)) {
                             let detail = item.get("details").and_then(Json::as_str).unwrap_or_default();
-                            *slot = BulkResult::Failed(format!("bulk import: {} {detail}", error.as_str().map_or_else(|| error.to_string(), str::to_owned)).trim().to_owned());
+                            let error = error.as_str().map_or_else(|| error.to_string(), str::to_owned);
+                            *slot = BulkResult::Failed(format!("bulk import: {error} {detail}").trim().to_owned());
                         }
                     }
                     return Ok(out);
@@ -259,6 +549,20 @@ impl Executor {
                 }
             }
         }
+    }
+}
+
+fn bad(e: impl std::fmt::Display) -> OpError {
+    OpError::Zendesk(ZendeskError::BadResponse(e.to_string()))
+}
+
+/// The user event as sent: `created_at` filled from the time the proxy
+/// accepted the event when the client gave no timestamp, so every attempt
+/// sends the same event and a crashed attempt can be recognised.
+pub fn with_created_at(event: &mut UserEvent, received_at_ms: i64) {
+    if event.created_at.is_none() {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(received_at_ms.max(0) as u64);
+        event.created_at = Some(humantime::format_rfc3339_millis(at).to_string());
     }
 }
 

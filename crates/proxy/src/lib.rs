@@ -157,7 +157,16 @@ pub async fn serve(
         metrics.clone(),
     ));
     let zendesk = ApiClient::zendesk(&config.zendesk_url, &config.zendesk_auth, throttle, metrics.clone());
-    let executor = Executor::new(zendesk, config.delivery.clone());
+    // Connect has its own account and limits: its own throttle.
+    let connect = config.connect.as_ref().map(|c| {
+        let throttle = Arc::new(Throttle::new(
+            config.delivery.requests_per_minute,
+            Duration::from_secs(config.delivery.default_retry_after_secs),
+            metrics.clone(),
+        ));
+        ApiClient::connect(&c.url, &c.api_key, throttle, metrics.clone())
+    });
+    let executor = Executor::new(zendesk, connect, config.delivery.bulk_import);
     let config = Arc::new(config);
     let state = AppState::new(config.clone(), queue.clone(), metrics.clone());
     let deliverer = Deliverer::new(&config, queue, executor, metrics, state.wake.clone());
