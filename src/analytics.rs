@@ -43,10 +43,11 @@ struct Inner {
     /// Destination settings from the proxy; `None` when the proxy could not
     /// be asked (then nothing is dropped in the browser: the proxy maps every
     /// event again anyway).
-    settings: RefCell<Option<Settings>>,
-    /// Settles once the settings request has finished, either way.
+    settings: Rc<RefCell<Option<Settings>>>,
+    /// Settles once the settings request has finished, either way, and
+    /// `settings` and `ready` are set: calls waiting on it map with them.
     settings_loaded: Promise,
-    ready: Cell<bool>,
+    ready: Rc<Cell<bool>>,
     identity: RefCell<Identity>,
     context: StaticContext,
     /// The page a snippet call was made on, for the next replayed call.
@@ -76,24 +77,28 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
         .filter(|u| !u.is_empty())
         .ok_or_else(|| JsError::new("load() needs the proxyUrl of your zendesk-analytics proxy: load({writeKey, proxyUrl: 'https://…'})"))?;
     let settings_url = format!("{}/v1/projects/{}/settings", proxy_url.trim_end_matches('/'), write_key);
-    let settings_loaded = future_to_promise(async move {
-        Ok(match fetch_settings(&settings_url).await {
-            Ok(settings) => to_js(&settings),
-            Err(reason) => {
-                warn(&format!("could not load settings from the proxy ({reason}); events are sent unfiltered"));
-                JsValue::NULL
+    let settings = Rc::new(RefCell::new(None));
+    let ready = Rc::new(Cell::new(false));
+    let settings_loaded = {
+        let (settings, ready) = (settings.clone(), ready.clone());
+        future_to_promise(async move {
+            match fetch_settings(&settings_url).await {
+                Ok(loaded) => *settings.borrow_mut() = Some(loaded),
+                Err(reason) => warn(&format!("could not load settings from the proxy ({reason}); events are sent unfiltered")),
             }
+            ready.set(true);
+            Ok(JsValue::UNDEFINED)
         })
-    });
+    };
     let persisted = Persisted::new(&write_key);
     let mut queue = Queue::default();
     persisted.adopt_orphans(&mut queue);
     let inner = Rc::new(Inner {
         url: batch_url(&proxy_url),
         write_key,
-        settings: RefCell::new(None),
+        settings,
         settings_loaded: settings_loaded.clone(),
-        ready: Cell::new(false),
+        ready,
         identity: RefCell::new(Identity::load()),
         context: StaticContext::read(),
         replay_page: RefCell::new(None),
@@ -112,12 +117,7 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
     inner.listen();
     let loaded = inner.clone();
     spawn_local(async move {
-        if let Ok(settings) = JsFuture::from(loaded.settings_loaded.clone()).await {
-            if !settings.is_null() {
-                *loaded.settings.borrow_mut() = serde_wasm_bindgen::from_value(settings).ok();
-            }
-        }
-        loaded.ready.set(true);
+        let _ = JsFuture::from(loaded.settings_loaded.clone()).await;
         if !loaded.queue.borrow().is_empty() {
             loaded.drain(false).await;
         }

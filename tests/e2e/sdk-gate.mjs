@@ -61,3 +61,38 @@ export async function usersByEmail(zendeskGet, fakeUrl, email) {
   const { users } = await zendeskGet(fakeUrl, `/api/v2/users/search.json?query=${encodeURIComponent(`email:${email}`)}`);
   return users;
 }
+
+/**
+ * A customer's site on 127.0.0.1:0: `pages[path]` is `{html, headers}`, and
+ * `/pkg/…` serves the built SDK. (A real server, not a Playwright route:
+ * Chromium refuses fetches from route-fulfilled pages to loopback addresses.)
+ */
+export async function serveCustomerSite(root, pages) {
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const server = http.createServer(async (req, res) => {
+    const { pathname } = new URL(req.url, 'http://localhost');
+    const page = pages[pathname];
+    if (page) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...(page.headers ?? {}) });
+      res.end(page.html);
+      return;
+    }
+    const file = path.normalize(pathname);
+    if (file.startsWith('/pkg/') && !file.includes('..')) {
+      try {
+        const body = await readFile(path.join(root, file));
+        res.writeHead(200, { 'content-type': file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' });
+        res.end(body);
+        return;
+      } catch { /* 404 below */ }
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}
