@@ -122,3 +122,23 @@ async fn final_failures_are_dead_lettered_with_zendesks_reason_and_replayed_from
     assert_eq!(cli(&["dead-letters", "list"]), "");
     proxy.stop().await;
 }
+
+#[tokio::test]
+async fn each_write_key_maps_with_its_own_settings() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // "marketing-site" has Zendesk off: its events are accepted and go nowhere.
+    let proxy = Proxy::start(config(
+        &fake.url,
+        dir.path(),
+        &[("write_keys.marketing-site.settings", ""), ("write_keys.demo-write-key.settings.zendesk.subdomain", "demo")],
+    ))
+    .await;
+    let off = json!({ "batch": [identify("k1", "off-user", "Off", "off@example.com")] }).to_string();
+    assert_eq!(proxy.post("/v1/batch", &off, Some("marketing-site")).await.0, 200);
+    assert_eq!(proxy.batch(vec![identify("k2", "on-user", "On", "on@example.com")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    assert_eq!(fake.users_by_external_id("on-user").await.len(), 1);
+    assert!(fake.users_by_external_id("off-user").await.is_empty());
+    proxy.stop().await;
+}
