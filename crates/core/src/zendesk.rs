@@ -108,6 +108,12 @@ pub struct User {
     /// A Zendesk time zone name ("Pacific Time (US & Canada)").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// A locale tag ("en-US"): Zendesk's writable `locale`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// Zendesk's numeric locale id (`traits.locale_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

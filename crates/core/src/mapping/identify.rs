@@ -1,66 +1,116 @@
-//! identify → a Zendesk user (and its memberships).
+//! identify → a Zendesk user, its email and its organization memberships.
 
 use crate::event::Event;
 use crate::settings::ZendeskSettings;
 use crate::value::Value;
-use crate::zendesk::{User, UserMatch, ZendeskOp};
+use crate::zendesk::{OrganizationRef, User, UserMatch, ZendeskOp};
 
-use super::{Skip, SkipCode, Warnings};
+use super::{fields, person, read, timezone, warn, Skip, SkipCode, WarningCode, Warnings};
 
 /// Traits that map to a standard Zendesk user field (or are structural) and so
 /// never become custom `user_fields`.
 const STANDARD_USER_TRAITS: &[&str] = &[
-    "email", "name", "firstName", "first_name", "lastName", "last_name", "phone",
-    "timezone", "organizationId", "userId", "id", "company",
+    "email", "name", "firstName", "first_name", "First Name", "lastName", "last_name", "Last Name",
+    "phone", "timezone", "locale", "locale_id", "organizationId", "organization_id", "userId", "user_id",
+    "id", "company",
 ];
 
-pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, _warnings: &mut Warnings) -> Result<Vec<ZendeskOp>, Skip> {
-    let email = event
-        .trait_str(&["email"])
-        .map(str::to_owned)
-        .or_else(|| event.user_id.clone().filter(|id| looks_like_email(id)))
-        .ok_or_else(|| Skip::new(SkipCode::MissingEmail, "identify not sent to Zendesk: traits.email is missing — Zendesk matches users by email"))?;
-    let name = full_name(event).ok_or_else(|| Skip::new(SkipCode::MissingName, "identify not sent to Zendesk: Zendesk requires a name — set traits.name, or traits.firstName and traits.lastName"))?;
-    let user_fields = event
-        .traits
+pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warnings) -> Result<Vec<ZendeskOp>, Skip> {
+    let email = person::email(event).ok_or_else(|| {
+        Skip::new(SkipCode::MissingEmail, "identify not sent to Zendesk: traits.email is missing — Zendesk matches users by email")
+    })?;
+    if !person::looks_like_email(&email) {
+        return Err(Skip::new(
+            SkipCode::InvalidEmail,
+            format!("identify not sent to Zendesk: traits.email {email:?} is not an email address — Zendesk refuses it"),
+        ));
+    }
+    let name = person::full_name(&event.traits).ok_or_else(|| {
+        Skip::new(SkipCode::MissingName, "identify not sent to Zendesk: Zendesk requires a name — set traits.name, or traits.firstName and traits.lastName")
+    })?;
+    let user_match = UserMatch { email: Some(email.clone()), external_id: event.user_id.clone() };
+    let user = User {
+        name,
+        email: Some(email.clone()),
+        external_id: event.user_id.clone(),
+        phone: read::string(&event.traits, &["phone"]).map(str::to_owned),
+        time_zone: time_zone(event, warnings),
+        locale: read::string(&event.traits, &["locale"]).map(str::to_owned),
+        locale_id: event.traits.get("locale_id").and_then(|v| checked_id(v, "traits.locale_id", warnings)),
+        verified: Some(settings.create_users_as_verified),
+        skip_verify_email: settings.skip_verify_email.then_some(true),
+        user_fields: fields::custom_fields(&event.traits, STANDARD_USER_TRAITS, "traits", "user_fields", warnings),
+    };
+    let organization_id = ["organizationId", "organization_id"]
         .iter()
-        .filter(|(k, v)| !STANDARD_USER_TRAITS.contains(&k.as_str()) && !matches!(v, Value::Object(_)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok(vec![ZendeskOp::UpsertUser {
-        match_on: UserMatch { email: Some(email.clone()), external_id: event.user_id.clone() },
-        user: User {
-            name,
-            email: Some(email),
-            external_id: event.user_id.clone(),
-            phone: event.trait_str(&["phone"]).map(str::to_owned),
-            time_zone: None,
-            verified: Some(settings.create_users_as_verified),
-            skip_verify_email: settings.skip_verify_email.then_some(true),
-            user_fields,
-        },
-        organization_id: None,
+        .find_map(|k| event.traits.get(*k).filter(|v| !v.is_null()).map(|v| (k, v)))
+        .and_then(|(k, v)| checked_id(v, &format!("traits.{k}"), warnings));
+    let mut ops = vec![ZendeskOp::UpsertUser {
+        user,
+        match_on: user_match.clone(),
+        organization_id,
         create_missing_fields: settings.create_missing_custom_fields,
-    }])
+    }];
+    if settings.update_primary_email {
+        if let Some(external_id) = &event.user_id {
+            ops.push(ZendeskOp::MakeEmailPrimary {
+                user: UserMatch { email: None, external_id: Some(external_id.clone()) },
+                email,
+            });
+        }
+    }
+    ops.extend(membership(event, settings, user_match, warnings));
+    Ok(ops)
 }
 
-/// `traits.name`, else first and last name joined.
-fn full_name(event: &Event) -> Option<String> {
-    if let Some(name) = event.trait_str(&["name"]) {
-        return Some(name.to_owned());
-    }
-    let first = event.trait_str(&["firstName", "first_name"]);
-    let last = event.trait_str(&["lastName", "last_name"]);
-    match (first, last) {
-        (Some(f), Some(l)) => Some(format!("{f} {l}")),
-        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
-        (None, None) => None,
+/// `traits.timezone` as Zendesk's name; an unknown zone is left out.
+fn time_zone(event: &Event, warnings: &mut Warnings) -> Option<String> {
+    let input = read::string(&event.traits, &["timezone"])?;
+    match timezone::resolve(input) {
+        Some(zone) => Some(zone.zendesk.to_owned()),
+        None => {
+            warn(
+                warnings,
+                WarningCode::UnknownTimezone,
+                format!("traits.timezone {input:?} left out of the Zendesk user: it is neither an IANA time zone (America/Los_Angeles) nor a Zendesk one (Pacific Time (US & Canada))"),
+            );
+            None
+        }
     }
 }
 
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace),
-        None => false,
+/// A Zendesk id, or a warning that says the value was left out.
+fn checked_id(value: &Value, what: &str, warnings: &mut Warnings) -> Option<i64> {
+    let id = read::zendesk_id(value);
+    if id.is_none() {
+        warn(warnings, WarningCode::InvalidValue, format!("{what} left out: it must be a Zendesk id (a positive whole number), got {}", describe(value)));
     }
+    id
+}
+
+pub(super) fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        Value::Number(n) => n.to_string(),
+        other => other.type_name().to_owned(),
+    }
+}
+
+/// `traits.company.id` adds the user to that organization (by external_id);
+/// with `traits.company.remove: true` the membership is removed instead.
+fn membership(event: &Event, settings: &ZendeskSettings, user: UserMatch, warnings: &mut Warnings) -> Option<ZendeskOp> {
+    let company = event.traits.get("company")?.as_object()?;
+    let organization = OrganizationRef::ExternalId(read::id(company, &["id"])?);
+    if !read::is_true(company.get("remove")) {
+        return Some(ZendeskOp::AddOrganizationMembership { user, organization });
+    }
+    if settings.remove_users_from_organizations {
+        return Some(ZendeskOp::RemoveOrganizationMembership { user, organization });
+    }
+    warn(
+        warnings,
+        WarningCode::MembershipRemovalOff,
+        "traits.company.remove ignored: the removeUsersFromOrganizations setting is off — turn it on to let identify calls remove memberships",
+    );
+    None
 }

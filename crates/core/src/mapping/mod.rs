@@ -1,6 +1,10 @@
 //! Event + settings → per-destination operations or a skip reason.
 
+mod fields;
 mod identify;
+mod person;
+mod read;
+mod timezone;
 
 use serde::Serialize;
 
@@ -56,6 +60,8 @@ pub enum SkipCode {
     UnsupportedCall,
     /// Identify without an email.
     MissingEmail,
+    /// Identify with a traits.email that is not an email address.
+    InvalidEmail,
     /// Identify without a name.
     MissingName,
     /// A call that needs a userId has none.
@@ -99,6 +105,8 @@ pub enum WarningCode {
     NestedTraitIgnored,
     /// A value of the wrong type or outside Zendesk's choices was left out.
     InvalidValue,
+    /// `traits.company.remove` while removeUsersFromOrganizations is off.
+    MembershipRemovalOff,
 }
 
 /// Where the mapping's warnings are collected.

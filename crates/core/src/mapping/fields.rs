@@ -1,0 +1,169 @@
+//! Traits → Zendesk custom fields (`user_fields`, `organization_fields`).
+//!
+//! Zendesk field keys may hold only letters, digits and `_`, may not be all
+//! digits, and are conventionally snake_case; Segment's docs tell users their
+//! camelCase traits arrive snake_cased. Keys are converted the same way here,
+//! and anything Zendesk would refuse or silently ignore is reported.
+
+use crate::value::{Map, Value};
+
+use super::{warn, WarningCode, Warnings};
+
+/// Every trait except `reserved` ones, keyed by its Zendesk field key.
+/// `what` names the source in messages ("traits"), `destination` the target
+/// ("user_fields").
+pub(super) fn custom_fields(
+    traits: &Map,
+    reserved: &[&str],
+    what: &str,
+    destination: &str,
+    warnings: &mut Warnings,
+) -> Map {
+    let mut fields = Map::new();
+    // Which trait each field key came from, to report collisions.
+    let mut sources: Map = Map::new();
+    for (name, value) in traits {
+        if reserved.contains(&name.as_str()) {
+            continue;
+        }
+        if !is_field_value(value) {
+            warn(
+                warnings,
+                WarningCode::NestedTraitIgnored,
+                format!("{what}.{name} left out of {destination}: it is {}, and a Zendesk custom field holds a single value — send its parts as separate traits (e.g. {}_city)", value.type_name(), snake_case(name)),
+            );
+            continue;
+        }
+        let (key, renamed) = match field_key(name) {
+            FieldKey::Valid(key) => (key, false),
+            FieldKey::Renamed(key) => (key, true),
+            FieldKey::Invalid => {
+                warn(
+                    warnings,
+                    WarningCode::InvalidFieldKey,
+                    format!("{what}.{name:?} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _"),
+                );
+                continue;
+            }
+        };
+        if let Some(Value::String(first)) = sources.get(&key) {
+            // The trait already spelled like the key wins over a converted one.
+            let (kept, dropped) = if *name == key { (name.as_str(), first.clone()) } else { (first.as_str(), name.clone()) };
+            warn(
+                warnings,
+                WarningCode::InvalidFieldKey,
+                format!("{what}.{dropped} left out of {destination}: {what}.{kept} maps to the same field key {key} — send only one of them"),
+            );
+            if *name != key {
+                continue;
+            }
+        }
+        if renamed {
+            warn(
+                warnings,
+                WarningCode::FieldKeyRenamed,
+                format!("{what}.{name} sent as {destination}.{key}: Zendesk field keys may only hold letters, digits and _, and not only digits"),
+            );
+        }
+        sources.insert(key.clone(), Value::String(name.clone()));
+        fields.insert(key, value.clone());
+    }
+    fields
+}
+
+/// Scalars, null (which clears a field) and lists of scalars (multiselect).
+fn is_field_value(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => false,
+        Value::Array(items) => items.iter().all(|v| !matches!(v, Value::Object(_) | Value::Array(_))),
+        _ => true,
+    }
+}
+
+/// The outcome of turning a trait name into a Zendesk field key.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum FieldKey {
+    /// Plain snake_case conversion.
+    Valid(String),
+    /// Characters were dropped or a prefix added: worth telling the developer.
+    Renamed(String),
+    /// Nothing usable is left.
+    Invalid,
+}
+
+/// camelCase, spaces and dashes → snake_case; other characters dropped;
+/// an all-digit key gets a `field_` prefix.
+pub(super) fn field_key(name: &str) -> FieldKey {
+    let key = snake_case(name);
+    let dropped = name.chars().any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.')));
+    if key.is_empty() {
+        FieldKey::Invalid
+    } else if key.bytes().all(|b| b.is_ascii_digit()) {
+        FieldKey::Renamed(format!("field_{key}"))
+    } else if dropped {
+        FieldKey::Renamed(key)
+    } else {
+        FieldKey::Valid(key)
+    }
+}
+
+/// `favoriteColor` → `favorite_color`, `Plan Tier` → `plan_tier`,
+/// `HTMLColor` → `html_color`; characters outside `[a-z0-9_]` are dropped,
+/// runs of `_` collapsed and `_` trimmed at both ends.
+pub(super) fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+            let next = chars.get(i + 1).copied();
+            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(|p| p.is_ascii_uppercase()) && next.is_some_and(|n| n.is_ascii_lowercase()));
+            if boundary {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if matches!(c, '_' | ' ' | '-' | '.') {
+            out.push('_');
+        }
+    }
+    let mut collapsed = String::with_capacity(out.len());
+    for c in out.chars() {
+        if !(c == '_' && (collapsed.is_empty() || collapsed.ends_with('_'))) {
+            collapsed.push(c);
+        }
+    }
+    collapsed.trim_end_matches('_').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_become_snake_case() {
+        for (name, key) in [
+            ("favoriteColor", "favorite_color"),
+            ("Plan Tier", "plan_tier"),
+            ("plan-tier", "plan_tier"),
+            ("HTMLColor", "html_color"),
+            ("order_completed_last_30days", "order_completed_last_30days"),
+            ("__a__b__", "a_b"),
+            ("total billed", "total_billed"),
+        ] {
+            assert_eq!(field_key(name), FieldKey::Valid(key.into()), "{name}");
+        }
+    }
+
+    #[test]
+    fn keys_zendesk_refuses_are_fixed_or_dropped() {
+        assert_eq!(field_key("12345"), FieldKey::Renamed("field_12345".into()));
+        assert_eq!(field_key("plan (tier)!"), FieldKey::Renamed("plan_tier".into()));
+        assert_eq!(field_key("café"), FieldKey::Renamed("caf".into()));
+        assert_eq!(field_key("!!!"), FieldKey::Invalid);
+        assert_eq!(field_key("日本"), FieldKey::Invalid);
+        assert_eq!(field_key(""), FieldKey::Invalid);
+    }
+}

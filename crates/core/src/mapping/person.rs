@@ -1,0 +1,62 @@
+//! Who a person is, as traits spell it: email and name.
+
+use crate::event::Event;
+use crate::value::Map;
+
+use super::read;
+
+/// `traits.email`, else a userId that is an email address.
+pub(super) fn email(event: &Event) -> Option<String> {
+    read::string(&event.traits, &["email"])
+        .map(str::to_owned)
+        .or_else(|| event.user_id.clone().filter(|id| looks_like_email(id)))
+}
+
+/// Trimmed `name`, else first and last name joined (either alone will do).
+pub(super) fn full_name(traits: &Map) -> Option<String> {
+    if let Some(name) = read::string(traits, &["name"]) {
+        return Some(name.to_owned());
+    }
+    match (first_name(traits), last_name(traits)) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// First and last name: the traits when given, else `name` split at its
+/// first space (a one-word name has no last name).
+pub(super) fn split_name(traits: &Map) -> (Option<String>, Option<String>) {
+    let (mut first, mut last) = (first_name(traits).map(str::to_owned), last_name(traits).map(str::to_owned));
+    if let Some(name) = read::string(traits, &["name"]) {
+        let mut words = name.splitn(2, char::is_whitespace);
+        let head = words.next().map(str::to_owned);
+        let rest = words.next().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        first = first.or(head);
+        last = last.or(rest);
+    }
+    (first, last)
+}
+
+fn first_name(traits: &Map) -> Option<&str> {
+    read::string(traits, &["firstName", "first_name", "First Name"])
+}
+
+fn last_name(traits: &Map) -> Option<&str> {
+    read::string(traits, &["lastName", "last_name", "Last Name"])
+}
+
+/// Something@something.tld without spaces: enough to catch a userId that is
+/// an email, and a trait that is clearly not one.
+pub(super) fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|part| !part.is_empty())
+                && !s.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,62 @@
+//! Reading typed values out of loosely typed event maps.
+//!
+//! Analytics libraries send the same thing in several shapes (ids as numbers
+//! or strings, lists as arrays or comma-separated strings); these helpers
+//! accept every shape a user would reasonably send and nothing else.
+
+use crate::value::{Map, Number, Value};
+
+/// The first of `keys` holding a non-blank string, trimmed.
+pub(super) fn string<'a>(map: &'a Map, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().find_map(|k| map.get(*k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()))
+}
+
+/// The first of `keys` holding an id (string or number), as a string.
+pub(super) fn id(map: &Map, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| map.get(*k).and_then(Value::as_id))
+}
+
+/// A Zendesk record id: a positive integer, as a number or a decimal string.
+pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(Number::Int(i)) => Some(*i),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .filter(|i| *i > 0)
+}
+
+/// A list of strings from an array of strings/numbers or a string separated
+/// by commas (and, with `split_spaces`, whitespace). Empty items are dropped;
+/// `None` when the value has another shape.
+pub(super) fn string_list(value: &Value, split_spaces: bool) -> Option<Vec<String>> {
+    let items: Vec<String> = match value {
+        Value::String(s) => s
+            .split(|c: char| c == ',' || (split_spaces && c.is_whitespace()))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Value::Array(values) => {
+            let mut items = Vec::with_capacity(values.len());
+            for v in values {
+                match v {
+                    Value::String(_) | Value::Number(_) => items.extend(v.as_id()),
+                    _ => return None,
+                }
+            }
+            items
+        }
+        _ => return None,
+    };
+    Some(items)
+}
+
+/// `true` only for a JSON `true` (or the string "true", as form posts send it).
+pub(super) fn is_true(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
