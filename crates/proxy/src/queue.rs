@@ -315,10 +315,12 @@ impl Queue {
         Ok(())
     }
 
-    /// A retryable failure: try again at `next_attempt_at_ms`.
+    /// A retryable failure: try again at `next_attempt_at_ms`. An operation
+    /// marked as started stays marked: a timeout may have reached Zendesk, so
+    /// the retry checks before sending again.
     pub fn retry_later(&self, seq: i64, next_attempt_at_ms: i64, error: &str) -> Result<(), QueueError> {
         self.conn().execute(
-            "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, op_in_flight = NULL WHERE seq = ?1",
+            "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE seq = ?1",
             params![seq, next_attempt_at_ms, error],
         )?;
         Ok(())
