@@ -1,6 +1,7 @@
 //! Event + settings → per-destination operations or a skip reason.
 
 mod fields;
+mod group;
 mod identify;
 mod person;
 mod read;
@@ -186,6 +187,7 @@ fn integration_enabled(integrations: &Map, destination: &str) -> bool {
 fn map_zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warnings) -> Result<Vec<ZendeskOp>, Skip> {
     match event.kind {
         EventType::Identify => identify::zendesk(event, settings, warnings),
+        EventType::Group => group::zendesk(event, settings, warnings),
         other => Err(unsupported(other, ZENDESK)),
     }
 }

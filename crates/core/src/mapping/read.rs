@@ -27,12 +27,12 @@ pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
 }
 
 /// A list of strings from an array of strings/numbers or a string separated
-/// by commas (and, with `split_spaces`, whitespace). Empty items are dropped;
-/// `None` when the value has another shape.
-pub(super) fn string_list(value: &Value, split_spaces: bool) -> Option<Vec<String>> {
+/// by commas or whitespace (domain names and tags hold neither). Empty items
+/// are dropped; `None` when the value has another shape.
+pub(super) fn string_list(value: &Value) -> Option<Vec<String>> {
     let items: Vec<String> = match value {
         Value::String(s) => s
-            .split(|c: char| c == ',' || (split_spaces && c.is_whitespace()))
+            .split(|c: char| c == ',' || c.is_whitespace())
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)

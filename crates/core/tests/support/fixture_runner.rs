@@ -8,10 +8,10 @@
 use zendesk_analytics_core::{map_event, Event, Settings, Value};
 
 /// Every fixture file, embedded so the wasm build needs no filesystem.
-pub const FIXTURE_FILES: &[(&str, &str)] = &[(
-    "identify.json",
-    include_str!("../fixtures/identify.json"),
-)];
+pub const FIXTURE_FILES: &[(&str, &str)] = &[
+    ("identify.json", include_str!("../fixtures/identify.json")),
+    ("group.json", include_str!("../fixtures/group.json")),
+];
 
 /// Runs every case and returns one line per failure.
 pub fn failures() -> Vec<String> {
