@@ -476,7 +476,7 @@ impl Inner {
                 Err(failure) => {
                     let exhausted = self.queue.borrow_mut().fail(&ids, MAX_ATTEMPTS);
                     self.save();
-                    let reason = format!("not delivered after {MAX_ATTEMPTS} attempts ({failure:?})");
+                    let reason = format!("not delivered after {MAX_ATTEMPTS} attempts ({failure})");
                     for event in &exhausted {
                         self.report_dropped(event, &reason);
                     }
@@ -485,7 +485,7 @@ impl Inner {
                         SendError::RateLimited(Some(ms)) => ms,
                         _ => delay_ms(attempts, js_sys::Math::random()),
                     };
-                    warn(&format!("sending failed ({failure:?}); retrying in {} ms", wait.round()));
+                    warn(&format!("sending failed ({failure}); retrying in {} ms", wait as u64));
                     self.retry_at.set(js_sys::Date::now() + wait);
                     self.sending.set(false);
                     self.schedule(wait);

@@ -71,7 +71,12 @@ pub fn as_id(v: &JsValue) -> Option<String> {
     if let Some(s) = v.as_string() {
         return Some(s).filter(|s| !s.is_empty());
     }
-    v.as_f64().filter(|f| f.is_finite()).map(|f| Number::from_f64(f).to_string())
+    // `String(n)`, as analytics.js does (`toString()`); whole numbers print
+    // without a fraction either way.
+    v.as_f64().filter(|f| f.is_finite()).map(|f| match Number::from_f64(f) {
+        Number::Int(i) => i.to_string(),
+        Number::Float(_) => js_sys::Number::from(f).to_string_with_radix(10).map(String::from).unwrap_or_default(),
+    })
 }
 
 /// The first function among `args`.

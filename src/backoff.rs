@@ -20,10 +20,10 @@ pub fn delay_ms(attempt: u32, random: f64) -> f64 {
 /// the current time); `None` when unreadable.
 pub fn retry_after_ms(header: &str, now_ms: f64) -> Option<f64> {
     let header = header.trim();
-    let ms = match header.parse::<f64>() {
-        Ok(seconds) if seconds >= 0.0 => seconds * 1000.0,
-        Ok(_) => return None,
-        Err(_) => {
+    let is_seconds = !header.is_empty() && header.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let ms = match is_seconds {
+        true => js_sys::Number::parse_float(header) * 1000.0,
+        false => {
             let at = js_sys::Date::parse(header);
             if at.is_nan() {
                 return None;

@@ -79,7 +79,8 @@ pub fn finish(value: Value) -> Result<Built, String> {
     let message_id = value
         .as_object()
         .and_then(|o| o.get("messageId"))
-        .and_then(Value::as_id)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
         .unwrap_or_default();
     Ok(Built { message_id, value, json })
 }

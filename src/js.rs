@@ -2,7 +2,8 @@
 
 use js_sys::{Date, Reflect};
 use wasm_bindgen::JsValue;
-use zendesk_analytics_core::{Map, Value};
+use wasm_bindgen::JsCast;
+use zendesk_analytics_core::{Map, Number, Value};
 
 /// The current time as an ISO-8601 string, as Segment timestamps are.
 pub fn now_iso() -> String {
@@ -25,12 +26,49 @@ pub fn uuid_v4() -> String {
 }
 
 /// Converts a JS value (traits, properties, options) into the core's JSON
-/// value. Functions, symbols and undefined become null, as JSON would drop them.
+/// value, as `JSON.stringify` would see it: functions, symbols and undefined
+/// become null, Dates their ISO string (via `toJSON`), and nesting deeper
+/// than JSON parsers accept is cut off rather than overflowing the stack.
+/// Hand-written rather than serde-wasm-bindgen's generic deserializer: this
+/// runs on every call and its size counts against the wasm budget.
 pub fn to_value(js: &JsValue) -> Value {
-    if js.is_undefined() || js.is_null() || js.is_function() {
+    to_value_at(js, 0)
+}
+
+const MAX_DEPTH: usize = 64;
+
+fn to_value_at(js: &JsValue, depth: usize) -> Value {
+    if let Some(s) = js.as_string() {
+        return Value::String(s);
+    }
+    if let Some(f) = js.as_f64() {
+        return if f.is_finite() { Value::Number(Number::from_f64(f)) } else { Value::Null };
+    }
+    if let Some(b) = js.as_bool() {
+        return Value::Bool(b);
+    }
+    if !js.is_object() || js.is_function() || depth >= MAX_DEPTH {
         return Value::Null;
     }
-    serde_wasm_bindgen::from_value(js.clone()).unwrap_or(Value::Null)
+    if let Some(array) = js.dyn_ref::<js_sys::Array>() {
+        return Value::Array(array.iter().map(|item| to_value_at(&item, depth + 1)).collect());
+    }
+    if let Some(date) = js.dyn_ref::<js_sys::Date>() {
+        return Value::String(date.to_iso_string().into());
+    }
+    let mut map = Map::new();
+    for entry in js_sys::Object::entries(js.unchecked_ref()).iter() {
+        let pair: js_sys::Array = entry.unchecked_into();
+        let value = pair.get(1);
+        // JSON drops members that are undefined or functions.
+        if value.is_undefined() || value.is_function() {
+            continue;
+        }
+        if let Some(key) = pair.get(0).as_string() {
+            map.insert(key, to_value_at(&value, depth + 1));
+        }
+    }
+    Value::Object(map)
 }
 
 /// Converts a core value into a plain JS value (objects, not `Map`s).

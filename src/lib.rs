@@ -19,7 +19,7 @@ pub mod context;
 mod emitter;
 pub mod event;
 pub mod identity;
-mod js;
+pub mod js;
 pub mod json;
 pub mod persist;
 pub mod queue;

@@ -89,7 +89,7 @@ impl Persisted {
         let now = js_sys::Date::now();
         if let Some(held) = local_get(&self.lock_key) {
             let (owner, until) = held.split_once('|').unwrap_or(("", "0"));
-            if owner != self.tab_id && until.parse::<f64>().unwrap_or(0.0) > now {
+            if owner != self.tab_id && js_sys::Number::parse_float(until) > now {
                 return false;
             }
         }

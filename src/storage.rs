@@ -70,7 +70,7 @@ pub fn registrable_domain() -> Option<String> {
 
 fn probe_domain() -> Option<String> {
     let host = web_sys::window()?.location().hostname().ok()?;
-    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    let is_ip = host.contains(':') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if is_ip || !host.contains('.') {
         return None;
     }

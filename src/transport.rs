@@ -31,6 +31,15 @@ pub enum SendError {
     Refused(String),
 }
 
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Retryable(reason) | SendError::Refused(reason) => f.write_str(reason),
+            SendError::RateLimited(_) => f.write_str("the proxy answered 429 Too Many Requests"),
+        }
+    }
+}
+
 /// The batch body: `{"batch":[…],"writeKey":…,"sentAt":…}`.
 pub fn body(write_key: &str, events: &[Queued]) -> String {
     let mut out = String::with_capacity(events.iter().map(|e| e.json.len() + 1).sum::<usize>() + 96);

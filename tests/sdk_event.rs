@@ -23,7 +23,7 @@ fn identity() -> Identity {
 }
 
 fn parse(json: &str) -> Map {
-    match serde_wasm_bindgen::from_value::<Value>(js_sys::JSON::parse(json).unwrap()).unwrap() {
+    match zendesk_analytics::js::to_value(&js_sys::JSON::parse(json).unwrap()) {
         Value::Object(m) => m,
         other => panic!("not an object: {other:?}"),
     }
