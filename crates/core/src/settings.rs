@@ -133,3 +133,45 @@ impl From<EventSource> for String {
         source.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zendesk(json: &str) -> Result<ZendeskSettings, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn defaults_follow_the_documents() {
+        let s = zendesk("{}").unwrap();
+        assert!(s.remove_users_from_organizations);
+        assert!(!s.create_missing_custom_fields && !s.send_group_calls_without_user_id && !s.update_primary_email);
+        assert_eq!(s.event_source.as_str(), "zendesk-analytics");
+        assert!(s.allows_event("Article Read"));
+        assert!(!s.allows_event(TICKET_CREATED) && !s.allows_event(TICKET_UPDATED));
+    }
+
+    #[test]
+    fn the_events_list_is_an_allow_list_with_a_wildcard() {
+        let listed = zendesk(r#"{"events": ["Ticket Created"]}"#).unwrap();
+        assert!(listed.allows_event(TICKET_CREATED) && !listed.allows_event("Article Read"));
+        let all = zendesk(r#"{"events": ["*"]}"#).unwrap();
+        assert!(all.allows_event(TICKET_UPDATED) && all.allows_event("Article Read"));
+    }
+
+    #[test]
+    fn the_reserved_event_source_is_refused_with_what_to_do() {
+        let err = zendesk(r#"{"eventSource": "Zendesk"}"#).unwrap_err().to_string();
+        assert!(err.contains("reserved by Zendesk") && err.contains("choose another name"), "{err}");
+        assert!(zendesk(r#"{"eventSource": "  "}"#).unwrap_err().to_string().contains("must not be empty"));
+        assert_eq!(zendesk(r#"{"eventSource": " acme "}"#).unwrap().event_source.as_str(), "acme");
+    }
+
+    #[test]
+    fn settings_round_trip_as_the_proxy_serves_them() {
+        let s: Settings = serde_json::from_str(r#"{"zendesk": {"subdomain": "demo", "eventSource": "acme"}, "connect": {"publicKey": "pk"}}"#).unwrap();
+        let again: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(s, again);
+    }
+}

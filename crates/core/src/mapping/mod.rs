@@ -5,7 +5,9 @@ mod group;
 mod identify;
 mod person;
 mod read;
+mod ticket;
 mod timezone;
+mod track;
 
 use serde::Serialize;
 
@@ -188,6 +190,7 @@ fn map_zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warning
     match event.kind {
         EventType::Identify => identify::zendesk(event, settings, warnings),
         EventType::Group => group::zendesk(event, settings, warnings),
+        EventType::Track => track::zendesk(event, settings, warnings),
         other => Err(unsupported(other, ZENDESK)),
     }
 }
@@ -196,6 +199,10 @@ fn map_connect(event: &Event, _settings: &ConnectSettings) -> Result<Vec<Connect
     Err(unsupported(event.kind, ZENDESK_CONNECT))
 }
 
+/// Page and screen views have no counterpart in either destination.
 fn unsupported(kind: EventType, destination: &str) -> Skip {
-    Skip::new(SkipCode::UnsupportedCall, format!("{} calls are not sent to {destination}", kind.as_str()))
+    Skip::new(
+        SkipCode::UnsupportedCall,
+        format!("{} calls are not sent to {destination}: it has no page-view API — send a track call for views that should reach {destination}", kind.as_str()),
+    )
 }

@@ -11,6 +11,7 @@ use zendesk_analytics_core::{map_event, Event, Settings, Value};
 pub const FIXTURE_FILES: &[(&str, &str)] = &[
     ("identify.json", include_str!("../fixtures/identify.json")),
     ("group.json", include_str!("../fixtures/group.json")),
+    ("track.json", include_str!("../fixtures/track.json")),
 ];
 
 /// Runs every case and returns one line per failure.

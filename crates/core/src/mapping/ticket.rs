@@ -1,0 +1,193 @@
+//! "Ticket Created" / "Ticket Updated" → Zendesk tickets.
+//!
+//! Property names follow Zendesk's ticket fields, so a developer who knows
+//! the Tickets API knows what to send: `subject`, `description` (or
+//! `comment`), `requester` / `requester_email` / `requester_id`, `priority`,
+//! `status`, `type`, `tags`, `custom_fields`, `external_id`, `organization_id`;
+//! updates add `ticket_id`, `add_tags` / `remove_tags` and `updated_stamp`.
+
+use crate::event::Event;
+use crate::value::{Map, Value};
+use crate::zendesk::{Comment, CustomFieldValue, NewTicket, Priority, Requester, Status, TagChange, TicketChanges, TicketType, ZendeskOp};
+
+use super::group::list;
+use super::identify::describe;
+use super::{person, read, warn, Skip, SkipCode, WarningCode, Warnings};
+
+pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp, Skip> {
+    let p = &event.properties;
+    let comment = comment(p, warnings).ok_or_else(|| {
+        Skip::new(SkipCode::MissingTicketDescription, "track \"Ticket Created\" not sent to Zendesk: properties.description is missing — Zendesk opens a ticket with its first comment")
+    })?;
+    let requester_id = id_property(p, "requester_id", warnings);
+    let requester = if requester_id.is_some() { None } else { requester(event) };
+    if requester_id.is_none() && requester.is_none() {
+        return Err(Skip::new(
+            SkipCode::MissingRequester,
+            "track \"Ticket Created\" not sent to Zendesk: no requester — set properties.requester_email (and requester_name) or properties.requester_id; otherwise Zendesk would file the ticket under the API user",
+        ));
+    }
+    let ticket = NewTicket {
+        subject: read::string(p, &["subject"]).map(str::to_owned),
+        comment,
+        requester,
+        requester_id,
+        priority: choice(p, "priority", PRIORITIES, warnings),
+        status: choice(p, "status", STATUSES, warnings),
+        ticket_type: choice(p, "type", TYPES, warnings),
+        tags: list(p, "properties", &["tags"], warnings).unwrap_or_default(),
+        custom_fields: custom_fields(p, warnings),
+        external_id: read::id(p, &["external_id"]),
+        organization_id: id_property(p, "organization_id", warnings),
+    };
+    Ok(ZendeskOp::CreateTicket { ticket, idempotency_key: event.message_id.clone() })
+}
+
+pub(super) fn update(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp, Skip> {
+    let p = &event.properties;
+    let ticket_id = ["ticket_id", "id"].iter().find_map(|k| p.get(*k)).and_then(read::zendesk_id).ok_or_else(|| {
+        Skip::new(SkipCode::MissingTicketId, "track \"Ticket Updated\" not sent to Zendesk: properties.ticket_id is missing — it names the ticket to update")
+    })?;
+    let changes = TicketChanges {
+        subject: read::string(p, &["subject"]).map(str::to_owned),
+        comment: comment(p, warnings),
+        priority: choice(p, "priority", PRIORITIES, warnings),
+        status: choice(p, "status", STATUSES, warnings),
+        ticket_type: choice(p, "type", TYPES, warnings),
+        custom_fields: custom_fields(p, warnings),
+        tags: tag_change(p, warnings),
+        safe_update: read::string(p, &["updated_stamp"]).map(str::to_owned),
+    };
+    let unchanged = TicketChanges { safe_update: changes.safe_update.clone(), ..TicketChanges::default() };
+    if changes == unchanged {
+        return Err(Skip::new(
+            SkipCode::NothingToUpdate,
+            "track \"Ticket Updated\" not sent to Zendesk: it changes nothing — send a comment, status, priority, type, subject, tags or custom_fields",
+        ));
+    }
+    Ok(ZendeskOp::UpdateTicket { ticket_id, changes })
+}
+
+/// `description` or `comment` (a string, or `{body | html_body, public}`);
+/// public unless `public: false`.
+fn comment(p: &Map, warnings: &mut Warnings) -> Option<Comment> {
+    let public = !matches!(p.get("public"), Some(Value::Bool(false)));
+    if let Some(body) = read::string(p, &["description", "comment"]) {
+        return Some(Comment { body: Some(body.to_owned()), html_body: None, public });
+    }
+    if let Some(html) = read::string(p, &["html_body"]) {
+        return Some(Comment { body: None, html_body: Some(html.to_owned()), public });
+    }
+    let object = ["comment", "description"].iter().find_map(|k| p.get(*k).and_then(Value::as_object))?;
+    let comment = Comment {
+        body: read::string(object, &["body"]).map(str::to_owned),
+        html_body: read::string(object, &["html_body"]).map(str::to_owned),
+        public: !matches!(object.get("public"), Some(Value::Bool(false))) && public,
+    };
+    if comment.body.is_none() && comment.html_body.is_none() {
+        warn(warnings, WarningCode::InvalidValue, "properties.comment left out: it needs a body or an html_body");
+        return None;
+    }
+    Some(comment)
+}
+
+/// `requester` {email, name}, else `requester_email`/`requester_name`, else
+/// `email`/`name`, else the caller's identify traits in `context.traits`.
+fn requester(event: &Event) -> Option<Requester> {
+    let p = &event.properties;
+    let nested = p.get("requester").and_then(Value::as_object);
+    let context_traits = event.context.get("traits").and_then(Value::as_object);
+    let sources: [(Option<&Map>, &[&str], &[&str]); 3] = [
+        (nested, &["email"], &["name"]),
+        (Some(p), &["requester_email", "email"], &["requester_name", "name"]),
+        (context_traits, &["email"], &["name"]),
+    ];
+    sources.iter().find_map(|(map, email_keys, name_keys)| {
+        let map = (*map)?;
+        let email = read::string(map, email_keys).filter(|e| person::looks_like_email(e))?;
+        let name = read::string(map, name_keys).map(str::to_owned).or_else(|| person::full_name(map));
+        Some(Requester { email: email.to_owned(), name })
+    })
+}
+
+fn id_property(p: &Map, key: &str, warnings: &mut Warnings) -> Option<i64> {
+    let value = p.get(key).filter(|v| !v.is_null())?;
+    let id = read::zendesk_id(value);
+    if id.is_none() {
+        warn(warnings, WarningCode::InvalidValue, format!("properties.{key} left out: it must be a Zendesk id (a positive whole number), got {}", describe(value)));
+    }
+    id
+}
+
+const PRIORITIES: &[(&str, Priority)] =
+    &[("urgent", Priority::Urgent), ("high", Priority::High), ("normal", Priority::Normal), ("low", Priority::Low)];
+const STATUSES: &[(&str, Status)] =
+    &[("new", Status::New), ("open", Status::Open), ("pending", Status::Pending), ("hold", Status::Hold), ("solved", Status::Solved)];
+const TYPES: &[(&str, TicketType)] =
+    &[("problem", TicketType::Problem), ("incident", TicketType::Incident), ("question", TicketType::Question), ("task", TicketType::Task)];
+
+/// One of Zendesk's fixed values (any case); anything else is left out.
+fn choice<T: Copy>(p: &Map, key: &str, choices: &[(&str, T)], warnings: &mut Warnings) -> Option<T> {
+    let value = p.get(key).filter(|v| !v.is_null())?;
+    let found = value.as_str().and_then(|s| choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(s.trim())).map(|(_, c)| *c));
+    if found.is_none() {
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        warn(warnings, WarningCode::InvalidValue, format!("properties.{key} left out: Zendesk accepts {}, got {}", names.join(", "), describe(value)));
+    }
+    found
+}
+
+/// `custom_fields` as Zendesk's `[{"id": 27642, "value": "x"}]` or as
+/// `{"27642": "x"}`; entries without a numeric field id are left out.
+fn custom_fields(p: &Map, warnings: &mut Warnings) -> Vec<CustomFieldValue> {
+    let mut fields = Vec::new();
+    let mut invalid = 0;
+    match p.get("custom_fields") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                let entry = item.as_object().and_then(|o| Some((o.get("id").and_then(read::zendesk_id)?, o.get("value").cloned().unwrap_or_default())));
+                match entry {
+                    Some((id, value)) => fields.push(CustomFieldValue { id, value }),
+                    None => invalid += 1,
+                }
+            }
+        }
+        Some(Value::Object(map)) => {
+            for (key, value) in map {
+                match read::zendesk_id(&Value::String(key.clone())) {
+                    Some(id) => fields.push(CustomFieldValue { id, value: value.clone() }),
+                    None => invalid += 1,
+                }
+            }
+        }
+        Some(other) => {
+            warn(warnings, WarningCode::InvalidValue, format!("properties.custom_fields left out: it must be [{{\"id\": 123, \"value\": ...}}] or {{\"123\": ...}}, got {}", other.type_name()));
+        }
+    }
+    if invalid > 0 {
+        warn(warnings, WarningCode::InvalidValue, format!("{invalid} properties.custom_fields entr{} left out: each needs a numeric Zendesk field id", if invalid == 1 { "y" } else { "ies" }));
+    }
+    fields
+}
+
+/// `tags` replaces the ticket's tags (Zendesk's own meaning), `add_tags`
+/// keeps the others, `remove_tags` removes some. One per event.
+fn tag_change(p: &Map, warnings: &mut Warnings) -> Option<TagChange> {
+    let mut changes = Vec::new();
+    if let Some(tags) = list(p, "properties", &["tags"], warnings) {
+        changes.push(("tags", TagChange::Replace(tags)));
+    }
+    if let Some(tags) = list(p, "properties", &["add_tags"], warnings) {
+        changes.push(("add_tags", TagChange::Add(tags)));
+    }
+    if let Some(tags) = list(p, "properties", &["remove_tags"], warnings) {
+        changes.push(("remove_tags", TagChange::Remove(tags)));
+    }
+    let mut changes = changes.into_iter();
+    let (kept, change) = changes.next()?;
+    for (ignored, _) in changes {
+        warn(warnings, WarningCode::InvalidValue, format!("properties.{ignored} left out: properties.{kept} already changes the tags, and one event makes one tag change — send two events"));
+    }
+    Some(change)
+}
