@@ -12,7 +12,7 @@ async fn a_429_storm_pauses_every_stream_and_the_sync_still_completes_within_bud
     let fake = start_fake(150, 5).await;
     // Zendesk's export limit, scaled from a minute to a second (with a little
     // slack for network jitter), and the sync's budget set to the same 8.
-    fake.zendesk.limit_exports(8, Duration::from_millis(900));
+    fake.zendesk.limit_exports(8, Duration::from_millis(800));
     fake.zendesk.throttle_next(4, Duration::from_secs(2));
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("warehouse.sqlite").display().to_string();
@@ -35,11 +35,11 @@ async fn a_429_storm_pauses_every_stream_and_the_sync_still_completes_within_bud
         .filter(|r| r.at > last + Duration::from_millis(300) && r.at < last + Duration::from_millis(1700))
         .count();
     assert_eq!(during_pause, 0, "requests were sent during the Retry-After pause");
-    // The export budget held: never more than 8 export requests in any second.
+    // The export budget held: never more than 8 export requests in any 0.8 s.
     let exports: Vec<_> = log.iter().filter(|r| r.path_and_query.starts_with("/api/v2/incremental/")).map(|r| r.at).collect();
     for (i, start) in exports.iter().enumerate() {
-        let in_window = exports[i..].iter().take_while(|t| **t < *start + Duration::from_millis(900)).count();
-        assert!(in_window <= 8, "{in_window} export requests within 0.9s");
+        let in_window = exports[i..].iter().take_while(|t| **t < *start + Duration::from_millis(800)).count();
+        assert!(in_window <= 8, "{in_window} export requests within 0.8s");
     }
 }
 
