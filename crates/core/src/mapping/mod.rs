@@ -1,11 +1,14 @@
 //! Event + settings → per-destination operations or a skip reason.
 
+mod alias;
+mod connect;
 mod fields;
 mod group;
 mod identify;
 mod person;
 mod read;
 mod ticket;
+mod time;
 mod timezone;
 mod track;
 
@@ -13,7 +16,7 @@ use serde::Serialize;
 
 use crate::connect::ConnectOp;
 use crate::event::{Event, EventType};
-use crate::settings::{ConnectSettings, Settings, ZendeskSettings};
+use crate::settings::{Settings, ZendeskSettings};
 use crate::value::{Map, Value};
 use crate::zendesk::ZendeskOp;
 
@@ -148,9 +151,9 @@ pub fn map_event(event: &Event, settings: &Settings) -> Mapping {
     let zendesk = destination(event, ZENDESK, settings.zendesk.as_ref(), |s| {
         map_zendesk(event, s, &mut warnings)
     });
-    let connect = destination(event, ZENDESK_CONNECT, settings.connect.as_ref(), |s| {
-        map_connect(event, s)
-    });
+    // Connect needs nothing from its settings but their presence: the keys
+    // stay in the proxy.
+    let connect = destination(event, ZENDESK_CONNECT, settings.connect.as_ref(), |_| connect::map(event, &mut warnings));
     Mapping { zendesk, connect, warnings }
 }
 
@@ -191,18 +194,14 @@ fn map_zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warning
         EventType::Identify => identify::zendesk(event, settings, warnings),
         EventType::Group => group::zendesk(event, settings, warnings),
         EventType::Track => track::zendesk(event, settings, warnings),
-        other => Err(unsupported(other, ZENDESK)),
+        EventType::Alias => alias::zendesk(event),
+        EventType::Page | EventType::Screen => Err(unsupported(event.kind, ZENDESK, NO_PAGE_VIEWS)),
     }
 }
 
-fn map_connect(event: &Event, _settings: &ConnectSettings) -> Result<Vec<ConnectOp>, Skip> {
-    Err(unsupported(event.kind, ZENDESK_CONNECT))
-}
+/// Why page and screen views reach neither destination.
+const NO_PAGE_VIEWS: &str = "it has no page-view API — send a track call for views it should receive";
 
-/// Page and screen views have no counterpart in either destination.
-fn unsupported(kind: EventType, destination: &str) -> Skip {
-    Skip::new(
-        SkipCode::UnsupportedCall,
-        format!("{} calls are not sent to {destination}: it has no page-view API — send a track call for views that should reach {destination}", kind.as_str()),
-    )
+fn unsupported(kind: EventType, destination: &str, why: &str) -> Skip {
+    Skip::new(SkipCode::UnsupportedCall, format!("{} calls are not sent to {destination}: {why}", kind.as_str()))
 }

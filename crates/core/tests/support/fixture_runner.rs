@@ -12,6 +12,8 @@ pub const FIXTURE_FILES: &[(&str, &str)] = &[
     ("identify.json", include_str!("../fixtures/identify.json")),
     ("group.json", include_str!("../fixtures/group.json")),
     ("track.json", include_str!("../fixtures/track.json")),
+    ("alias.json", include_str!("../fixtures/alias.json")),
+    ("connect.json", include_str!("../fixtures/connect.json")),
 ];
 
 /// Runs every case and returns one line per failure.

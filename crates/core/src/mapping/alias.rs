@@ -1,0 +1,31 @@
+//! alias → move the external_id from the old id to the new one.
+//!
+//! The Support API has no alias; the user that carries `previousId` as its
+//! external_id gets `userId` instead, so later identifies and events by the
+//! new id land on the same Zendesk user.
+
+use crate::event::Event;
+use crate::zendesk::ZendeskOp;
+
+use super::{Skip, SkipCode};
+
+/// Both ids of an alias, or why it cannot be performed.
+pub(super) fn ids(event: &Event, destination: &str) -> Result<(String, String), Skip> {
+    // `Event::from_value` refuses an alias without a userId.
+    let user_id = event.user_id.clone().unwrap_or_default();
+    let Some(previous_id) = event.previous_id.clone() else {
+        return Err(Skip::new(
+            SkipCode::MissingPreviousId,
+            format!("alias not sent to {destination}: previousId is missing — it names the id the user had before"),
+        ));
+    };
+    if previous_id == user_id {
+        return Err(Skip::new(SkipCode::NothingToUpdate, format!("alias not sent to {destination}: previousId and userId are the same, so there is nothing to move")));
+    }
+    Ok((previous_id, user_id))
+}
+
+pub(super) fn zendesk(event: &Event) -> Result<Vec<ZendeskOp>, Skip> {
+    let (from, to) = ids(event, super::ZENDESK)?;
+    Ok(vec![ZendeskOp::MoveExternalId { from, to }])
+}

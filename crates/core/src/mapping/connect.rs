@@ -1,0 +1,106 @@
+//! Events → Zendesk Connect (Outbound) identify and track, as Segment's
+//! Connect destination sent them.
+
+use crate::connect::{ConnectOp, ConnectUser};
+use crate::event::{Event, EventType};
+use crate::value::{Map, Value};
+
+use super::{alias, person, read, time, timezone, unsupported, warn, Skip, WarningCode, Warnings, ZENDESK_CONNECT};
+
+/// Traits that are top-level Connect fields rather than attributes. `name`
+/// stays an attribute too, as Segment's mapper keeps it.
+const TOP_LEVEL_TRAITS: &[&str] = &[
+    "firstName", "first_name", "First Name", "lastName", "last_name", "Last Name", "email", "phone", "timezone", "userId", "id",
+];
+
+pub(super) fn map(event: &Event, warnings: &mut Warnings) -> Result<Vec<ConnectOp>, Skip> {
+    // Every valid event has a userId or an anonymousId.
+    let user_id = event.user_id.clone().or_else(|| event.anonymous_id.clone()).unwrap_or_default();
+    match event.kind {
+        EventType::Identify => Ok(vec![ConnectOp::Identify(identify(event, user_id, warnings))]),
+        EventType::Track => Ok(vec![ConnectOp::Track {
+            user_id,
+            event: event.name.clone().unwrap_or_default(),
+            properties: event.properties.clone(),
+            timestamp: timestamp(event, warnings),
+        }]),
+        EventType::Alias => {
+            let (previous_id, user_id) = alias::ids(event, ZENDESK_CONNECT)?;
+            Ok(vec![ConnectOp::Identify(ConnectUser { user_id, previous_id: Some(previous_id), ..ConnectUser::default() })])
+        }
+        EventType::Group => Err(unsupported(event.kind, ZENDESK_CONNECT, "Connect has no organizations — send the company as identify traits")),
+        EventType::Page | EventType::Screen => Err(unsupported(event.kind, ZENDESK_CONNECT, super::NO_PAGE_VIEWS)),
+    }
+}
+
+fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectUser {
+    let traits = &event.traits;
+    let (first_name, last_name) = person::split_name(traits);
+    let (apns, fcm) = push_tokens(&event.context, warnings);
+    ConnectUser {
+        user_id,
+        previous_id: None,
+        first_name,
+        last_name,
+        email: person::email(event).filter(|e| person::looks_like_email(e)),
+        phone_number: phone(traits),
+        timezone: iana_timezone(event, warnings),
+        attributes: traits.iter().filter(|(k, _)| !TOP_LEVEL_TRAITS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        apns,
+        fcm,
+    }
+}
+
+/// `traits.phone`, or the first of a list of numbers.
+fn phone(traits: &Map) -> Option<String> {
+    match traits.get("phone")? {
+        Value::Array(items) => items.iter().find_map(Value::as_id),
+        other => other.as_id(),
+    }
+}
+
+/// `traits.timezone`, else the `context.timezone` browsers and mobile SDKs
+/// report, as an IANA name: Connect accepts nothing else.
+fn iana_timezone(event: &Event, warnings: &mut Warnings) -> Option<String> {
+    let (what, input) = match read::string(&event.traits, &["timezone"]) {
+        Some(t) => ("traits.timezone", t),
+        None => ("context.timezone", read::string(&event.context, &["timezone"])?),
+    };
+    match timezone::resolve(input) {
+        Some(zone) => Some(zone.iana.to_owned()),
+        None => {
+            warn(warnings, WarningCode::UnknownTimezone, format!("{what} {input:?} left out of the Connect user: Connect takes IANA time zones (America/Los_Angeles) and Zendesk names it can convert"));
+            None
+        }
+    }
+}
+
+/// `context.device.token` as an iOS (APNs) or Android (FCM) token, by
+/// `context.device.type`, else by the library that sent the event.
+fn push_tokens(context: &Map, warnings: &mut Warnings) -> (Vec<String>, Vec<String>) {
+    let Some(device) = context.get("device").and_then(Value::as_object) else { return (vec![], vec![]) };
+    let Some(token) = read::string(device, &["token"]).map(str::to_owned) else { return (vec![], vec![]) };
+    let platform = read::string(device, &["type"])
+        .or_else(|| context.get("library").and_then(Value::as_object).and_then(|l| read::string(l, &["name"])))
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if platform.contains("ios") {
+        (vec![token], vec![])
+    } else if platform.contains("android") {
+        (vec![], vec![token])
+    } else {
+        warn(warnings, WarningCode::InvalidValue, "context.device.token left out of the Connect user: set context.device.type to ios or android so Connect knows which push service it belongs to");
+        (vec![], vec![])
+    }
+}
+
+/// The event's timestamp in Unix seconds; absent, Connect uses the time it
+/// receives the event.
+fn timestamp(event: &Event, warnings: &mut Warnings) -> Option<i64> {
+    let raw = event.timestamp.as_deref()?;
+    let seconds = time::unix_seconds(raw);
+    if seconds.is_none() {
+        warn(warnings, WarningCode::InvalidValue, format!("timestamp {raw:?} left out of the Connect track: it must be ISO 8601 with a zone, like 2026-11-25T04:00:00Z"));
+    }
+    seconds
+}
