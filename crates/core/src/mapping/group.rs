@@ -2,9 +2,10 @@
 
 use crate::event::Event;
 use crate::settings::ZendeskSettings;
-use crate::value::{Map, Value};
+use crate::value::Value;
 use crate::zendesk::{Organization, OrganizationRef, UserMatch, ZendeskOp};
 
+use super::read::list;
 use super::{fields, read, warn, Skip, SkipCode, WarningCode, Warnings};
 
 /// Traits that map to a standard organization field and so never become
@@ -41,17 +42,6 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         });
     }
     Ok(ops)
-}
-
-/// A list (array, or a comma/space-separated string); another shape is
-/// left out with a warning.
-pub(super) fn list(map: &Map, what: &str, keys: &[&str], warnings: &mut Warnings) -> Option<Vec<String>> {
-    let (key, value) = keys.iter().find_map(|k| map.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))?;
-    let items = read::string_list(value);
-    if items.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a string or an array of strings, got {}", value.type_name()));
-    }
-    items
 }
 
 fn boolean(value: Option<&Value>, what: &str, warnings: &mut Warnings) -> Option<bool> {

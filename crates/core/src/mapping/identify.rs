@@ -12,7 +12,15 @@ use super::{fields, person, read, timezone, warn, Skip, SkipCode, WarningCode, W
 const STANDARD_USER_TRAITS: &[&str] = &[
     "email", "name", "firstName", "first_name", "First Name", "lastName", "last_name", "Last Name",
     "phone", "timezone", "locale", "locale_id", "organizationId", "organization_id", "userId", "user_id",
-    "id", "company",
+    "id", "company", "verified", "skip_verify_email", "skipVerifyEmail",
+];
+
+/// Traits that would override a setting the documents say cannot be
+/// overridden per request.
+const SETTING_TRAITS: &[(&str, &str)] = &[
+    ("verified", "createUsersAsVerified"),
+    ("skip_verify_email", "skipVerifyEmail"),
+    ("skipVerifyEmail", "skipVerifyEmail"),
 ];
 
 pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warnings) -> Result<Vec<ZendeskOp>, Skip> {
@@ -28,6 +36,11 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     let name = person::full_name(&event.traits).ok_or_else(|| {
         Skip::new(SkipCode::MissingName, "identify not sent to Zendesk: Zendesk requires a name — set traits.name, or traits.firstName and traits.lastName")
     })?;
+    for (name, setting) in SETTING_TRAITS {
+        if event.traits.contains_key(*name) {
+            warn(warnings, WarningCode::SettingNotOverridable, format!("traits.{name} ignored: the {setting} setting decides it for every user and cannot be overridden per event"));
+        }
+    }
     let user_match = UserMatch { email: Some(email.clone()), external_id: event.user_id.clone() };
     let user = User {
         name,
@@ -83,17 +96,9 @@ fn time_zone(event: &Event, warnings: &mut Warnings) -> Option<String> {
 fn checked_id(value: &Value, what: &str, warnings: &mut Warnings) -> Option<i64> {
     let id = read::zendesk_id(value);
     if id.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("{what} left out: it must be a Zendesk id (a positive whole number), got {}", describe(value)));
+        warn(warnings, WarningCode::InvalidValue, format!("{what} left out: it must be a Zendesk id (a positive whole number), got {}", read::describe(value)));
     }
     id
-}
-
-pub(super) fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("{s:?}"),
-        Value::Number(n) => n.to_string(),
-        other => other.type_name().to_owned(),
-    }
 }
 
 /// `traits.company.id` adds the user to that organization (by external_id);

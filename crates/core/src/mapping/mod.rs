@@ -113,6 +113,8 @@ pub enum WarningCode {
     InvalidValue,
     /// `traits.company.remove` while removeUsersFromOrganizations is off.
     MembershipRemovalOff,
+    /// A trait tried to override a setting (such as `verified`).
+    SettingNotOverridable,
 }
 
 /// Where the mapping's warnings are collected.

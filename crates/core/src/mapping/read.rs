@@ -6,6 +6,8 @@
 
 use crate::value::{Map, Number, Value};
 
+use super::{warn, WarningCode, Warnings};
+
 /// The first of `keys` holding a non-blank string, trimmed.
 pub(super) fn string<'a>(map: &'a Map, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| map.get(*k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()))
@@ -58,5 +60,25 @@ pub(super) fn is_true(value: Option<&Value>) -> bool {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
         _ => false,
+    }
+}
+
+/// A list (array, or a comma/space-separated string); another shape is
+/// left out with a warning.
+pub(super) fn list(map: &Map, what: &str, keys: &[&str], warnings: &mut Warnings) -> Option<Vec<String>> {
+    let (key, value) = keys.iter().find_map(|k| map.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))?;
+    let items = string_list(value);
+    if items.is_none() {
+        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a string or an array of strings, got {}", value.type_name()));
+    }
+    items
+}
+
+/// A value as quoted in a warning.
+pub(super) fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        Value::Number(n) => n.to_string(),
+        other => other.type_name().to_owned(),
     }
 }

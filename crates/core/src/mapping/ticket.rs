@@ -10,8 +10,7 @@ use crate::event::Event;
 use crate::value::{Map, Value};
 use crate::zendesk::{Comment, CustomFieldValue, NewTicket, Priority, Requester, Status, TagChange, TicketChanges, TicketType, ZendeskOp};
 
-use super::group::list;
-use super::identify::describe;
+use super::read::{describe, list};
 use super::{person, read, warn, Skip, SkipCode, WarningCode, Warnings};
 
 pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp, Skip> {
