@@ -115,6 +115,8 @@ fn check(value: &Value, settings: &Settings) -> Result<(), TestCaseError> {
         prop_assert!(skip.message.starts_with(event.kind.as_str()), "{}", skip.message);
     }
     prop_assert!(first.warnings.iter().all(|w| !w.message.is_empty()));
+    let sending = !first.zendesk.operations().is_empty() || !first.connect.operations().is_empty();
+    prop_assert!(sending || first.warnings.is_empty(), "warnings without operations: {:?}", first.warnings);
     for op in first.zendesk.operations() {
         match op {
             ZendeskOp::UpsertUser { user: User { name, email, .. }, match_on, .. } => {

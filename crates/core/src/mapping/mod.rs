@@ -150,22 +150,23 @@ pub const ZENDESK_CONNECT: &str = "Zendesk Connect";
 /// Maps one event for every destination.
 pub fn map_event(event: &Event, settings: &Settings) -> Mapping {
     let mut warnings = Warnings::new();
-    let zendesk = destination(event, ZENDESK, settings.zendesk.as_ref(), |s| {
-        map_zendesk(event, s, &mut warnings)
-    });
+    let zendesk = destination(event, ZENDESK, settings.zendesk.as_ref(), &mut warnings, |s, w| map_zendesk(event, s, w));
     // Connect needs nothing from its settings but their presence: the keys
     // stay in the proxy.
-    let connect = destination(event, ZENDESK_CONNECT, settings.connect.as_ref(), |_| connect::map(event, &mut warnings));
+    let connect = destination(event, ZENDESK_CONNECT, settings.connect.as_ref(), &mut warnings, |_, w| connect::map(event, w));
     Mapping { zendesk, connect, warnings }
 }
 
 /// Disabled when unconfigured, skipped when `integrations` turns it off,
 /// otherwise whatever the destination's mapping decides.
+/// Warnings describe what was left out of operations that are sent, so a
+/// skipped destination keeps none.
 fn destination<S, Op>(
     event: &Event,
     name: &str,
     settings: Option<&S>,
-    map: impl FnOnce(&S) -> Result<Vec<Op>, Skip>,
+    warnings: &mut Warnings,
+    map: impl FnOnce(&S, &mut Warnings) -> Result<Vec<Op>, Skip>,
 ) -> Outcome<Op> {
     let Some(settings) = settings else { return Outcome::Disabled };
     if !integration_enabled(&event.integrations, name) {
@@ -174,8 +175,12 @@ fn destination<S, Op>(
             format!("{} not sent to {name}: integrations turned {name} off for this event", event.kind.as_str()),
         ));
     }
-    match map(settings) {
-        Ok(operations) => Outcome::Operations { operations },
+    let mut own = Warnings::new();
+    match map(settings, &mut own) {
+        Ok(operations) => {
+            warnings.append(&mut own);
+            Outcome::Operations { operations }
+        }
         Err(skip) => Outcome::Skipped(skip),
     }
 }
