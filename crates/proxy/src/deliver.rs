@@ -8,7 +8,7 @@
 //! (progress is recorded per operation); retryable failures back off
 //! exponentially with jitter; final failures go to the dead-letter table.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,18 +115,26 @@ impl Deliverer {
     async fn pass(&self, due: Vec<QueuedEvent>, stop: &watch::Receiver<bool>) {
         let work = self.plan(due).await;
         let mut bulk: Vec<Work> = Vec::new();
+        let mut bulk_users: HashSet<String> = HashSet::new();
         for item in work {
             if *stop.borrow() {
                 break;
             }
-            let coalesced = matches!(item, Work::Identify { .. });
-            if coalesced && self.executor.bulk_enabled() {
+            let user = match &item {
+                Work::Event { event, .. } => event.user_key.clone(),
+                Work::Identify { events, .. } => events.first().map(|e| e.user_key.clone()).unwrap_or_default(),
+            };
+            if matches!(item, Work::Identify { .. }) && self.executor.bulk_enabled() {
+                bulk_users.insert(user);
                 bulk.push(item);
                 continue;
             }
-            // Anything else for any user goes after the pending bulk upserts,
-            // which keeps every user's order.
-            self.flush_bulk(&mut bulk).await;
+            // A user's later work waits for their pending bulk upsert; other
+            // users' work does not.
+            if bulk_users.contains(&user) {
+                self.flush_bulk(&mut bulk).await;
+                bulk_users.clear();
+            }
             self.perform(item).await;
         }
         self.flush_bulk(&mut bulk).await;
