@@ -122,6 +122,21 @@ pub struct User {
     pub user_fields: Map,
 }
 
+impl User {
+    /// Folds a later identify of the same user into this one: every field the
+    /// later one sets wins, custom fields merge key by key. Kept next to the
+    /// fields so a new field cannot be forgotten by whoever coalesces.
+    pub fn merge(&mut self, later: User) {
+        let User { name, email, external_id, phone, time_zone, locale, locale_id, verified, skip_verify_email, user_fields } = later;
+        self.name = name;
+        macro_rules! later_wins {
+            ($($field:ident),*) => { $( if $field.is_some() { self.$field = $field; } )* };
+        }
+        later_wins!(email, external_id, phone, time_zone, locale, locale_id, verified, skip_verify_email);
+        self.user_fields.extend(user_fields);
+    }
+}
+
 /// The writable Zendesk organization fields the mapping produces.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Organization {
@@ -275,4 +290,24 @@ pub struct UserEvent {
     /// The event's timestamp (ISO 8601), as sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn a_later_identify_wins_per_field() {
+        let mut first = User { name: "Ada".into(), phone: Some("1".into()), locale: Some("en-GB".into()), ..User::default() };
+        first.user_fields.insert("plan".into(), Value::from("free"));
+        first.user_fields.insert("age".into(), Value::from(36));
+        let mut second = User { name: "Ada King".into(), email: Some("ada@x.io".into()), locale_id: Some(1), ..User::default() };
+        second.user_fields.insert("plan".into(), Value::from("pro"));
+        first.merge(second);
+        assert_eq!((first.name.as_str(), first.phone.as_deref(), first.email.as_deref()), ("Ada King", Some("1"), Some("ada@x.io")));
+        assert_eq!((first.locale.as_deref(), first.locale_id), (Some("en-GB"), Some(1)));
+        assert_eq!(first.user_fields.get("plan"), Some(&Value::from("pro")));
+        assert_eq!(first.user_fields.get("age"), Some(&Value::from(36)));
+    }
 }
