@@ -21,16 +21,25 @@ function show(title, result) {
   heading.textContent = title;
   item.append(heading);
   const pre = document.createElement('pre');
+  const verdict = document.createElement('div');
+  verdict.className = 'verdict';
   if (result instanceof Error) {
     item.classList.add('invalid');
-    pre.textContent = result.message;
-  } else {
-    const mapping = result?.mapping ?? result;
-    if (result?.invalid) item.classList.add('invalid');
-    else if (mapping && JSON.stringify(mapping).includes('"skipped"')) item.classList.add('skipped');
-    pre.textContent = JSON.stringify(result?.invalid ? { invalid: result.invalid } : mapping, null, 2);
+    verdict.textContent = `error: ${result.message}`;
+  } else if (result?.invalid) {
+    item.classList.add('invalid');
+    verdict.textContent = `invalid, not sent: ${result.invalid}`;
+  } else if (result?.dropped) {
+    item.classList.add('skipped');
+    verdict.textContent = `not sent: ${result.dropped}`;
+  } else if (result?.mapping) {
+    verdict.textContent = 'queued for the proxy';
   }
-  item.append(pre);
+  if (verdict.textContent) item.append(verdict);
+  if (!(result instanceof Error)) {
+    pre.textContent = JSON.stringify(result?.mapping ?? result, null, 2);
+    item.append(pre);
+  }
   log.prepend(item);
 }
 
