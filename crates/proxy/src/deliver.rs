@@ -114,8 +114,12 @@ impl Deliverer {
     /// rest stays queued for the next start).
     async fn pass(&self, due: Vec<QueuedEvent>, stop: &watch::Receiver<bool>) {
         let work = self.plan(due).await;
+        // With bulk import, identifies collect into one bulk upsert; a user's
+        // later work waits (in order) until that upsert is done, while other
+        // users' work goes ahead.
         let mut bulk: Vec<Work> = Vec::new();
-        let mut bulk_users: HashSet<String> = HashSet::new();
+        let mut deferred: Vec<Work> = Vec::new();
+        let mut waiting: HashSet<String> = HashSet::new();
         for item in work {
             if *stop.borrow() {
                 break;
@@ -124,20 +128,22 @@ impl Deliverer {
                 Work::Event { event, .. } => event.user_key.clone(),
                 Work::Identify { events, .. } => events.first().map(|e| e.user_key.clone()).unwrap_or_default(),
             };
-            if matches!(item, Work::Identify { .. }) && self.executor.bulk_enabled() {
-                bulk_users.insert(user);
+            if waiting.contains(&user) {
+                deferred.push(item);
+            } else if matches!(item, Work::Identify { .. }) && self.executor.bulk_enabled() {
+                waiting.insert(user);
                 bulk.push(item);
-                continue;
+            } else {
+                self.perform(item).await;
             }
-            // A user's later work waits for their pending bulk upsert; other
-            // users' work does not.
-            if bulk_users.contains(&user) {
-                self.flush_bulk(&mut bulk).await;
-                bulk_users.clear();
+        }
+        self.flush_bulk(&mut bulk).await;
+        for item in deferred {
+            if *stop.borrow() {
+                break;
             }
             self.perform(item).await;
         }
-        self.flush_bulk(&mut bulk).await;
     }
 
     /// Maps every event, dead-letters those that can no longer be mapped,
