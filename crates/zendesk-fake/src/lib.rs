@@ -10,8 +10,11 @@ mod auth;
 mod error;
 mod generate;
 mod incremental;
+mod memberships;
+mod organizations;
 mod routes;
 mod store;
+mod user_events;
 mod users;
 
 use std::sync::{Arc, Mutex};

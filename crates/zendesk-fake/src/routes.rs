@@ -8,7 +8,7 @@ use axum::{middleware, Router};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::{auth, incremental, users, FakeZendesk};
+use crate::{auth, incremental, memberships, organizations, user_events, users, FakeZendesk};
 
 pub fn router(fake: FakeZendesk) -> Router {
     let api = Router::new()
@@ -17,6 +17,9 @@ pub fn router(fake: FakeZendesk) -> Router {
         .route("/api/v2/users/search", get(users::search))
         .route("/api/v2/users/search.json", get(users::search))
         .route("/api/v2/users/{id}", get(users::show))
+        .merge(organizations::routes())
+        .merge(memberships::routes())
+        .merge(user_events::routes())
         .merge(incremental::routes(fake.clone()))
         .route_layer(middleware::from_fn_with_state(fake.clone(), auth::require_auth));
     api.with_state(fake)
@@ -50,5 +53,14 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::BadRequest(format!("Invalid JSON: {e}")))
+    }
+}
+
+/// Zendesk accepts ids and external ids as strings or numbers.
+pub fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, strip_json, JsonBody};
+use crate::routes::{base_url, strip_json, text, JsonBody};
 use crate::store::{Identity, Store, User};
 use crate::FakeZendesk;
 
@@ -27,7 +27,7 @@ pub async fn create_or_update(
         .ok_or_else(|| ApiError::BadRequest("Parameter user is required and must be an object".into()))?;
     let base = base_url(&headers);
     fake.with_store(|store| {
-        let external_id = input.get("external_id").and_then(as_text);
+        let external_id = input.get("external_id").and_then(text);
         let email = input.get("email").and_then(Value::as_str).map(str::trim);
         let existing = external_id
             .as_deref()
@@ -76,8 +76,8 @@ fn create_user(store: &mut Store, input: &Map<String, Value>) -> Result<User, Ap
     let user = User {
         id: user_id,
         name: name.to_owned(),
-        external_id: input.get("external_id").and_then(as_text),
-        phone: input.get("phone").and_then(as_text),
+        external_id: input.get("external_id").and_then(text),
+        phone: input.get("phone").and_then(text),
         time_zone: input
             .get("time_zone")
             .and_then(Value::as_str)
@@ -141,10 +141,10 @@ fn update_user(store: &mut Store, id: u64, input: &Map<String, Value>) -> Result
     if let Some(name) = input.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty()) {
         user.name = name.to_owned();
     }
-    if let Some(external_id) = input.get("external_id").and_then(as_text) {
+    if let Some(external_id) = input.get("external_id").and_then(text) {
         user.external_id = Some(external_id);
     }
-    if let Some(phone) = input.get("phone").and_then(as_text) {
+    if let Some(phone) = input.get("phone").and_then(text) {
         user.phone = Some(phone);
     }
     if let Some(time_zone) = input.get("time_zone").and_then(Value::as_str) {
@@ -227,13 +227,4 @@ pub async fn show(
 
 fn eq_ci(stored: &Option<String>, wanted: &str) -> bool {
     stored.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(wanted))
-}
-
-/// Zendesk accepts ids and external ids as strings or numbers.
-fn as_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
