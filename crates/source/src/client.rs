@@ -2,16 +2,17 @@
 //! 429 pause, transient failures are retried with backoff, and the answers a
 //! sync must treat differently (401, 403, other 4xx) come back typed.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::Value;
 use thiserror::Error;
 use url::Url;
 
 use crate::config::{Auth, RateLimits, RetryPolicy};
-use crate::limiter::{Budget, Pause};
+use crate::limiter::{spacing, Budget, Pacer, Pause};
 use crate::progress::StreamProgress;
 
 /// Which Zendesk budget a request draws from.
@@ -49,6 +50,12 @@ pub struct Client {
     core: Budget,
     export: Budget,
     pause: Pause,
+    /// Set from Zendesk's rate-limit headers when the account's minute runs low.
+    core_pacer: Pacer,
+    /// Core requests sent and not yet answered: an answer's `remaining`
+    /// does not count them yet.
+    core_in_flight: AtomicUsize,
+    window: Duration,
     retry: RetryPolicy,
 }
 
@@ -73,6 +80,9 @@ impl Client {
             core: Budget::new(limits.core_per_window, limits.window),
             export: Budget::new(limits.export_per_window, limits.window),
             pause: Pause::default(),
+            core_pacer: Pacer::default(),
+            core_in_flight: AtomicUsize::new(0),
+            window: limits.window,
             retry,
         })
     }
@@ -95,15 +105,20 @@ impl Client {
         let path = url.path().to_string();
         let mut failures = 0u32;
         let mut throttled = 0u32;
+        let is_core = api == Api::Core;
         loop {
             progress.waited(self.pause.wait().await);
             let budget = match api {
                 Api::Core => &self.core,
                 Api::Export => &self.export,
             };
+            if is_core {
+                progress.waited(self.core_pacer.wait().await);
+            }
             progress.waited(budget.acquire().await);
             progress.waited(self.pause.wait().await);
             progress.request_sent();
+            let in_flight = is_core.then(|| InFlight::enter(&self.core_in_flight));
             let sent = self
                 .http
                 .get(url.clone())
@@ -111,6 +126,10 @@ impl Client {
                 .header(ACCEPT, "application/json")
                 .send()
                 .await;
+            if let (Some(_), Ok(response)) = (&in_flight, &sent) {
+                self.pace_by_the_accounts_headroom(response.headers(), &path);
+            }
+            drop(in_flight);
             let transient = match sent {
                 Err(e) => format!("request failed: {e}"),
                 Ok(response) => {
@@ -155,6 +174,24 @@ impl Client {
         }
     }
 
+    /// The sync's own budget cannot see other apps on the account; Zendesk's
+    /// headers can. `ratelimit-*` carries the reset, `X-Rate-Limit-*` (older,
+    /// on every endpoint) does not: then the window is assumed.
+    fn pace_by_the_accounts_headroom(&self, headers: &HeaderMap, path: &str) {
+        let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+        let limit = number("ratelimit-limit").or_else(|| number("x-rate-limit"));
+        let remaining = number("ratelimit-remaining").or_else(|| number("x-rate-limit-remaining"));
+        let reset = number("ratelimit-reset").map_or(self.window, Duration::from_secs);
+        let Some((limit, remaining)) = limit.zip(remaining) else { return };
+        let others_in_flight = self.core_in_flight.load(Ordering::SeqCst).saturating_sub(1) as u64;
+        let remaining = remaining.saturating_sub(others_in_flight);
+        let hold = spacing(limit, remaining, reset);
+        if let Some(hold) = hold {
+            tracing::debug!(path, remaining, hold_ms = hold.as_millis() as u64, "the account's rate limit is running low: spacing requests");
+        }
+        self.core_pacer.set_spacing(hold, reset);
+    }
+
     /// Sleeps before retry number `failures`, or gives up after the last one.
     async fn back_off(&self, failures: u32, path: &str, reason: String, progress: &StreamProgress) -> Result<(), FetchError> {
         if failures >= self.retry.max_attempts {
@@ -166,6 +203,23 @@ impl Client {
         tokio::time::sleep(delay).await;
         progress.waited(delay);
         Ok(())
+    }
+}
+
+/// Counts one request in flight for as long as it lives (a cancelled request
+/// stops counting too).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> InFlight<'a> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -70,3 +70,27 @@ async fn an_unreachable_zendesk_fails_each_stream_after_its_retries_with_a_clear
         assert!(matches!(&report.outcome, zendesk_source::Outcome::Failed(why) if why.contains("after 6 attempts")));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_other_apps_spend_the_accounts_minute_the_sync_spaces_its_requests_instead_of_meeting_429s() {
+    let fake = start_fake(150, 5).await;
+    // The account allows 30 Core requests per 2 s (a minute, scaled down), and
+    // other apps on it have just spent 27: the sync's own budget (100) cannot
+    // know that, Zendesk's rate-limit headers can.
+    fake.zendesk.limit_core(30, Duration::from_secs(2));
+    fake.zendesk.spend_core(27);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let mut config = fast_config(&fake, &db);
+    config.limits = zendesk_source::config::RateLimits::new(100, 10, Duration::from_secs(2)).unwrap();
+
+    let summary = sync(&config).await;
+    assert_all_complete(&summary);
+    assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
+
+    let log = fake.zendesk.sync_requests();
+    let core = log.iter().filter(|r| !r.path_and_query.starts_with("/api/v2/incremental/")).count();
+    assert!(core > 3, "the sync needed more Core requests ({core}) than the 3 left, so it had to wait for the next window");
+    let throttled: Vec<_> = log.iter().filter(|r| r.status == 429).map(|r| &r.path_and_query).collect();
+    assert!(throttled.is_empty(), "the sync met 429s instead of slowing down: {throttled:?}");
+}

@@ -86,7 +86,25 @@ pub struct Traffic {
     /// Zendesk's incremental export limit: at most `.0` requests per `.1`.
     export_limit: Option<(usize, Duration)>,
     export_sent: VecDeque<Instant>,
+    /// The account's Core API limit: at most `.0` requests per `.1`, shared
+    /// with every other app on the account.
+    core_limit: Option<(usize, Duration)>,
+    core_sent: VecDeque<Instant>,
     log: Vec<SyncRequest>,
+}
+
+/// Drops the requests older than `window` from `sent`; returns how long until
+/// the oldest remaining one leaves it.
+fn slide(sent: &mut VecDeque<Instant>, window: Duration, at: Instant) -> Duration {
+    while sent.front().is_some_and(|s| at.duration_since(*s) >= window) {
+        sent.pop_front();
+    }
+    sent.front().map_or(window, |oldest| window - at.duration_since(*oldest))
+}
+
+/// Seconds as Zendesk's headers carry them: whole, at least one.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs_f64().ceil().max(1.0) as u64
 }
 
 impl FakeZendesk {
@@ -108,6 +126,20 @@ impl FakeZendesk {
         self.with_traffic(|t| t.export_limit = Some((per_window.max(1), window)));
     }
 
+    /// Enforces the account's Core API limit on the non-export endpoints:
+    /// beyond it 429 with `Retry-After`; every answer carries Zendesk's
+    /// `X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*` headers.
+    pub fn limit_core(&self, per_window: usize, window: Duration) {
+        self.with_traffic(|t| t.core_limit = Some((per_window.max(1), window)));
+    }
+
+    /// Counts `count` Core requests made just now by other apps on the
+    /// account (they share its per-minute limit).
+    pub fn spend_core(&self, count: usize) {
+        let at = Instant::now();
+        self.with_traffic(|t| t.core_sent.extend(std::iter::repeat_n(at, count)));
+    }
+
     /// Every request the sync endpoints answered, oldest first.
     pub fn sync_requests(&self) -> Vec<SyncRequest> {
         self.with_traffic(|t| t.log.clone())
@@ -117,23 +149,25 @@ impl FakeZendesk {
 async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: Next) -> Response {
     let path_and_query = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
     let is_export = request.uri().path().starts_with("/api/v2/incremental/");
-    let refusal = fake.with_traffic(|t| {
+    let (refusal, headroom) = fake.with_traffic(|t| {
         if let Some(forced) = t.forced.pop_front() {
-            return Some(forced);
+            return (Some(forced), None);
         }
-        let (limit, window) = t.export_limit.filter(|_| is_export)?;
         let at = Instant::now();
-        while t.export_sent.front().is_some_and(|s| at.duration_since(*s) >= window) {
-            t.export_sent.pop_front();
+        let (limit, window, sent) = match (is_export, t.export_limit, t.core_limit) {
+            (true, Some((limit, window)), _) => (limit, window, &mut t.export_sent),
+            (false, _, Some((limit, window))) => (limit, window, &mut t.core_sent),
+            _ => return (None, None),
+        };
+        let free_in = slide(sent, window, at);
+        if sent.len() >= limit {
+            return (Some(Forced::TooManyRequests(whole_seconds(free_in))), None);
         }
-        if t.export_sent.len() < limit {
-            t.export_sent.push_back(at);
-            return None;
-        }
-        let free_in = t.export_sent.front().map_or(window, |oldest| window - at.duration_since(*oldest));
-        Some(Forced::TooManyRequests(free_in.as_secs_f64().ceil().max(1.0) as u64))
+        sent.push_back(at);
+        let reset = slide(sent, window, at);
+        (None, (!is_export).then(|| Headroom { limit, remaining: limit - sent.len(), reset }))
     });
-    let response = match refusal {
+    let mut response = match refusal {
         Some(Forced::TooManyRequests(seconds)) => {
             let body = json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"});
             let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
@@ -143,9 +177,31 @@ async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: Next)
         Some(Forced::ServerError(status)) => (status, Json(json!({"error": "ServiceUnavailable"}))).into_response(),
         None => next.run(request).await,
     };
+    if let Some(headroom) = headroom {
+        headroom.write(response.headers_mut());
+    }
     let status = response.status().as_u16();
     fake.with_traffic(|t| t.log.push(SyncRequest { at: Instant::now(), path_and_query, status }));
     response
+}
+
+/// What is left of the account's Core API minute after a request.
+struct Headroom {
+    limit: usize,
+    remaining: usize,
+    reset: Duration,
+}
+
+impl Headroom {
+    /// Both header families Zendesk sends on Support API answers.
+    fn write(&self, headers: &mut HeaderMap) {
+        let reset = whole_seconds(self.reset);
+        headers.insert("x-rate-limit", HeaderValue::from(self.limit));
+        headers.insert("x-rate-limit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(reset));
+    }
 }
 
 // ---------------------------------------------------------------- parameters
