@@ -35,6 +35,12 @@ fn postgres_bin() -> PathBuf {
 
 impl Postgres {
     fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// With `tls_only`, the server has a certificate for 127.0.0.1 signed by a
+    /// throwaway CA (`ca.pem` in its directory) and refuses plain connections.
+    fn start_with(tls_only: bool) -> Postgres {
         let bin = postgres_bin();
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
@@ -47,10 +53,40 @@ impl Postgres {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let pg = Postgres { bin, data, port, as_user, _dir: dir };
         pg.run("initdb", &["-D", &pg.path(&pg.data), "-A", "trust", "-U", "zendesk", "--no-sync", "-E", "UTF8"]);
+        if tls_only {
+            pg.require_tls();
+        }
         let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", pg.port, pg.path(pg.data.parent().unwrap()));
         let log = pg.path(&pg.data.parent().unwrap().join("server.log"));
         pg.run("pg_ctl", &["-D", &pg.path(&pg.data), "-o", &options, "-l", &log, "-w", "start"]);
         pg
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.data.parent().unwrap().join("ca.pem")
+    }
+
+    fn require_tls(&self) {
+        let dir = self.data.parent().unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA", "-keyout", "ca.key", "-out", "ca.pem",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+        openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "data/server.key", "-out", "server.csr"]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n").unwrap();
+        openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "data/server.crt"]);
+        let conf = self.data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).unwrap();
+        std::fs::write(self.data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\n").unwrap();
+        std::fs::set_permissions(self.data.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        if let Some(user) = self.as_user {
+            let status = Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(dir).status().expect("chown");
+            assert!(status.success());
+        }
     }
 
     fn path(&self, p: &Path) -> String {
@@ -134,4 +170,24 @@ async fn postgres_warehouse_holds_the_account_with_typed_columns_and_resumes() {
         .unwrap()
         .get(0);
     assert_eq!(status, "deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warehouse_that_requires_tls_is_reached_over_verified_tls() {
+    let pg = Postgres::start_with(true);
+    let fake = start_fake(30, 4).await;
+    // The test CA stands in for a hosted warehouse's CA installed in the
+    // system store (rustls-native-certs reads SSL_CERT_FILE first).
+    std::env::set_var("SSL_CERT_FILE", pg.ca());
+    let url = format!("{}?sslmode=require", pg.url());
+    assert_all_complete(&sync(&fast_config(&fake, &url)).await);
+
+    let plain = tokio_postgres::connect(&format!("{}?sslmode=disable", pg.url()), tokio_postgres::NoTls).await;
+    assert!(plain.is_err(), "the server refuses plain connections, so the sync must have used TLS");
+    // Read back over the server's Unix socket (trusted without TLS).
+    let socket = format!("host={} port={} user=zendesk dbname=postgres", pg.data.parent().unwrap().display(), pg.port);
+    let (client, connection) = tokio_postgres::connect(&socket, tokio_postgres::NoTls).await.expect("socket connect");
+    tokio::spawn(connection);
+    let tickets: i64 = client.query_one(&format!("SELECT count(*) FROM \"{SCHEMA}\".tickets"), &[]).await.unwrap().get(0);
+    assert_eq!(tickets as usize, expected_tables(&fake)["tickets"].len());
 }
