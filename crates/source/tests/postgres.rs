@@ -170,6 +170,15 @@ async fn postgres_warehouse_holds_the_account_with_typed_columns_and_resumes() {
         .unwrap()
         .get(0);
     assert_eq!(status, "deleted");
+
+    // A warehouse made by an earlier version (no `priority` column) gains it.
+    client.batch_execute(&format!("ALTER TABLE \"{SCHEMA}\".tickets DROP COLUMN priority")).await.unwrap();
+    assert_all_complete(&sync(&config).await);
+    let restored = client
+        .query_opt("SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'tickets' AND column_name = 'priority'", &[&SCHEMA])
+        .await
+        .unwrap();
+    assert!(restored.is_some(), "the missing column was added back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,3 +111,23 @@ async fn a_collection_the_plan_lacks_is_skipped_and_the_rest_syncs() {
     assert!(summary.render().contains("SKIPPED: 403"));
     assert!(!sqlite_tables(&db)["tickets"].is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warehouse_made_by_an_earlier_version_gains_the_new_columns_without_a_resync() {
+    let fake = start_fake(40, 12).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let config = fast_config(&fake, &db);
+    assert_all_complete(&sync(&config).await);
+    // An earlier version had no `status` column on tickets.
+    rusqlite::Connection::open(&db).unwrap().execute_batch(&format!("ALTER TABLE \"{SCHEMA}_tickets\" DROP COLUMN status")).unwrap();
+
+    let ticket = *expected_tables(&fake)["tickets"].keys().next().unwrap();
+    assert!(fake.zendesk.change_ticket_status(ticket, "solved", zendesk_source::now() - 1800));
+    assert_all_complete(&sync(&config).await);
+    let status: Option<String> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(&format!("SELECT status FROM \"{SCHEMA}_tickets\" WHERE id = ?1"), [ticket as i64], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("solved"), "the column is back and the changed ticket fills it");
+}

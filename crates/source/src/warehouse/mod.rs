@@ -180,6 +180,35 @@ impl Names {
         statements
     }
 
+    /// `ALTER TABLE … ADD COLUMN` for each column of this version that a
+    /// table made by an earlier version lacks (`existing(table, column)`):
+    /// upgrading never needs a manual migration or a full resync. Rows
+    /// already there get the new column's value when they next change; their
+    /// `raw` JSON holds it meanwhile.
+    fn add_missing_columns(&self, existing: impl Fn(&str, &str) -> bool) -> Vec<String> {
+        ALL_TABLES
+            .iter()
+            .flat_map(|table| table.columns.iter().map(move |c| (table, c)))
+            .filter(|(table, c)| !existing(table.name, c.name))
+            .map(|(table, c)| format!("ALTER TABLE {} ADD COLUMN \"{}\" {}", self.table(table.name), c.name, self.sql_type(c.ty)))
+            .collect()
+    }
+
+    /// `(table, column)` pairs of the warehouse as it is: the query, and how
+    /// a table name in its answer maps back to ours.
+    fn existing_columns_query(&self) -> String {
+        if self.postgres {
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1".to_owned()
+        } else {
+            // pragma_table_info per table of ours, named as `table()` names them.
+            ALL_TABLES
+                .iter()
+                .map(|t| format!("SELECT '{name}', name FROM pragma_table_info('{}_{name}')", self.schema, name = t.name))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        }
+    }
+
     /// `INSERT … ON CONFLICT (id) DO UPDATE` for every column; PostgreSQL
     /// parameters arrive as text and are cast to the column type.
     fn upsert(&self, table: &Table) -> String {

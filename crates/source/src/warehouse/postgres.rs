@@ -54,6 +54,17 @@ impl PostgresConnection {
         for statement in self.names.create_statements() {
             self.client.batch_execute(&statement).await.map_err(pg_error)?;
         }
+        let existing: std::collections::HashSet<(String, String)> = self
+            .client
+            .query(&self.names.existing_columns_query(), &[&self.names.schema])
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        for statement in self.names.add_missing_columns(|t, c| existing.contains(&(t.to_owned(), c.to_owned()))) {
+            self.client.batch_execute(&statement).await.map_err(pg_error)?;
+        }
         Ok(())
     }
 

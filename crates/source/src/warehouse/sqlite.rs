@@ -51,9 +51,17 @@ impl SqliteConnection {
 
     pub(super) async fn prepare(&self) -> Result<(), WarehouseError> {
         let statements = self.names.create_statements();
+        let names = self.names.clone();
         self.run(move |conn| {
             for statement in &statements {
                 conn.execute(statement, [])?;
+            }
+            let mut query = conn.prepare(&names.existing_columns_query())?;
+            let existing = query
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+                .collect::<Result<std::collections::HashSet<_>, _>>()?;
+            for statement in names.add_missing_columns(|t, c| existing.contains(&(t.to_owned(), c.to_owned()))) {
+                conn.execute(&statement, [])?;
             }
             Ok(())
         })
