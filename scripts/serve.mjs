@@ -1,7 +1,9 @@
 // The demo page server: www/ at `/`, the built SDK (pkg/) at `/pkg/`, and
-// `/config.js` telling the page where the proxy is. Static files only; the
-// proxy is a separate process, so the page talks to it cross-origin exactly
-// as a customer's site would.
+// `/config.js` telling the page where the proxy is. The proxy is a separate
+// process, so the page talks to it cross-origin exactly as a customer's site
+// would. With `zendesk` (the demo's fake Zendesk), `/zendesk/api/v2/…` GETs
+// are forwarded to it with the demo token, so the page can show what landed
+// there — the token stays in this server, never in the page.
 
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -29,15 +31,36 @@ function resolvePath(urlPath) {
   return join(ROOT, 'www', path === '' ? 'index.html' : path);
 }
 
+/** Read-only: the page may look at the fake Zendesk, not change it. */
+async function forwardToZendesk({ url, authorization }, method, pathAndQuery, response) {
+  if (method !== 'GET') {
+    response.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET' });
+    response.end('the demo only reads from Zendesk\n');
+    return;
+  }
+  try {
+    const answer = await fetch(url + pathAndQuery, { headers: { Authorization: authorization } });
+    response.writeHead(answer.status, { 'Content-Type': answer.headers.get('content-type') ?? 'application/json', 'Cache-Control': 'no-store' });
+    response.end(Buffer.from(await answer.arrayBuffer()));
+  } catch (e) {
+    response.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' });
+    response.end(`the fake Zendesk did not answer: ${e.message}\n`);
+  }
+}
+
 /**
  * Serves the demo on 127.0.0.1:`port` (0 = any free port).
  * `headers(pathname)` may add response headers (tests set a CSP this way).
  */
-export function serveDemo({ port = 0, host = '127.0.0.1', proxyUrl, writeKey, headers = () => ({}) }) {
-  const config = `window.ZENDESK_ANALYTICS_CONFIG = ${JSON.stringify({ proxyUrl, writeKey })};\n`;
+export function serveDemo({ port = 0, host = '127.0.0.1', proxyUrl, writeKey, zendesk, headers = () => ({}) }) {
+  const config = `window.ZENDESK_ANALYTICS_CONFIG = ${JSON.stringify({ proxyUrl, writeKey, zendeskView: Boolean(zendesk) })};\n`;
   const server = createServer(async (request, response) => {
-    const { pathname } = new URL(request.url, 'http://localhost');
+    const { pathname, search } = new URL(request.url, 'http://localhost');
     const extra = headers(pathname);
+    if (zendesk && pathname.startsWith('/zendesk/api/v2/')) {
+      await forwardToZendesk(zendesk, request.method, pathname.slice('/zendesk'.length) + search, response);
+      return;
+    }
     if (pathname === '/config.js') {
       response.writeHead(200, { 'Content-Type': TYPES['.js'], 'Cache-Control': 'no-store', ...extra });
       response.end(config);

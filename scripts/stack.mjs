@@ -100,7 +100,12 @@ export async function startStack({ ports = { fake: 0, proxy: 0, demo: 0 }, fakeA
       { quiet },
     );
     started.push(proxy.child);
-    const demo = await serveDemo({ port: ports.demo, proxyUrl: proxy.url, writeKey: DEMO.writeKey });
+    const demo = await serveDemo({
+      port: ports.demo,
+      proxyUrl: proxy.url,
+      writeKey: DEMO.writeKey,
+      zendesk: { url: fake.url, authorization: demoAuthorization() },
+    });
     return {
       fakeUrl: fake.url,
       proxyUrl: proxy.url,

@@ -2,7 +2,7 @@
 // shows what the mapping core produced for each call.
 import init, { load } from './pkg/web/zendesk_analytics.js';
 
-const { proxyUrl, writeKey } = window.ZENDESK_ANALYTICS_CONFIG ?? {};
+const { proxyUrl, writeKey, zendeskView } = window.ZENDESK_ANALYTICS_CONFIG ?? {};
 const status = document.getElementById('status');
 const log = document.getElementById('log');
 
@@ -64,7 +64,51 @@ for (const [id, handler] of Object.entries(forms)) {
     handler(event.target.elements);
   });
 }
-document.getElementById('flush').addEventListener('click', () => call('flush()', async () => ({ flushed: await window.analytics.flush() ?? true })));
+// The "In Zendesk" panel: the demo server forwards these reads to the fake
+// Zendesk with the demo token (the page never holds it).
+const zendeskTables = {
+  users: { path: '/api/v2/users.json', columns: ['id', 'name', 'email', 'external_id', 'user_fields'] },
+  organizations: { path: '/api/v2/organizations.json', columns: ['id', 'name', 'external_id', 'organization_fields'] },
+};
+
+async function refreshZendesk() {
+  if (!zendeskView) return;
+  for (const [key, { path, columns }] of Object.entries(zendeskTables)) {
+    const body = document.querySelector(`#zendesk-${key} tbody`);
+    try {
+      const answer = await fetch(`/zendesk${path}`);
+      const records = (await answer.json())[key] ?? [];
+      body.replaceChildren(...records.map((record) => {
+        const row = document.createElement('tr');
+        for (const column of columns) {
+          const cell = document.createElement('td');
+          const value = record[column];
+          if (value !== null && typeof value === 'object') {
+            cell.className = 'json';
+            cell.textContent = Object.keys(value).length ? JSON.stringify(value) : '';
+          } else {
+            cell.textContent = value ?? '';
+          }
+          row.append(cell);
+        }
+        return row;
+      }));
+    } catch (e) {
+      body.replaceChildren();
+    }
+  }
+}
+
+// Delivery is asynchronous: look again shortly after the proxy has the events.
+const refreshSoon = () => [300, 1500].forEach((ms) => setTimeout(refreshZendesk, ms));
+
+document.getElementById('flush').addEventListener('click', () =>
+  call('flush()', async () => {
+    const flushed = (await window.analytics.flush()) ?? true;
+    refreshSoon();
+    return { flushed };
+  }));
+document.getElementById('refresh').addEventListener('click', refreshZendesk);
 document.getElementById('reset').addEventListener('click', () => call('reset()', async () => ({ reset: (window.analytics.reset?.(), true) })));
 document.getElementById('clear').addEventListener('click', () => log.replaceChildren());
 
@@ -72,6 +116,13 @@ try {
   await init();
   window.analytics = await load({ writeKey, proxyUrl });
   status.textContent = `SDK loaded; sending to ${proxyUrl} with write key ${writeKey}.`;
+  if (zendeskView) {
+    document.getElementById('zendesk').hidden = false;
+    window.analytics.on?.('delivered', refreshSoon);
+    // Zendesk-side work (retries, later operations of a call) lands later too.
+    setInterval(() => document.visibilityState === 'visible' && refreshZendesk(), 3000);
+    refreshZendesk();
+  }
 } catch (e) {
   status.textContent = `The SDK could not start: ${e?.message ?? e}`;
   status.classList.add('error');

@@ -211,6 +211,29 @@ pub async fn search(
     })
 }
 
+/// `GET /api/v2/users?page=N&per_page=M` (offset pagination, at most 100 per
+/// page, oldest first; `role` filters as in Zendesk).
+pub async fn list(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let number = |key: &str, default: usize| match params.get(key) {
+        None => Ok(default),
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::BadRequest(format!("{key} must be a positive number"))),
+    };
+    let page = number("page", 1)?;
+    let per_page = number("per_page", 100)?.min(100);
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        let matching: Vec<&User> = store.users.values().filter(|u| params.get("role").is_none_or(|r| &u.role == r)).collect();
+        let users: Vec<Value> = matching.iter().skip((page - 1) * per_page).take(per_page).map(|u| u.to_json(&base, &store.user_fields)).collect();
+        let next_page = (page * per_page < matching.len()).then(|| format!("{base}/api/v2/users.json?page={}&per_page={per_page}", page + 1));
+        let previous_page = (page > 1).then(|| format!("{base}/api/v2/users.json?page={}&per_page={per_page}", page - 1));
+        Ok(Json(json!({ "users": users, "next_page": next_page, "previous_page": previous_page, "count": matching.len() })))
+    })
+}
+
 /// `GET /api/v2/users/{id}`.
 pub async fn show(
     State(fake): State<FakeZendesk>,
