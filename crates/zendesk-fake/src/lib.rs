@@ -8,7 +8,9 @@
 
 mod auth;
 mod error;
+mod fields;
 mod generate;
+mod history;
 mod incremental;
 mod memberships;
 mod organizations;

@@ -3,12 +3,12 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{middleware, Router};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::{auth, incremental, memberships, organizations, user_events, users, FakeZendesk};
+use crate::{auth, fields, incremental, memberships, organizations, user_events, users, FakeZendesk};
 
 pub fn router(fake: FakeZendesk) -> Router {
     let api = Router::new()
@@ -18,7 +18,12 @@ pub fn router(fake: FakeZendesk) -> Router {
         .route("/api/v2/users/search.json", get(users::search))
         .route("/api/v2/users", get(users::list))
         .route("/api/v2/users.json", get(users::list))
-        .route("/api/v2/users/{id}", get(users::show))
+        .route("/api/v2/users/{id}", get(users::show).put(users::update))
+        .route("/api/v2/users/{id}/identities", get(users::identities))
+        .route("/api/v2/users/{id}/identities.json", get(users::identities))
+        .route("/api/v2/users/{id}/identities/{identity_id}/make_primary", put(users::make_primary))
+        .route("/api/v2/users/{id}/identities/{identity_id}/make_primary.json", put(users::make_primary))
+        .merge(fields::routes())
         .merge(organizations::routes())
         .merge(memberships::routes())
         .merge(user_events::routes())

@@ -1,4 +1,5 @@
-//! `/api/v2/users`: create_or_update, search, show.
+//! `/api/v2/users`: create_or_update, update, list, search, show, and a
+//! user's email identities (list, make_primary).
 
 use std::collections::HashMap;
 
@@ -83,23 +84,50 @@ fn create_user(store: &mut Store, input: &Map<String, Value>) -> Result<User, Ap
             .and_then(Value::as_str)
             .unwrap_or("Eastern Time (US & Canada)")
             .to_owned(),
-        organization_id: input.get("organization_id").and_then(Value::as_u64),
+        organization_id: None,
         role: input.get("role").and_then(Value::as_str).unwrap_or("end-user").to_owned(),
         verified,
-        locale: "en-US".into(),
+        locale: input.get("locale").and_then(text).unwrap_or_else(|| "en-US".into()),
         active: true,
         suspended: false,
-        details: None,
-        notes: None,
-        alias: None,
-        tags: Vec::new(),
+        details: input.get("details").and_then(text),
+        notes: input.get("notes").and_then(text),
+        alias: input.get("alias").and_then(text),
+        tags: tags(input).unwrap_or_default(),
         user_fields: input.get("user_fields").and_then(Value::as_object).cloned().unwrap_or_default(),
         identities,
         created_at: now,
         updated_at: now,
     };
     store.users.insert(user.id, user.clone());
-    Ok(user)
+    if let Some(organization_id) = organization_id(input) {
+        replace_memberships(store, user_id, organization_id)?;
+    }
+    Ok(store.users[&user_id].clone())
+}
+
+fn organization_id(input: &Map<String, Value>) -> Option<u64> {
+    input.get("organization_id").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+}
+
+fn tags(input: &Map<String, Value>) -> Option<Vec<String>> {
+    let tags = input.get("tags")?.as_array()?;
+    Some(tags.iter().filter_map(Value::as_str).map(|t| t.trim().to_lowercase().replace(' ', "_")).filter(|t| !t.is_empty()).collect())
+}
+
+/// Writing `organization_id` on a user makes that organization its only
+/// membership: Zendesk removes every other one (why the proxy uses the
+/// memberships API for existing users).
+fn replace_memberships(store: &mut Store, user_id: u64, organization_id: u64) -> Result<(), ApiError> {
+    if !store.organizations.get(&organization_id).is_some_and(|o| o.deleted_at.is_none()) {
+        return Err(ApiError::invalid("organization_id", "InvalidValue", format!("Organization: {organization_id} is invalid")));
+    }
+    store.memberships.retain(|_, m| m.user_id != user_id || m.organization_id == organization_id);
+    if store.memberships_of(user_id).is_empty() {
+        crate::memberships::add(store, user_id, organization_id)?;
+    }
+    store.sync_default_organization(user_id);
+    Ok(())
 }
 
 /// Updates follow Zendesk's documented rules: `email` is writable on create
@@ -150,13 +178,91 @@ fn update_user(store: &mut Store, id: u64, input: &Map<String, Value>) -> Result
     if let Some(time_zone) = input.get("time_zone").and_then(Value::as_str) {
         user.time_zone = time_zone.to_owned();
     }
+    if let Some(locale) = input.get("locale").and_then(text) {
+        user.locale = locale;
+    }
+    if let Some(tags) = tags(input) {
+        user.tags = tags;
+    }
+    for (key, slot) in [("details", &mut user.details), ("notes", &mut user.notes), ("alias", &mut user.alias)] {
+        if let Some(value) = input.get(key).and_then(text) {
+            *slot = Some(value);
+        }
+    }
     if let Some(fields) = input.get("user_fields").and_then(Value::as_object) {
         for (k, v) in fields {
             user.user_fields.insert(k.clone(), v.clone());
         }
     }
     user.updated_at = now;
-    Ok(user.clone())
+    if let Some(organization_id) = organization_id(input) {
+        replace_memberships(store, id, organization_id)?;
+    }
+    Ok(store.users[&id].clone())
+}
+
+/// `PUT /api/v2/users/{id}` `{"user": {…}}`: the update rules of
+/// create_or_update, on a user named by id; an external_id another user has
+/// is refused.
+pub async fn update(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let input = body
+        .get("user")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ApiError::BadRequest("Parameter user is required and must be an object".into()))?;
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        if !store.users.contains_key(&id) {
+            return Err(ApiError::NotFound);
+        }
+        if let Some(external_id) = input.get("external_id").and_then(text) {
+            if store.user_by_external_id(&external_id).is_some_and(|owner| owner != id) {
+                return Err(ApiError::invalid("external_id", "DuplicateValue", format!("External: {external_id} has already been taken")));
+            }
+        }
+        let user = update_user(store, id, input)?;
+        Ok(Json(json!({ "user": user.to_json(&base, &store.user_fields) })))
+    })
+}
+
+/// `GET /api/v2/users/{id}/identities`.
+pub async fn identities(State(fake): State<FakeZendesk>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        let user = store.users.get(&id).ok_or(ApiError::NotFound)?;
+        let identities: Vec<Value> = user.identities.iter().map(|i| i.to_json(&base)).collect();
+        Ok(Json(json!({ "identities": identities, "next_page": null, "previous_page": null, "count": identities.len() })))
+    })
+}
+
+/// `PUT /api/v2/users/{id}/identities/{identity_id}/make_primary`: that email
+/// becomes the one Zendesk shows as the user's `email`; answers the list.
+pub async fn make_primary(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    Path((id, identity_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let identity_id: u64 = strip_json(&identity_id).parse().map_err(|_| ApiError::NotFound)?;
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        let user = store.users.get_mut(&id).ok_or(ApiError::NotFound)?;
+        let kind = user.identities.iter().find(|i| i.id == identity_id).map(|i| i.kind.clone()).ok_or(ApiError::NotFound)?;
+        let at = crate::store::now();
+        for identity in user.identities.iter_mut().filter(|i| i.kind == kind) {
+            identity.primary = identity.id == identity_id;
+            identity.updated_at = at;
+        }
+        user.updated_at = at;
+        let identities: Vec<Value> = user.identities.iter().map(|i| i.to_json(&base)).collect();
+        Ok(Json(json!({ "identities": identities })))
+    })
 }
 
 /// Emails are unique per account.
