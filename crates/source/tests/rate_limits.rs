@@ -23,7 +23,7 @@ async fn a_429_storm_pauses_every_stream_and_the_sync_still_completes_within_bud
     assert_all_complete(&summary);
     assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
 
-    let log = fake.zendesk.sync_requests();
+    let log = fake.zendesk.requests();
     let throttled: Vec<_> = log.iter().filter(|r| r.status == 429).collect();
     assert_eq!(throttled.len(), 4, "only the storm's 429s: the budget kept the sync under the export limit");
     assert_eq!(summary.total().throttled, 4);
@@ -88,7 +88,7 @@ async fn when_other_apps_spend_the_accounts_minute_the_sync_spaces_its_requests_
     assert_all_complete(&summary);
     assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
 
-    let log = fake.zendesk.sync_requests();
+    let log = fake.zendesk.requests();
     let core = log.iter().filter(|r| !r.path_and_query.starts_with("/api/v2/incremental/")).count();
     assert!(core > 3, "the sync needed more Core requests ({core}) than the 3 left, so it had to wait for the next window");
     let throttled: Vec<_> = log.iter().filter(|r| r.status == 429).map(|r| &r.path_and_query).collect();

@@ -43,7 +43,7 @@ async fn a_sync_killed_mid_run_resumes_without_loss_or_duplicates() {
     loop {
         // Kill once tickets and ticket events have committed some pages but not all.
         let state = committed(&db);
-        let ticket_pages = fake.zendesk.sync_requests().iter().filter(|r| r.path_and_query.contains("/incremental/tickets/")).count();
+        let ticket_pages = fake.zendesk.requests().iter().filter(|r| r.path_and_query.contains("/incremental/tickets/")).count();
         if state.iter().any(|s| s.0 == "tickets" && s.1.is_some()) && state.iter().any(|s| s.0 == "ticket_events") && ticket_pages >= 3 {
             break;
         }
@@ -66,7 +66,7 @@ async fn a_sync_killed_mid_run_resumes_without_loss_or_duplicates() {
     // started from a start_time exactly once over both runs.
     let starts = fake
         .zendesk
-        .sync_requests()
+        .requests()
         .iter()
         .filter(|r| r.path_and_query.starts_with("/api/v2/incremental/tickets/cursor.json") && r.path_and_query.contains("start_time="))
         .count();

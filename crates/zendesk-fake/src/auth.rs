@@ -16,6 +16,8 @@ pub struct Credentials {
     pub email: String,
     pub api_token: String,
     pub oauth_token: String,
+    /// The Zendesk Connect (Outbound) API key, sent as `X-Outbound-Key`.
+    pub connect_key: String,
 }
 
 impl Credentials {
@@ -24,6 +26,7 @@ impl Credentials {
             email: "agent@example.com".into(),
             api_token: "demo-token".into(),
             oauth_token: "demo-oauth-token".into(),
+            connect_key: "demo-connect-key".into(),
         }
     }
 

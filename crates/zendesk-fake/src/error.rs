@@ -34,6 +34,31 @@ impl ApiError {
     pub fn invalid(field: &'static str, error: &'static str, description: impl Into<String>) -> ApiError {
         ApiError::RecordInvalid { field, error, description: description.into() }
     }
+
+    /// Zendesk's error code, as bulk job results carry it.
+    pub fn code(&self) -> String {
+        match self {
+            ApiError::RecordInvalid { error, .. } => (*error).to_owned(),
+            ApiError::NotFound => "RecordNotFound".into(),
+            ApiError::Forbidden(_) => "Forbidden".into(),
+            ApiError::Unauthorized => "Unauthorized".into(),
+            ApiError::BadRequest(_) => "InvalidValue".into(),
+            ApiError::UpdateConflict => "UpdateConflict".into(),
+            ApiError::Events { code, .. } => (*code).to_owned(),
+            ApiError::Raw(status, _) => status.as_u16().to_string(),
+        }
+    }
+
+    /// The human part of the error.
+    pub fn description(&self) -> String {
+        match self {
+            ApiError::RecordInvalid { description, .. } | ApiError::Forbidden(description) | ApiError::BadRequest(description) => {
+                description.clone()
+            }
+            ApiError::Events { title, .. } => title.clone(),
+            other => other.code(),
+        }
+    }
 }
 
 impl From<ApiError> for Response {

@@ -10,18 +10,13 @@
 //!   (`page[size]` ≤ 100, `page[after]`, `meta.has_more`, `links.next`).
 //!
 //! Every export refuses a `start_time` less than a minute old (400
-//! `StartTimeTooRecent`) and leaves out changes of the last minute. Requests
-//! here can be throttled ([`FakeZendesk::limit_exports`], [`FakeZendesk::throttle_next`]),
-//! made to fail ([`FakeZendesk::fail_next`]) and are logged ([`FakeZendesk::sync_requests`]) so tests can check how a
-//! client paces itself.
+//! `StartTimeTooRecent`) and leaves out changes of the last minute. Rate
+//! limits and forced failures are in [`crate::traffic`].
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
@@ -39,7 +34,7 @@ const ACTIVITY_RETENTION: Timestamp = 30 * 24 * 3600;
 const MAX_EXPORT_PAGE: usize = 1000;
 const MAX_LIST_PAGE: usize = 100;
 
-pub fn routes(fake: FakeZendesk) -> Router<FakeZendesk> {
+pub fn routes() -> Router<FakeZendesk> {
     Router::new()
         .route("/api/v2/incremental/tickets/cursor.json", get(tickets))
         .route("/api/v2/incremental/tickets/cursor", get(tickets))
@@ -55,154 +50,9 @@ pub fn routes(fake: FakeZendesk) -> Router<FakeZendesk> {
         .route("/api/v2/satisfaction_ratings", get(satisfaction_ratings))
         .route("/api/v2/activities.json", get(activities))
         .route("/api/v2/activities", get(activities))
-        .route_layer(middleware::from_fn_with_state(fake, throttle))
 }
 
 type Params = Query<HashMap<String, String>>;
-
-// ---------------------------------------------------------------- traffic
-
-/// One request to these endpoints, as the fake answered it.
-#[derive(Debug, Clone)]
-pub struct SyncRequest {
-    pub at: Instant,
-    pub path_and_query: String,
-    pub status: u16,
-}
-
-/// A failure forced on the next request.
-#[derive(Debug, Clone, Copy)]
-enum Forced {
-    /// 429 with `Retry-After` in seconds.
-    TooManyRequests(u64),
-    /// A 5xx, as during a Zendesk incident.
-    ServerError(StatusCode),
-}
-
-/// Throttling, forced failures and the request log.
-#[derive(Debug, Default)]
-pub struct Traffic {
-    forced: VecDeque<Forced>,
-    /// Zendesk's incremental export limit: at most `.0` requests per `.1`.
-    export_limit: Option<(usize, Duration)>,
-    export_sent: VecDeque<Instant>,
-    /// The account's Core API limit: at most `.0` requests per `.1`, shared
-    /// with every other app on the account.
-    core_limit: Option<(usize, Duration)>,
-    core_sent: VecDeque<Instant>,
-    log: Vec<SyncRequest>,
-}
-
-/// Drops the requests older than `window` from `sent`; returns how long until
-/// the oldest remaining one leaves it.
-fn slide(sent: &mut VecDeque<Instant>, window: Duration, at: Instant) -> Duration {
-    while sent.front().is_some_and(|s| at.duration_since(*s) >= window) {
-        sent.pop_front();
-    }
-    sent.front().map_or(window, |oldest| window - at.duration_since(*oldest))
-}
-
-/// Seconds as Zendesk's headers carry them: whole, at least one.
-fn whole_seconds(d: Duration) -> u64 {
-    d.as_secs_f64().ceil().max(1.0) as u64
-}
-
-impl FakeZendesk {
-    /// The next `count` requests to the sync endpoints get 429 with `Retry-After`.
-    pub fn throttle_next(&self, count: usize, retry_after: Duration) {
-        let forced = Forced::TooManyRequests(retry_after.as_secs().max(1));
-        self.with_traffic(|t| t.forced.extend(std::iter::repeat_n(forced, count)));
-    }
-
-    /// The next `count` requests to the sync endpoints fail with `status` (a 5xx).
-    pub fn fail_next(&self, count: usize, status: u16) {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        self.with_traffic(|t| t.forced.extend(std::iter::repeat_n(Forced::ServerError(status), count)));
-    }
-
-    /// Enforces Zendesk's incremental export limit (10 per minute in Zendesk):
-    /// beyond it, 429 with the seconds until a slot frees in `Retry-After`.
-    pub fn limit_exports(&self, per_window: usize, window: Duration) {
-        self.with_traffic(|t| t.export_limit = Some((per_window.max(1), window)));
-    }
-
-    /// Enforces the account's Core API limit on the non-export endpoints:
-    /// beyond it 429 with `Retry-After`; every answer carries Zendesk's
-    /// `X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*` headers.
-    pub fn limit_core(&self, per_window: usize, window: Duration) {
-        self.with_traffic(|t| t.core_limit = Some((per_window.max(1), window)));
-    }
-
-    /// Counts `count` Core requests made just now by other apps on the
-    /// account (they share its per-minute limit).
-    pub fn spend_core(&self, count: usize) {
-        let at = Instant::now();
-        self.with_traffic(|t| t.core_sent.extend(std::iter::repeat_n(at, count)));
-    }
-
-    /// Every request the sync endpoints answered, oldest first.
-    pub fn sync_requests(&self) -> Vec<SyncRequest> {
-        self.with_traffic(|t| t.log.clone())
-    }
-}
-
-async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: Next) -> Response {
-    let path_and_query = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
-    let is_export = request.uri().path().starts_with("/api/v2/incremental/");
-    let (refusal, headroom) = fake.with_traffic(|t| {
-        if let Some(forced) = t.forced.pop_front() {
-            return (Some(forced), None);
-        }
-        let at = Instant::now();
-        let (limit, window, sent) = match (is_export, t.export_limit, t.core_limit) {
-            (true, Some((limit, window)), _) => (limit, window, &mut t.export_sent),
-            (false, _, Some((limit, window))) => (limit, window, &mut t.core_sent),
-            _ => return (None, None),
-        };
-        let free_in = slide(sent, window, at);
-        if sent.len() >= limit {
-            return (Some(Forced::TooManyRequests(whole_seconds(free_in))), None);
-        }
-        sent.push_back(at);
-        let reset = slide(sent, window, at);
-        (None, (!is_export).then(|| Headroom { limit, remaining: limit - sent.len(), reset }))
-    });
-    let mut response = match refusal {
-        Some(Forced::TooManyRequests(seconds)) => {
-            let body = json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"});
-            let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-            response.headers_mut().insert("retry-after", HeaderValue::from(seconds));
-            response
-        }
-        Some(Forced::ServerError(status)) => (status, Json(json!({"error": "ServiceUnavailable"}))).into_response(),
-        None => next.run(request).await,
-    };
-    if let Some(headroom) = headroom {
-        headroom.write(response.headers_mut());
-    }
-    let status = response.status().as_u16();
-    fake.with_traffic(|t| t.log.push(SyncRequest { at: Instant::now(), path_and_query, status }));
-    response
-}
-
-/// What is left of the account's Core API minute after a request.
-struct Headroom {
-    limit: usize,
-    remaining: usize,
-    reset: Duration,
-}
-
-impl Headroom {
-    /// Both header families Zendesk sends on Support API answers.
-    fn write(&self, headers: &mut HeaderMap) {
-        let reset = whole_seconds(self.reset);
-        headers.insert("x-rate-limit", HeaderValue::from(self.limit));
-        headers.insert("x-rate-limit-remaining", HeaderValue::from(self.remaining));
-        headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
-        headers.insert("ratelimit-remaining", HeaderValue::from(self.remaining));
-        headers.insert("ratelimit-reset", HeaderValue::from(reset));
-    }
-}
 
 // ---------------------------------------------------------------- parameters
 

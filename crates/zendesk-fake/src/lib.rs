@@ -7,6 +7,8 @@
 //! every rule here cites the behaviour it models.
 
 mod auth;
+mod bulk;
+mod connect;
 mod error;
 mod fields;
 mod generate;
@@ -16,6 +18,8 @@ mod memberships;
 mod organizations;
 mod routes;
 mod store;
+mod tickets;
+mod traffic;
 mod user_events;
 mod users;
 
@@ -25,15 +29,15 @@ use axum::Router;
 
 pub use auth::Credentials;
 pub use generate::{AccountSpec, GeneratedAccount};
-pub use incremental::SyncRequest;
-pub use store::Store;
+pub use traffic::SeenRequest;
+pub use store::{now, Store};
 
 /// Shared state behind every handler.
 #[derive(Clone)]
 pub struct FakeZendesk {
     store: Arc<Mutex<Store>>,
     credentials: Arc<Credentials>,
-    traffic: Arc<Mutex<incremental::Traffic>>,
+    traffic: Arc<Mutex<traffic::Traffic>>,
 }
 
 impl FakeZendesk {
@@ -64,7 +68,7 @@ impl FakeZendesk {
     }
 
     /// Runs `f` with the sync endpoints' throttle and request log locked.
-    pub(crate) fn with_traffic<T>(&self, f: impl FnOnce(&mut incremental::Traffic) -> T) -> T {
+    pub(crate) fn with_traffic<T>(&self, f: impl FnOnce(&mut traffic::Traffic) -> T) -> T {
         let mut guard = self.traffic.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }

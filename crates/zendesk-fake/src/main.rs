@@ -25,6 +25,16 @@ struct Args {
     /// OAuth access token accepted as a Bearer token.
     #[arg(long, env = "ZENDESK_FAKE_OAUTH_TOKEN", default_value = "demo-oauth-token")]
     oauth_token: String,
+    /// Zendesk Connect (Outbound) key accepted as `X-Outbound-Key`.
+    #[arg(long, env = "ZENDESK_FAKE_CONNECT_KEY", default_value = "demo-connect-key")]
+    connect_key: String,
+    /// The account's Core API requests per minute (Zendesk: 200 to 2,500 by
+    /// plan); 0 for no limit.
+    #[arg(long, env = "ZENDESK_FAKE_CORE_RPM", default_value_t = 0)]
+    core_rpm: usize,
+    /// Answer 403 to create_or_update_many, as accounts without bulk import do.
+    #[arg(long, env = "ZENDESK_FAKE_NO_BULK_IMPORT")]
+    no_bulk_import: bool,
     /// Start with a generated account of this many tickets (plus users,
     /// organizations, groups, history, ratings, activities in proportion).
     #[arg(long, env = "ZENDESK_FAKE_GENERATE_TICKETS", default_value_t = 0)]
@@ -47,7 +57,12 @@ async fn main() -> anyhow::Result<()> {
         email: args.email,
         api_token: args.api_token,
         oauth_token: args.oauth_token,
+        connect_key: args.connect_key,
     });
+    fake.set_bulk_import(!args.no_bulk_import);
+    if args.core_rpm > 0 {
+        fake.limit_core(args.core_rpm, Duration::from_secs(60));
+    }
     if args.generate_tickets > 0 {
         let made = fake.generate_account(AccountSpec { tickets: args.generate_tickets, seed: args.seed });
         tracing::info!(?made, "generated account");

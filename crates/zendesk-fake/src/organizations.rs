@@ -30,6 +30,12 @@ pub fn routes() -> Router<FakeZendesk> {
         .route("/api/v2/organizations/{id}", get(show))
 }
 
+/// Matches on external_id only; returns the organization and whether it is new.
+pub(crate) fn upsert(store: &mut Store, input: &Map<String, Value>) -> Result<(Organization, bool), ApiError> {
+    let existing = input.get("external_id").and_then(text).and_then(|e| store.organization_by_external_id(&e));
+    Ok((write(store, existing, input)?, existing.is_none()))
+}
+
 /// `POST /api/v2/organizations/create_or_update`: 201 + Location when created,
 /// 200 when the external_id matched an organization.
 async fn create_or_update(
@@ -43,11 +49,8 @@ async fn create_or_update(
         .ok_or_else(|| ApiError::BadRequest("Parameter organization is required and must be an object".into()))?;
     let base = base_url(&headers);
     fake.with_store(|store| {
-        let existing = input.get("external_id").and_then(text).and_then(|e| store.organization_by_external_id(&e));
-        let (organization, status) = match existing {
-            Some(id) => (write(store, Some(id), input)?, StatusCode::OK),
-            None => (write(store, None, input)?, StatusCode::CREATED),
-        };
+        let (organization, created) = upsert(store, input)?;
+        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
         let body = Json(json!({ "organization": organization.to_json(&base, &store.organization_fields) }));
         Ok(if status == StatusCode::CREATED {
             let location = format!("{base}/api/v2/organizations/{}.json", organization.id);

@@ -8,7 +8,7 @@ use axum::{middleware, Router};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::{auth, fields, incremental, memberships, organizations, user_events, users, FakeZendesk};
+use crate::{auth, bulk, connect, fields, incremental, memberships, organizations, tickets, traffic, user_events, users, FakeZendesk};
 
 pub fn router(fake: FakeZendesk) -> Router {
     let api = Router::new()
@@ -27,9 +27,13 @@ pub fn router(fake: FakeZendesk) -> Router {
         .merge(organizations::routes())
         .merge(memberships::routes())
         .merge(user_events::routes())
-        .merge(incremental::routes(fake.clone()))
-        .route_layer(middleware::from_fn_with_state(fake.clone(), auth::require_auth));
-    api.with_state(fake)
+        .merge(tickets::routes())
+        .merge(incremental::routes())
+        .merge(bulk::routes())
+        .route_layer(middleware::from_fn_with_state(fake.clone(), auth::require_auth))
+        // Outermost: Zendesk rate-limits before it authenticates.
+        .layer(middleware::from_fn_with_state(fake.clone(), traffic::throttle));
+    api.merge(connect::routes(fake.clone())).with_state(fake)
 }
 
 /// `http://{Host}`, for the `url` and `Location` values Zendesk returns.

@@ -413,12 +413,16 @@ impl UserEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: String,
+    /// `bulk_create_or_update_users` or `bulk_create_or_update_organizations`.
     pub job_type: String,
-    /// `queued` → `working` → `completed` | `failed`: the results exist from
-    /// creation, but Zendesk only reports them once the job has run, which the
-    /// fake models by completing a job at its first status poll.
+    /// `queued` → `completed`: Zendesk runs a job later, so the records it
+    /// names change only when it runs, which the fake does at the first
+    /// status poll.
     pub status: String,
     pub total: usize,
+    /// The records still to write, in the order sent.
+    pub pending: Vec<Value>,
+    /// One result per record once the job has run.
     pub results: Vec<Value>,
     pub created_at: Timestamp,
 }
@@ -488,6 +492,8 @@ pub struct Store {
     pub ticket_audits: Vec<TicketAudit>,
     pub user_events: Vec<UserEvent>,
     pub jobs: BTreeMap<String, Job>,
+    /// Zendesk enables bulk import per account on request; off → 403.
+    pub bulk_import_disabled: bool,
     pub idempotency_keys: BTreeMap<String, IdempotentRequest>,
     pub connect_users: BTreeMap<String, ConnectUser>,
     pub connect_events: Vec<ConnectEvent>,

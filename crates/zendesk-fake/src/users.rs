@@ -28,16 +28,8 @@ pub async fn create_or_update(
         .ok_or_else(|| ApiError::BadRequest("Parameter user is required and must be an object".into()))?;
     let base = base_url(&headers);
     fake.with_store(|store| {
-        let external_id = input.get("external_id").and_then(text);
-        let email = input.get("email").and_then(Value::as_str).map(str::trim);
-        let existing = external_id
-            .as_deref()
-            .and_then(|e| store.user_by_external_id(e))
-            .or_else(|| email.and_then(|e| store.users_by_email(e).first().copied()));
-        let (user, status) = match existing {
-            Some(id) => (update_user(store, id, input)?, StatusCode::OK),
-            None => (create_user(store, input)?, StatusCode::CREATED),
-        };
+        let (user, created) = upsert(store, input)?;
+        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
         let location = format!("{base}/api/v2/users/{}.json", user.id);
         let body = Json(json!({ "user": user.to_json(&base, &store.user_fields) }));
         Ok(if status == StatusCode::CREATED {
@@ -48,7 +40,22 @@ pub async fn create_or_update(
     })
 }
 
-fn create_user(store: &mut Store, input: &Map<String, Value>) -> Result<User, ApiError> {
+/// Zendesk's create_or_update match: external_id first (case-insensitive),
+/// then any of the user's emails. Returns the user and whether it is new.
+pub(crate) fn upsert(store: &mut Store, input: &Map<String, Value>) -> Result<(User, bool), ApiError> {
+    let external_id = input.get("external_id").and_then(text);
+    let email = input.get("email").and_then(Value::as_str).map(str::trim);
+    let existing = external_id
+        .as_deref()
+        .and_then(|e| store.user_by_external_id(e))
+        .or_else(|| email.and_then(|e| store.users_by_email(e).first().copied()));
+    match existing {
+        Some(id) => Ok((update_user(store, id, input)?, false)),
+        None => Ok((create_user(store, input)?, true)),
+    }
+}
+
+pub(crate) fn create_user(store: &mut Store, input: &Map<String, Value>) -> Result<User, ApiError> {
     let name = input.get("name").and_then(Value::as_str).map(str::trim).unwrap_or("");
     if name.is_empty() {
         return Err(ApiError::RecordInvalid {
@@ -110,7 +117,7 @@ fn organization_id(input: &Map<String, Value>) -> Option<u64> {
     input.get("organization_id").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
 }
 
-fn tags(input: &Map<String, Value>) -> Option<Vec<String>> {
+pub(crate) fn tags(input: &Map<String, Value>) -> Option<Vec<String>> {
     let tags = input.get("tags")?.as_array()?;
     Some(tags.iter().filter_map(Value::as_str).map(|t| t.trim().to_lowercase().replace(' ', "_")).filter(|t| !t.is_empty()).collect())
 }

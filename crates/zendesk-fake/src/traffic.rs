@@ -1,0 +1,175 @@
+//! What Zendesk does to traffic before a handler runs: the account's rate
+//! limits (incremental exports: 10/minute; Core API: the plan's per-minute
+//! limit shared by every app on the account, announced in `X-Rate-Limit` and
+//! `ratelimit-*` headers), forced failures for tests (429 with or without
+//! `Retry-After` as edge protection sends them, 5xx), added latency, and a
+//! log of every request so tests can check how a client paces itself.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::FakeZendesk;
+
+/// One request, as the fake answered it.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    pub method: String,
+    pub at: Instant,
+    pub path_and_query: String,
+    pub status: u16,
+}
+
+/// A failure forced on the next request.
+#[derive(Debug, Clone, Copy)]
+enum Forced {
+    /// 429 with `Retry-After` in seconds.
+    TooManyRequests(u64),
+    /// 429 from Zendesk's edge protection: another body, no `Retry-After`.
+    EdgeTooManyRequests,
+    /// A 5xx, as during a Zendesk incident.
+    ServerError(StatusCode),
+}
+
+/// Throttling, forced failures and the request log.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    forced: VecDeque<Forced>,
+    /// Zendesk's incremental export limit: at most `.0` requests per `.1`.
+    export_limit: Option<(usize, Duration)>,
+    export_sent: VecDeque<Instant>,
+    /// The account's Core API limit: at most `.0` requests per `.1`, shared
+    /// with every other app on the account.
+    core_limit: Option<(usize, Duration)>,
+    core_sent: VecDeque<Instant>,
+    log: Vec<SeenRequest>,
+}
+
+/// Drops the requests older than `window` from `sent`; returns how long until
+/// the oldest remaining one leaves it.
+fn slide(sent: &mut VecDeque<Instant>, window: Duration, at: Instant) -> Duration {
+    while sent.front().is_some_and(|s| at.duration_since(*s) >= window) {
+        sent.pop_front();
+    }
+    sent.front().map_or(window, |oldest| window - at.duration_since(*oldest))
+}
+
+/// Seconds as Zendesk's headers carry them: whole, at least one.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs_f64().ceil().max(1.0) as u64
+}
+
+impl FakeZendesk {
+    /// The next `count` requests get 429 from the edge protection layer,
+    /// which sends no `Retry-After`.
+    pub fn throttle_next_at_edge(&self, count: usize) {
+        self.with_traffic(|t| t.forced.extend(std::iter::repeat_n(Forced::EdgeTooManyRequests, count)));
+    }
+
+    /// The next `count` requests get 429 with `Retry-After`.
+    pub fn throttle_next(&self, count: usize, retry_after: Duration) {
+        let forced = Forced::TooManyRequests(retry_after.as_secs().max(1));
+        self.with_traffic(|t| t.forced.extend(std::iter::repeat_n(forced, count)));
+    }
+
+    /// The next `count` requests fail with `status` (a 5xx).
+    pub fn fail_next(&self, count: usize, status: u16) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        self.with_traffic(|t| t.forced.extend(std::iter::repeat_n(Forced::ServerError(status), count)));
+    }
+
+    /// Enforces Zendesk's incremental export limit (10 per minute in Zendesk):
+    /// beyond it, 429 with the seconds until a slot frees in `Retry-After`.
+    pub fn limit_exports(&self, per_window: usize, window: Duration) {
+        self.with_traffic(|t| t.export_limit = Some((per_window.max(1), window)));
+    }
+
+    /// Enforces the account's Core API limit on the non-export endpoints:
+    /// beyond it 429 with `Retry-After`; every answer carries Zendesk's
+    /// `X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*` headers.
+    pub fn limit_core(&self, per_window: usize, window: Duration) {
+        self.with_traffic(|t| t.core_limit = Some((per_window.max(1), window)));
+    }
+
+    /// Counts `count` Core requests made just now by other apps on the
+    /// account (they share its per-minute limit).
+    pub fn spend_core(&self, count: usize) {
+        let at = Instant::now();
+        self.with_traffic(|t| t.core_sent.extend(std::iter::repeat_n(at, count)));
+    }
+
+    /// Every request the fake answered, oldest first.
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.with_traffic(|t| t.log.clone())
+    }
+}
+
+pub async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path_and_query = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
+    let is_export = request.uri().path().starts_with("/api/v2/incremental/");
+    let (refusal, headroom) = fake.with_traffic(|t| {
+        if let Some(forced) = t.forced.pop_front() {
+            return (Some(forced), None);
+        }
+        let at = Instant::now();
+        let (limit, window, sent) = match (is_export, t.export_limit, t.core_limit) {
+            (true, Some((limit, window)), _) => (limit, window, &mut t.export_sent),
+            (false, _, Some((limit, window))) => (limit, window, &mut t.core_sent),
+            _ => return (None, None),
+        };
+        let free_in = slide(sent, window, at);
+        if sent.len() >= limit {
+            return (Some(Forced::TooManyRequests(whole_seconds(free_in))), None);
+        }
+        sent.push_back(at);
+        let reset = slide(sent, window, at);
+        (None, (!is_export).then(|| Headroom { limit, remaining: limit - sent.len(), reset }))
+    });
+    let mut response = match refusal {
+        Some(Forced::TooManyRequests(seconds)) => {
+            let body = json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"});
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+            response.headers_mut().insert("retry-after", HeaderValue::from(seconds));
+            response
+        }
+        Some(Forced::EdgeTooManyRequests) => {
+            let body = json!({"status": "429", "title": "Too Many Requests", "detail": "Request rate exceeded; slow down"});
+            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+        }
+        Some(Forced::ServerError(status)) => (status, Json(json!({"error": "ServiceUnavailable"}))).into_response(),
+        None => next.run(request).await,
+    };
+    if let Some(headroom) = headroom {
+        headroom.write(response.headers_mut());
+    }
+    let status = response.status().as_u16();
+    fake.with_traffic(|t| t.log.push(SeenRequest { method, at: Instant::now(), path_and_query, status }));
+    response
+}
+
+/// What is left of the account's Core API minute after a request.
+struct Headroom {
+    limit: usize,
+    remaining: usize,
+    reset: Duration,
+}
+
+impl Headroom {
+    /// Both header families Zendesk sends on Support API answers.
+    fn write(&self, headers: &mut HeaderMap) {
+        let reset = whole_seconds(self.reset);
+        headers.insert("x-rate-limit", HeaderValue::from(self.limit));
+        headers.insert("x-rate-limit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(reset));
+    }
+}
+
