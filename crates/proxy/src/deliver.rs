@@ -18,7 +18,7 @@ use zendesk_analytics_core::zendesk::{User, UserMatch};
 use zendesk_analytics_core::{map_event, Event, Outcome, Settings, Value, ZendeskOp};
 
 use crate::config::{Config, DeliveryConfig};
-use crate::executor::{merge_user, with_created_at, BulkResult, Executor, Op, OpError};
+use crate::executor::{with_created_at, BulkResult, Executor, Op, OpError};
 use crate::metrics::Metrics;
 use crate::queue::{now_ms, Queue, QueueError, QueuedEvent};
 
@@ -175,7 +175,7 @@ impl Deliverer {
                     if let Some(Work::Identify { events, user: merged, match_on: merged_on, create_missing_fields }) =
                         open.get(&event.user_key).and_then(|&i| work.get_mut(i))
                     {
-                        merge_user(merged, user);
+                        merged.merge(user);
                         if match_on.email.is_some() {
                             merged_on.email = match_on.email;
                         }

@@ -386,7 +386,7 @@ impl Executor {
         let path = format!("/api/v2/users/{user_id}/events.json?filter[source]={}&filter[type]={}", encode(&event.source), encode(&event.event_type));
         let answer = self.zendesk.call(Method::GET, "user_events/list", &path, None, None).await?;
         let wanted = event.created_at.as_deref().and_then(|t| humantime::parse_rfc3339_weak(t).ok());
-        Ok(answer.body.get("events").and_then(Json::as_array).into_iter().flatten().any(|e| {
+        Ok(answer.body.get("data").and_then(Json::as_array).into_iter().flatten().any(|e| {
             e.get("type").and_then(Json::as_str) == Some(event.event_type.as_str())
                 && wanted.is_some()
                 && e.get("created_at").and_then(Json::as_str).and_then(|t| humantime::parse_rfc3339_weak(t).ok()) == wanted
@@ -579,37 +579,12 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// Merges a later identify into an earlier one for the same user: every field
-/// the later one sets wins, fields it leaves out keep the earlier value.
-pub fn merge_user(into: &mut User, later: User) {
-    into.name = later.name;
-    macro_rules! later_wins {
-        ($($field:ident),*) => { $( if later.$field.is_some() { into.$field = later.$field; } )* };
-    }
-    later_wins!(email, external_id, phone, time_zone, verified, skip_verify_email);
-    into.user_fields.extend(later.user_fields);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zendesk_analytics_core::Value;
 
     #[test]
     fn plus_signs_in_emails_survive_the_query_string() {
         assert_eq!(encode("email:\"a+b@x.io\""), "email%3A%22a%2Bb%40x.io%22");
-    }
-
-    #[test]
-    fn the_later_identify_wins_per_field() {
-        let mut first = User { name: "Ada".into(), phone: Some("1".into()), ..User::default() };
-        first.user_fields.insert("plan".into(), Value::from("free"));
-        first.user_fields.insert("age".into(), Value::from(36));
-        let mut second = User { name: "Ada King".into(), email: Some("ada@x.io".into()), ..User::default() };
-        second.user_fields.insert("plan".into(), Value::from("pro"));
-        merge_user(&mut first, second);
-        assert_eq!((first.name.as_str(), first.phone.as_deref(), first.email.as_deref()), ("Ada King", Some("1"), Some("ada@x.io")));
-        assert_eq!(first.user_fields.get("plan"), Some(&Value::from("pro")));
-        assert_eq!(first.user_fields.get("age"), Some(&Value::from(36)));
     }
 }

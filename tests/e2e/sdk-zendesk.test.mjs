@@ -1,0 +1,132 @@
+// What a web team sees in Zendesk after calling the SDK in a real page: each
+// kind of call goes page → wasm SDK (mapped in the browser) → proxy (mapped
+// again) → fake Zendesk, and is read back through Zendesk's own API.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, zendeskGet, eventually } from './stack.mjs';
+import { launchBrowser, openPage } from './browser.mjs';
+
+// The demo write key with every track event allowed (ticket events are
+// opt-in), custom fields created on demand and email changes made primary.
+const CONFIG = `
+[write_keys."demo-write-key".settings.zendesk]
+subdomain = "demo"
+events = ["*"]
+createMissingCustomFields = true
+updatePrimaryEmail = true
+`;
+
+let configDir;
+let stack;
+let browser;
+let page;
+
+before(async () => {
+  configDir = mkdtempSync(join(tmpdir(), 'zendesk-analytics-config-'));
+  const configFile = join(configDir, 'proxy.toml');
+  writeFileSync(configFile, CONFIG);
+  stack = await startStack({ proxyEnv: { ZENDESK_PROXY_CONFIG: configFile } });
+  browser = await launchBrowser();
+  page = await openPage(browser, stack.pageUrl);
+  await page.waitForFunction(() => window.analytics && typeof window.analytics.identify === 'function');
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  if (configDir) rmSync(configDir, { recursive: true, force: true });
+});
+
+/** Runs `calls` (a function of `analytics`, as source text) in the page, then flushes. */
+async function inPage(calls) {
+  await page.evaluate(async (source) => {
+    await new Function('analytics', `return (async () => { ${source} })()`)(window.analytics);
+    await window.analytics.flush();
+  }, calls);
+}
+
+const get = (path) => zendeskGet(stack.fakeUrl, path);
+
+async function userByExternalId(externalId, what, check = () => true) {
+  return eventually(async () => {
+    const { users } = await get(`/api/v2/users/search.json?external_id=${encodeURIComponent(externalId)}`);
+    return users.length === 1 && check(users[0]) && users[0];
+  }, { what });
+}
+
+test('identify with custom traits becomes a user with snake_case user_fields', async () => {
+  await inPage(`await analytics.identify('sdk-u1', { name: 'Grace Hopper', email: 'grace@example.com', favoriteColor: 'teal', 'Plan Tier': 'pro' });`);
+  const user = await userByExternalId('sdk-u1', 'Grace Hopper with user fields', (u) => u.user_fields?.favorite_color === 'teal');
+  assert.equal(user.name, 'Grace Hopper');
+  assert.equal(user.user_fields.plan_tier, 'pro');
+  const { user_fields: fields } = await get('/api/v2/user_fields.json');
+  assert.ok(fields.some((f) => f.key === 'favorite_color'), 'the missing field was created first');
+  assert.deepEqual(page.problems, []);
+});
+
+test('group becomes an organization with its fields, and the calling user its member', async () => {
+  await inPage(`
+    await analytics.identify('sdk-u2', { name: 'Peter Gibbons', email: 'peter@initech.example' });
+    await analytics.group('initech-1', { name: 'Initech', industry: 'Technology', employees: 329 });`);
+  const organization = await eventually(async () => {
+    const { organizations } = await get('/api/v2/organizations/search.json?external_id=initech-1');
+    return organizations.length === 1 && organizations[0];
+  }, { what: 'the Initech organization' });
+  assert.equal(organization.name, 'Initech');
+  assert.equal(organization.organization_fields.industry, 'Technology');
+  const user = await userByExternalId('sdk-u2', 'Peter Gibbons');
+  const memberships = await eventually(async () => {
+    const { organization_memberships: list } = await get(`/api/v2/users/${user.id}/organization_memberships.json`);
+    return list.length > 0 && list;
+  }, { what: "Peter's membership" });
+  assert.deepEqual(memberships.map((m) => m.organization_id), [organization.id]);
+});
+
+test('track becomes a user event on the user, with its properties', async () => {
+  await inPage(`
+    await analytics.identify('sdk-u3', { name: 'Ada Lovelace', email: 'ada@example.com' });
+    await analytics.track('Order Completed', { order_id: 'o-17', revenue: 42 });`);
+  const user = await userByExternalId('sdk-u3', 'Ada Lovelace');
+  const events = await eventually(async () => {
+    const { data } = await get(`/api/v2/users/${user.id}/events`);
+    return data.length > 0 && data;
+  }, { what: 'the Order Completed user event' });
+  assert.equal(events.length, 1);
+  assert.equal(events[0].type, 'Order Completed');
+  assert.equal(events[0].properties.order_id, 'o-17');
+});
+
+test('alias moves the Zendesk user to the new userId', async () => {
+  await inPage(`
+    await analytics.identify('sdk-old', { name: 'Homer Simpson', email: 'homer@example.com' });
+    await analytics.alias('sdk-new', 'sdk-old');`);
+  const user = await userByExternalId('sdk-new', 'the user under the new userId');
+  assert.equal(user.email, 'homer@example.com');
+  const { users: old } = await get('/api/v2/users/search.json?external_id=sdk-old');
+  assert.equal(old.length, 0, 'no user is left under the previous userId');
+});
+
+test('a contact form\'s Ticket Created opens one ticket for the visitor, with its first comment', async () => {
+  await inPage(`
+    await analytics.reset();
+    await analytics.track('Ticket Created', {
+      subject: 'Export question', description: 'How do I export my data?',
+      requester_email: 'vera@example.com', requester_name: 'Vera Visitor', tags: ['contact-form'],
+    });`);
+  const requester = await eventually(async () => {
+    const { users } = await get(`/api/v2/users/search.json?query=${encodeURIComponent('email:vera@example.com')}`);
+    return users.length === 1 && users[0];
+  }, { what: 'the requester Vera Visitor' });
+  const tickets = await eventually(async () => {
+    const { tickets: list } = await get(`/api/v2/users/${requester.id}/tickets/requested.json`);
+    return list.length > 0 && list;
+  }, { what: "Vera's ticket" });
+  assert.equal(tickets.length, 1);
+  assert.equal(tickets[0].subject, 'Export question');
+  assert.equal(tickets[0].description, 'How do I export my data?');
+  assert.deepEqual(tickets[0].tags, ['contact-form']);
+});
