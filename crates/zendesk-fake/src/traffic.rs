@@ -35,6 +35,9 @@ enum Forced {
     EdgeTooManyRequests,
     /// A 5xx, as during a Zendesk incident.
     ServerError(StatusCode),
+    /// The request is carried out but its answer is lost (a 504 from a
+    /// proxy or a timeout): the client cannot tell whether it happened.
+    LostAnswer,
 }
 
 /// Throttling, forced failures and the request log.
@@ -49,6 +52,8 @@ pub struct Traffic {
     core_limit: Option<(usize, Duration)>,
     core_sent: VecDeque<Instant>,
     log: Vec<SeenRequest>,
+    /// (method, path prefix, how many more) whose answers are lost.
+    lost_answers: Vec<(String, String, usize)>,
 }
 
 /// Drops the requests older than `window` from `sent`; returns how long until
@@ -84,6 +89,13 @@ impl FakeZendesk {
         self.with_traffic(|t| t.forced.extend(std::iter::repeat_n(Forced::ServerError(status), count)));
     }
 
+    /// The next `count` `method` requests to paths starting with `path` are
+    /// carried out but answered 504, so the client is left in doubt, as when
+    /// a connection drops after the write.
+    pub fn lose_next_answers(&self, method: &str, path: &str, count: usize) {
+        self.with_traffic(|t| t.lost_answers.push((method.to_owned(), path.to_owned(), count)));
+    }
+
     /// Enforces Zendesk's incremental export limit (10 per minute in Zendesk):
     /// beyond it, 429 with the seconds until a slot frees in `Retry-After`.
     pub fn limit_exports(&self, per_window: usize, window: Duration) {
@@ -95,6 +107,11 @@ impl FakeZendesk {
     /// `X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*` headers.
     pub fn limit_core(&self, per_window: usize, window: Duration) {
         self.with_traffic(|t| t.core_limit = Some((per_window.max(1), window)));
+    }
+
+    /// Removes the Core API limit.
+    pub fn lift_core_limit(&self) {
+        self.with_traffic(|t| t.core_limit = None);
     }
 
     /// Counts `count` Core requests made just now by other apps on the
@@ -115,6 +132,12 @@ pub async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: N
     let path_and_query = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
     let is_export = request.uri().path().starts_with("/api/v2/incremental/");
     let (refusal, headroom) = fake.with_traffic(|t| {
+        let path = request.uri().path();
+        let lost = t.lost_answers.iter_mut().find(|(m, prefix, left)| *left > 0 && *m == method && path.starts_with(prefix.as_str()));
+        if let Some((_, _, left)) = lost {
+            *left -= 1;
+            return (Some(Forced::LostAnswer), None);
+        }
         if let Some(forced) = t.forced.pop_front() {
             return (Some(forced), None);
         }
@@ -144,6 +167,10 @@ pub async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: N
             (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
         }
         Some(Forced::ServerError(status)) => (status, Json(json!({"error": "ServiceUnavailable"}))).into_response(),
+        Some(Forced::LostAnswer) => {
+            let _carried_out = next.run(request).await;
+            (StatusCode::GATEWAY_TIMEOUT, "upstream request timeout").into_response()
+        }
         None => next.run(request).await,
     };
     if let Some(headroom) = headroom {

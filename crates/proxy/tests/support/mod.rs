@@ -1,18 +1,12 @@
 //! Shared test harness: the real fake Zendesk and the real proxy, both over
-//! HTTP on 127.0.0.1:0. The fake is wrapped in a recorder that only observes
-//! (method, path, status, time) — and, for the 429 storm, can enforce a
-//! requests-per-minute limit the way Zendesk does.
+//! HTTP on 127.0.0.1:0. Rate limits and the request log are the fake's own,
+//! so the proxy meets Zendesk's 429s and headers exactly as modelled there.
 
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use zendesk_fake::FakeZendesk;
@@ -27,23 +21,17 @@ pub struct Seen {
     pub status: u16,
 }
 
-/// A limit like Zendesk's: at most `per_window` requests per `window`,
-/// beyond that 429 with `Retry-After` (seconds until the window frees).
+/// The account's limit: at most `per_window` requests per `window`, beyond
+/// that 429 with `Retry-After`.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
     pub per_window: usize,
     pub window: Duration,
 }
 
-#[derive(Default)]
-struct Recorder {
-    seen: Mutex<Vec<Seen>>,
-    limit: Mutex<Option<(Limit, Instant, usize)>>,
-}
-
 pub struct Fake {
     pub url: String,
-    recorder: Arc<Recorder>,
+    pub zendesk: FakeZendesk,
     _stop: oneshot::Sender<()>,
 }
 
@@ -53,11 +41,11 @@ impl Fake {
     }
 
     pub async fn start_with(limit: Option<Limit>) -> Fake {
-        let recorder = Arc::new(Recorder::default());
-        *recorder.limit.lock().unwrap() = limit.map(|l| (l, Instant::now(), 0));
-        let app = FakeZendesk::demo()
-            .router()
-            .layer(middleware::from_fn_with_state(recorder.clone(), record));
+        let zendesk = FakeZendesk::demo();
+        if let Some(limit) = limit {
+            zendesk.limit_core(limit.per_window, limit.window);
+        }
+        let app = zendesk.router();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -69,71 +57,41 @@ impl Fake {
                 .await
                 .unwrap();
         });
-        Fake { url, recorder, _stop: stop }
+        Fake { url, zendesk, _stop: stop }
     }
 
     /// Lifts the request limit (so the test itself can inspect the fake).
     pub fn unlimit(&self) {
-        *self.recorder.limit.lock().unwrap() = None;
+        self.zendesk.lift_core_limit();
     }
 
     pub fn requests(&self) -> Vec<Seen> {
-        self.recorder.seen.lock().unwrap().clone()
+        self.zendesk
+            .requests()
+            .into_iter()
+            .map(|r| Seen {
+                at: r.at,
+                method: r.method,
+                path: r.path_and_query.split('?').next().unwrap_or_default().to_owned(),
+                status: r.status,
+            })
+            .collect()
     }
 
     pub fn count(&self, method: &str, path_prefix: &str) -> usize {
         self.requests().iter().filter(|s| s.method == method && s.path.starts_with(path_prefix)).count()
     }
 
+    /// GET on the fake's API as the demo agent.
+    pub async fn get(&self, path: &str) -> Value {
+        http().get(format!("{}{path}", self.url)).bearer_auth("demo-oauth-token").send().await.unwrap().json().await.unwrap()
+    }
+
     /// Users whose external_id is `id`, as the Zendesk API returns them.
     pub async fn users_by_external_id(&self, id: &str) -> Vec<Value> {
-        let body: Value = http()
-            .get(format!("{}/api/v2/users/search.json", self.url))
-            .query(&[("external_id", id)])
-            .bearer_auth("demo-oauth-token")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = self.get(&format!("/api/v2/users/search.json?external_id={}", id.replace('+', "%2B"))).await;
         body["users"].as_array().cloned().unwrap_or_default()
     }
-}
-
-async fn record(
-    axum::extract::State(recorder): axum::extract::State<Arc<Recorder>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
-    let at = Instant::now();
-    let limited = {
-        let mut limit = recorder.limit.lock().unwrap();
-        match limit.as_mut() {
-            Some((l, start, used)) => {
-                if at.duration_since(*start) >= l.window {
-                    *start = at;
-                    *used = 0;
-                }
-                *used += 1;
-                (*used > l.per_window).then(|| (l.window - at.duration_since(*start)).as_secs_f64().ceil().max(1.0))
-            }
-            None => None,
-        }
-    };
-    let response = match limited {
-        Some(seconds) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", format!("{seconds}"))],
-            "Number of allowed API requests per minute exceeded",
-        )
-            .into_response(),
-        None => next.run(request).await,
-    };
-    recorder.seen.lock().unwrap().push(Seen { at, method, path, status: response.status().as_u16() });
-    response
 }
 
 pub fn http() -> reqwest::Client {

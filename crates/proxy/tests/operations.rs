@@ -1,0 +1,191 @@
+//! Each kind of operation, delivered by the real proxy to the fake Zendesk
+//! and read back through Zendesk's API: what a user of the proxy would see
+//! in Zendesk after sending these calls, including when answers are lost,
+//! bulk import is missing or Zendesk sheds load at its edge.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{config, identify, Fake, Proxy};
+
+const ALL_EVENTS: (&str, &str) = ("write_keys.demo-write-key.settings.zendesk.events", r#"["*"]"#);
+const SUBDOMAIN: (&str, &str) = ("write_keys.demo-write-key.settings.zendesk.subdomain", "demo");
+
+fn track(message_id: &str, user_id: &str, event: &str, properties: Value) -> Value {
+    json!({ "type": "track", "messageId": message_id, "userId": user_id, "event": event, "properties": properties })
+}
+
+async fn dead_letters(dir: &std::path::Path) -> Vec<Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zendesk-proxy"))
+        .args(["dead-letters", "list"])
+        .env("PROXY_DATABASE", dir.join("queue.db"))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn group_makes_an_organization_and_a_membership_and_a_repeat_is_not_an_error() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    let group = |id: &str| json!({"type": "group", "messageId": id, "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
+    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com"), group("g1")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    assert_eq!(proxy.batch(vec![group("g2")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let organizations = fake.get("/api/v2/organizations/search.json?external_id=acme").await;
+    assert_eq!(organizations["organizations"][0]["name"], "Acme Inc");
+    let user = &fake.users_by_external_id("u1").await[0];
+    let memberships = fake.get(&format!("/api/v2/users/{}/organization_memberships.json", user["id"])).await;
+    assert_eq!(memberships["organization_memberships"].as_array().unwrap().len(), 1);
+    assert!(dead_letters(dir.path()).await.is_empty(), "already a member must count as done");
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn a_ticket_whose_answer_was_lost_is_opened_once() {
+    let fake = Fake::start().await;
+    fake.zendesk.lose_next_answers("POST", "/api/v2/tickets", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[ALL_EVENTS, SUBDOMAIN])).await;
+    let ticket = track("t1", "u1", "Ticket Created", json!({"subject": "Refund", "description": "Please refund order 17", "requester_email": "bob@example.com", "requester_name": "Bob", "priority": "high"}));
+    assert_eq!(proxy.batch(vec![ticket]).await.0, 200);
+    proxy.drained(Duration::from_secs(20)).await;
+    assert_eq!(fake.count("POST", "/api/v2/tickets"), 2, "the lost answer was retried");
+    let tickets = fake.get("/api/v2/tickets.json").await;
+    assert_eq!(tickets["count"], 1, "the Idempotency-Key kept the retry from opening a second ticket: {tickets}");
+    assert_eq!((tickets["tickets"][0]["subject"].as_str(), tickets["tickets"][0]["priority"].as_str()), (Some("Refund"), Some("high")));
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn ticket_updates_add_and_remove_tags_without_losing_the_agents_tags() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[ALL_EVENTS, SUBDOMAIN])).await;
+    let create = track("t1", "u1", "Ticket Created", json!({"description": "Hi", "requester_email": "bob@example.com", "tags": ["web"]}));
+    assert_eq!(proxy.batch(vec![create]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let id = fake.get("/api/v2/tickets.json").await["tickets"][0]["id"].as_u64().unwrap();
+    // An agent tags the ticket in Zendesk meanwhile.
+    support::http()
+        .put(format!("{}/api/v2/tickets/{id}/tags.json", fake.url))
+        .bearer_auth("demo-oauth-token")
+        .json(&json!({"tags": ["vip"]}))
+        .send()
+        .await
+        .unwrap();
+    let update = track("t2", "u1", "Ticket Updated", json!({"ticket_id": id, "status": "pending", "add_tags": ["followed_up"], "remove_tags": ["web"], "comment": {"body": "We are on it", "public": true}}));
+    assert_eq!(proxy.batch(vec![update]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let ticket = &fake.get(&format!("/api/v2/tickets/{id}.json")).await["ticket"];
+    assert_eq!(ticket["status"], "pending");
+    let mut tags: Vec<&str> = ticket["tags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    tags.sort();
+    assert!(tags.contains(&"vip") && tags.contains(&"followed_up"), "{tags:?}");
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_event_whose_answer_was_lost_is_recorded_once() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    fake.zendesk.lose_next_answers("POST", "/api/v2/user", 1);
+    assert_eq!(proxy.batch(vec![track("e1", "u1", "Order Completed", json!({"order_id": "o-1", "revenue": 42}))]).await.0, 200);
+    proxy.drained(Duration::from_secs(20)).await;
+    let user = &fake.users_by_external_id("u1").await[0];
+    let events = fake.get(&format!("/api/v2/users/{}/events", user["id"])).await;
+    let events = events["data"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0]["type"].as_str(), events[0]["properties"]["order_id"].as_str()), (Some("Order Completed"), Some("o-1")));
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_email_for_a_known_user_becomes_primary_when_configured() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let setting = ("write_keys.demo-write-key.settings.zendesk.updatePrimaryEmail", "true");
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[setting, SUBDOMAIN])).await;
+    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@old.example")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    assert_eq!(proxy.batch(vec![identify("m2", "u1", "Ada", "ada@new.example")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let users = fake.users_by_external_id("u1").await;
+    assert_eq!((users.len(), users[0]["email"].as_str()), (1, Some("ada@new.example")));
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn bulk_import_sends_a_hundred_users_per_job_and_falls_back_to_single_calls_without_it() {
+    for bulk_enabled_at_zendesk in [true, false] {
+        let fake = Fake::start().await;
+        fake.zendesk.set_bulk_import(bulk_enabled_at_zendesk);
+        let dir = tempfile::tempdir().unwrap();
+        let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.bulk_import", "true"), ("delivery.coalesce_window_ms", "300"), ("delivery.requests_per_minute", "6000")])).await;
+        let events: Vec<Value> = (0..250).map(|i| identify(&format!("b{i}"), &format!("bulk-{i}"), &format!("User {i}"), &format!("bulk{i}@example.com"))).collect();
+        assert_eq!(proxy.batch(events).await.0, 200);
+        proxy.drained(Duration::from_secs(60)).await;
+        let listed = fake.get("/api/v2/users.json?per_page=100&page=3").await;
+        assert_eq!(listed["count"], 250, "bulk enabled at Zendesk: {bulk_enabled_at_zendesk}");
+        let jobs = fake.count("POST", "/api/v2/users/create_or_update_many");
+        let singles = fake.count("POST", "/api/v2/users/create_or_update.json");
+        if bulk_enabled_at_zendesk {
+            assert!((3..=5).contains(&jobs) && singles == 0, "{jobs} jobs, {singles} single calls");
+        } else {
+            assert_eq!((jobs, singles), (1, 250), "one refused job, then single calls");
+        }
+        eprintln!("bulk enabled {bulk_enabled_at_zendesk}: {} requests for 250 users", fake.requests().len());
+        proxy.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn connect_receives_identify_and_track_with_its_key() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(
+        &fake.url,
+        dir.path(),
+        &[
+            ("connect.url", &fake.url),
+            ("connect.api_key", "demo-connect-key"),
+            ("write_keys.demo-write-key.settings.connect.publicKey", "pk-demo"),
+            SUBDOMAIN,
+        ],
+    ))
+    .await;
+    let identify = json!({"type": "identify", "messageId": "c1", "userId": "u1", "traits": {"name": "Ada Lovelace", "email": "ada@example.com", "plan": "pro"}});
+    assert_eq!(proxy.batch(vec![identify, track("c2", "u1", "Signed Up", json!({"plan": "pro"}))]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let user: Value = support::http().get(format!("{}/__fake/connect/users/u1", fake.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!((user["first_name"].as_str(), user["last_name"].as_str(), user["email"].as_str()), (Some("Ada"), Some("Lovelace"), Some("ada@example.com")));
+    assert_eq!(user["attributes"]["plan"], "pro");
+    let events: Value = support::http().get(format!("{}/__fake/connect/events?user_id=u1", fake.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(events["events"][0]["event"], "Signed Up");
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_and_an_edge_429_pauses_for_the_configured_default() {
+    let fake = Fake::start().await;
+    fake.zendesk.fail_next(2, 503);
+    fake.zendesk.throttle_next_at_edge(1);
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.default_retry_after_secs", "2")])).await;
+    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await.0, 200);
+    proxy.drained(Duration::from_secs(30)).await;
+    assert_eq!(fake.users_by_external_id("u1").await.len(), 1);
+    let requests = fake.requests();
+    let edge = requests.iter().position(|r| r.status == 429).expect("the edge 429 was met");
+    let resumed = &requests[edge + 1];
+    assert!(resumed.at.duration_since(requests[edge].at) >= Duration::from_millis(1900), "no Retry-After: the pause is the configured default");
+    assert_eq!(requests.iter().filter(|r| r.status == 503).count(), 2);
+    proxy.stop().await;
+}
