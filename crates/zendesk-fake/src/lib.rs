@@ -9,6 +9,7 @@
 mod auth;
 mod bulk;
 mod connect;
+mod control;
 mod error;
 mod fields;
 mod generate;
@@ -38,6 +39,8 @@ pub struct FakeZendesk {
     store: Arc<Mutex<Store>>,
     credentials: Arc<Credentials>,
     traffic: Arc<Mutex<traffic::Traffic>>,
+    /// When the fake started: request times are reported relative to it.
+    started: std::time::Instant,
 }
 
 impl FakeZendesk {
@@ -46,6 +49,7 @@ impl FakeZendesk {
             store: Arc::new(Mutex::new(Store::default())),
             credentials: Arc::new(credentials),
             traffic: Arc::default(),
+            started: std::time::Instant::now(),
         }
     }
 

@@ -7,6 +7,9 @@ use zendesk_fake::{AccountSpec, Credentials, FakeZendesk};
 
 /// A fake Zendesk Support API (in memory) for the demo and the end-to-end tests.
 ///
+/// Faults can also be changed while it runs: `POST /__fake/faults` (see the
+/// crate docs), and `GET /__fake/requests` lists what it answered.
+///
 /// It accepts exactly the configured credentials, as
 /// `Authorization: Basic base64("{email}/token:{api_token}")` or
 /// `Authorization: Bearer {oauth_token}`, and answers 401 to anything else.
@@ -35,6 +38,12 @@ struct Args {
     /// Answer 403 to create_or_update_many, as accounts without bulk import do.
     #[arg(long, env = "ZENDESK_FAKE_NO_BULK_IMPORT")]
     no_bulk_import: bool,
+    /// Share of requests (0–1) answered 503, spread evenly.
+    #[arg(long, env = "ZENDESK_FAKE_ERROR_RATE", default_value_t = 0.0)]
+    error_rate: f64,
+    /// Milliseconds added before every answer.
+    #[arg(long, env = "ZENDESK_FAKE_LATENCY_MS", default_value_t = 0)]
+    latency_ms: u64,
     /// Start with a generated account of this many tickets (plus users,
     /// organizations, groups, history, ratings, activities in proportion).
     #[arg(long, env = "ZENDESK_FAKE_GENERATE_TICKETS", default_value_t = 0)]
@@ -60,6 +69,8 @@ async fn main() -> anyhow::Result<()> {
         connect_key: args.connect_key,
     });
     fake.set_bulk_import(!args.no_bulk_import);
+    fake.set_error_rate(args.error_rate);
+    fake.set_latency(Duration::from_millis(args.latency_ms));
     if args.core_rpm > 0 {
         fake.limit_core(args.core_rpm, Duration::from_secs(60));
     }

@@ -8,7 +8,7 @@ use axum::{middleware, Router};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::{auth, bulk, connect, fields, incremental, memberships, organizations, tickets, traffic, user_events, users, FakeZendesk};
+use crate::{auth, bulk, connect, control, fields, incremental, memberships, organizations, tickets, traffic, user_events, users, FakeZendesk};
 
 pub fn router(fake: FakeZendesk) -> Router {
     let api = Router::new()
@@ -33,7 +33,7 @@ pub fn router(fake: FakeZendesk) -> Router {
         .route_layer(middleware::from_fn_with_state(fake.clone(), auth::require_auth))
         // Outermost: Zendesk rate-limits before it authenticates.
         .layer(middleware::from_fn_with_state(fake.clone(), traffic::throttle));
-    api.merge(connect::routes(fake.clone())).with_state(fake)
+    api.merge(connect::routes(fake.clone())).merge(control::routes()).with_state(fake)
 }
 
 /// `http://{Host}`, for the `url` and `Location` values Zendesk returns.

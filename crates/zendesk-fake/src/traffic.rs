@@ -54,6 +54,12 @@ pub struct Traffic {
     log: Vec<SeenRequest>,
     /// (method, path prefix, how many more) whose answers are lost.
     lost_answers: Vec<(String, String, usize)>,
+    /// This share of requests (0–1), spread evenly, fails with a 503.
+    error_rate: f64,
+    /// Requests counted for `error_rate`.
+    rated: u64,
+    /// Added before every answer, as a slow Zendesk would.
+    latency: Duration,
 }
 
 /// Drops the requests older than `window` from `sent`; returns how long until
@@ -109,9 +115,25 @@ impl FakeZendesk {
         self.with_traffic(|t| t.core_limit = Some((per_window.max(1), window)));
     }
 
+    /// Removes the incremental export limit.
+    pub fn lift_export_limit(&self) {
+        self.with_traffic(|t| t.export_limit = None);
+    }
+
     /// Removes the Core API limit.
     pub fn lift_core_limit(&self) {
         self.with_traffic(|t| t.core_limit = None);
+    }
+
+    /// Makes `rate` (0–1) of all requests fail with 503, spread evenly so a
+    /// test sees the same failures on every run.
+    pub fn set_error_rate(&self, rate: f64) {
+        self.with_traffic(|t| t.error_rate = if rate.is_finite() { rate.clamp(0.0, 1.0) } else { 0.0 });
+    }
+
+    /// Delays every answer by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        self.with_traffic(|t| t.latency = latency);
     }
 
     /// Counts `count` Core requests made just now by other apps on the
@@ -141,6 +163,13 @@ pub async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: N
         if let Some(forced) = t.forced.pop_front() {
             return (Some(forced), None);
         }
+        if t.error_rate > 0.0 {
+            let n = t.rated as f64;
+            t.rated += 1;
+            if ((n + 1.0) * t.error_rate).floor() > (n * t.error_rate).floor() {
+                return (Some(Forced::ServerError(StatusCode::SERVICE_UNAVAILABLE)), None);
+            }
+        }
         let at = Instant::now();
         let (limit, window, sent) = match (is_export, t.export_limit, t.core_limit) {
             (true, Some((limit, window)), _) => (limit, window, &mut t.export_sent),
@@ -155,6 +184,10 @@ pub async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: N
         let reset = slide(sent, window, at);
         (None, (!is_export).then(|| Headroom { limit, remaining: limit - sent.len(), reset }))
     });
+    let latency = fake.with_traffic(|t| t.latency);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let mut response = match refusal {
         Some(Forced::TooManyRequests(seconds)) => {
             let body = json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"});

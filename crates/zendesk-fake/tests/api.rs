@@ -253,3 +253,26 @@ async fn the_account_rate_limit_answers_429_with_retry_after_and_edge_429s_witho
     let (status, _, _) = server.send(Method::GET, "/api/v2/users.json", None, &[]).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn faults_set_through_the_control_endpoint_shape_every_answer() {
+    let server = Server::start().await;
+    let faults = |body: Value| server.http.post(format!("{}/__fake/faults", server.url)).json(&body).send();
+    assert!(faults(json!({"error_rate": 0.25, "latency_ms": 50, "bulk_import": false})).await.unwrap().status().is_success());
+    assert_eq!(faults(json!({"error_rte": 1})).await.unwrap().status().as_u16(), 422, "a misspelt fault is refused");
+    let started = std::time::Instant::now();
+    let mut failed = 0;
+    for _ in 0..8 {
+        let (status, _) = server.call(Method::GET, "/api/v2/users.json", None).await;
+        failed += usize::from(status == StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(failed, 2, "a quarter of the requests fail");
+    assert!(started.elapsed() >= Duration::from_millis(400), "each answer waited 50 ms");
+    faults(json!({"error_rate": 0, "latency_ms": 0})).await.unwrap();
+    let (status, _) = server.call(Method::POST, "/api/v2/users/create_or_update_many.json", Some(json!({"users": [{"name": "A", "email": "a@x.io"}]}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let log: Value = server.http.get(format!("{}/__fake/requests", server.url)).send().await.unwrap().json().await.unwrap();
+    let statuses: Vec<u64> = log["requests"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses.len(), 9);
+    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 2);
+}
