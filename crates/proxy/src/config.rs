@@ -247,13 +247,31 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the queue lives. Debug output masks a PostgreSQL password.
+#[derive(Clone)]
+pub struct QueueLocation(pub PathBuf);
+
+impl std::ops::Deref for QueueLocation {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for QueueLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::queue::display_location(&self.0))
+    }
+}
+
 /// Everything the running proxy needs.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
     pub log_format: LogFormat,
-    /// SQLite file holding the durable queue.
-    pub database: PathBuf,
+    /// The durable queue: a SQLite file, or a `postgres://` URL shared by
+    /// several instances.
+    pub database: QueueLocation,
     /// `https://{subdomain}.zendesk.com`, or the fake's address.
     pub zendesk_url: String,
     pub zendesk_auth: ZendeskAuth,
@@ -399,7 +417,7 @@ impl Config {
         Ok(Config {
             listen: file.listen,
             log_format: file.log_format,
-            database: file.database,
+            database: QueueLocation(file.database),
             zendesk_url,
             zendesk_auth,
             connect,
@@ -510,12 +528,12 @@ mod tests {
         let config = load(
             "[zendesk]\nsubdomain = \"acme\"\noauth_token = \"s3cret\"\nemail = \"a@b.c\"\napi_token = \"t0k\"\n\
              [write_keys.k1]\nidentity_secret = \"hm4c\"\n",
-            &[],
+            &[("database", "postgres://proxy:pg-pa55@db.internal/queue")],
         )
         .unwrap();
         assert_eq!(config.zendesk_auth.header_value(), "Bearer s3cret");
         let dump = format!("{config:?}");
-        for secret in ["s3cret", "t0k", "hm4c"] {
+        for secret in ["s3cret", "t0k", "hm4c", "pg-pa55"] {
             assert!(!dump.contains(secret), "{secret} leaked into {dump}");
         }
     }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use zendesk_proxy::config::{env_overrides, write_key_list, Config, LogFormat};
 use zendesk_proxy::deadletters;
-use zendesk_proxy::queue::Queue;
+use zendesk_proxy::queue::{self, Queue};
 
 /// Receives analytics events (Segment's HTTP Tracking API) from the
 /// zendesk-analytics browser SDK or any Segment library, stores each one on
@@ -55,7 +55,9 @@ struct Args {
     /// printed as the first line of stdout. [env: PROXY_ADDR]
     #[arg(long)]
     listen: Option<String>,
-    /// SQLite file for the durable queue, created if missing. [env: PROXY_DATABASE]
+    /// The durable queue: a SQLite file (created if missing) for one
+    /// instance, or a postgres://user:password@host/db URL shared by several
+    /// instances behind a load balancer. [env: PROXY_DATABASE]
     #[arg(long)]
     database: Option<PathBuf>,
     /// Zendesk base URL (default: the fake on http://127.0.0.1:4010 for the
@@ -108,11 +110,11 @@ fn main() -> anyhow::Result<()> {
         Command::Serve => serve(config),
         Command::DeadLetters(command) => {
             let queue = Queue::open(&config.database)
-                .with_context(|| format!("cannot open the queue {}", config.database.display()))?;
+                .with_context(|| format!("cannot open the queue {}", queue::display_location(&config.database)))?;
             match command {
                 DeadLetters::List => {
                     let n = deadletters::list(&queue, &mut std::io::stdout().lock())?;
-                    eprintln!("{n} dead letter(s) in {}", config.database.display());
+                    eprintln!("{n} dead letter(s) in {}", queue::display_location(&config.database));
                 }
                 DeadLetters::Replay { message_ids } => {
                     let n = deadletters::replay(&queue, &message_ids)?;
@@ -137,7 +139,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}; set PROXY_ADDR or --listen to a free address", config.listen))?;
     // Tests and scripts read this line to learn the address.
     println!("zendesk-proxy listening on http://{}", listener.local_addr()?);
-    tracing::info!(zendesk = %config.zendesk_url, write_keys = config.write_keys.len(), database = %config.database.display(), "started");
+    tracing::info!(zendesk = %config.zendesk_url, write_keys = config.write_keys.len(), database = %queue::display_location(&config.database), "started");
     zendesk_proxy::serve(config, listener, shutdown_signal()).await?;
     Ok(())
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Names, WarehouseError};
 use crate::streams::{Page, StreamState};
@@ -24,24 +23,9 @@ fn pg_error(e: tokio_postgres::Error) -> WarehouseError {
     })
 }
 
-/// TLS as libpq's `sslmode` asks (`prefer` by default: TLS when the server
-/// offers it), verified against Mozilla's roots and the system's store —
-/// a private CA (Amazon RDS, a company CA) is trusted once it is installed
-/// in the system store (`/usr/local/share/ca-certificates` + update-ca-certificates).
-fn tls() -> Result<MakeRustlsConnect, WarehouseError> {
-    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| WarehouseError::Postgres(format!("cannot set up TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
-}
-
 impl PostgresConnection {
     pub(super) async fn open(url: &str, names: Names) -> Result<PostgresConnection, WarehouseError> {
-        let (client, connection) = tokio_postgres::connect(url, tls()?).await.map_err(pg_error)?;
+        let (client, connection) = tokio_postgres::connect(url, pg_tls::connector().map_err(|e| WarehouseError::Postgres(e.to_string()))?).await.map_err(pg_error)?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::error!(error = %e, "PostgreSQL connection closed");

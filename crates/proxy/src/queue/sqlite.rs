@@ -1,59 +1,19 @@
-//! The durable queue: every accepted event is in SQLite (WAL) before the
-//! client hears 2xx, and leaves the queue only when Zendesk has it or when it
-//! is moved, with its reason, to the dead-letter table.
+//! The embedded queue: SQLite in WAL mode, fsync'd before the client hears
+//! 2xx. Ingestion has its own connection on a writer thread that commits
+//! every batch waiting in one transaction (group commit).
 
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use thiserror::Error;
 use tokio::sync::oneshot;
 
+use super::{now_ms, DeadLetter, QueueError, QueuedEvent, DEDUPE_WINDOW_MS};
 use crate::ingest::Prepared;
 
-#[derive(Debug, Error)]
-pub enum QueueError {
-    #[error("queue database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("the queue worker thread stopped unexpectedly")]
-    WorkerGone,
-    #[error("queue database error: {0}")]
-    Commit(String),
-}
-
-/// An event waiting for delivery.
-#[derive(Debug, Clone)]
-pub struct QueuedEvent {
-    pub seq: i64,
-    pub message_id: String,
-    pub write_key: String,
-    pub user_key: String,
-    pub body: String,
-    pub attempts: u32,
-    /// Operations of this event already performed: a restarted worker
-    /// resumes after them instead of repeating them.
-    pub ops_done: usize,
-    /// The operation that was sent but whose result was not recorded (the
-    /// process died in between): its effect must be checked before a resend.
-    pub in_doubt: Option<usize>,
-    pub received_at_ms: i64,
-}
-
-/// An event that could not be delivered, and why.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DeadLetter {
-    pub message_id: String,
-    pub write_key: String,
-    pub body: String,
-    pub reason: String,
-    pub attempts: u32,
-    pub failed_at_ms: i64,
-}
-
-/// A handle to the queue; cheap to clone.
+/// The SQLite queue; cheap to clone. Its methods are documented on [`super::Queue`].
 #[derive(Clone)]
-pub struct Queue {
+pub struct SqliteQueue {
     /// Delivery's connection (reads, progress, completion).
     conn: Arc<Mutex<Connection>>,
     /// The ingestion writer thread, which owns its own connection.
@@ -185,20 +145,9 @@ fn migrate(conn: &Connection) -> Result<(), QueueError> {
     Ok(())
 }
 
-/// How long a messageId is remembered for dedupe (Segment: 24 h; clients
-/// that retry after a reload do so within minutes).
-pub const DEDUPE_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-impl Queue {
+impl SqliteQueue {
     /// Opens (creating if needed) the queue at `path`.
-    pub fn open(path: &Path) -> Result<Queue, QueueError> {
+    pub fn open(path: &Path) -> Result<SqliteQueue, QueueError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
@@ -214,24 +163,13 @@ impl Queue {
             .name("queue-writer".into())
             .spawn(move || run_writer(ingest, requests))
             .map_err(|e| QueueError::Commit(e.to_string()))?;
-        Ok(Queue { conn: Arc::new(Mutex::new(conn)), writer })
+        Ok(SqliteQueue { conn: Arc::new(Mutex::new(conn)), writer })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent
         // (transactions roll back), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs blocking queue work off the async runtime.
-    pub async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Queue) -> Result<T, QueueError> + Send + 'static,
-    ) -> Result<T, QueueError> {
-        let queue = self.clone();
-        tokio::task::spawn_blocking(move || f(&queue))
-            .await
-            .map_err(|_| QueueError::WorkerGone)?
     }
 
     /// Stores a batch durably (committed and fsync'd) and returns how many
@@ -247,10 +185,6 @@ impl Queue {
         result.await.map_err(|_| QueueError::WorkerGone)?
     }
 
-    /// Up to `limit` events due for a delivery attempt, oldest first, that
-    /// arrived before `received_before_ms`. An event whose user has an older
-    /// event still waiting for a retry is held back: one user's events reach
-    /// Zendesk in the order they were sent.
     pub fn due(&self, limit: usize, received_before_ms: i64) -> Result<Vec<QueuedEvent>, QueueError> {
         let conn = self.conn();
         let now = now_ms();
@@ -278,7 +212,6 @@ impl Queue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// When the next event becomes due (ms since the epoch), if any is queued.
     pub fn next_due_at(&self) -> Result<Option<i64>, QueueError> {
         let conn = self.conn();
         Ok(conn
@@ -287,15 +220,12 @@ impl Queue {
             .flatten())
     }
 
-    /// Operation `op` of the event is about to be sent (its effect cannot be
-    /// undone or safely repeated without a check).
     pub fn op_started(&self, seq: i64, op: usize) -> Result<(), QueueError> {
         self.conn()
             .execute("UPDATE events SET op_in_flight = ?2 WHERE seq = ?1", params![seq, op as i64])?;
         Ok(())
     }
 
-    /// The first `ops_done` operations of the event reached Zendesk.
     pub fn progress(&self, seq: i64, ops_done: usize) -> Result<(), QueueError> {
         self.conn().execute(
             "UPDATE events SET ops_done = ?2, op_in_flight = NULL WHERE seq = ?1",
@@ -304,7 +234,6 @@ impl Queue {
         Ok(())
     }
 
-    /// The events reached Zendesk: they leave the queue.
     pub fn complete(&self, seqs: &[i64]) -> Result<(), QueueError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -318,9 +247,6 @@ impl Queue {
         Ok(())
     }
 
-    /// A retryable failure: try again at `next_attempt_at_ms`. An operation
-    /// marked as started stays marked: a timeout may have reached Zendesk, so
-    /// the retry checks before sending again.
     pub fn retry_later(&self, seq: i64, next_attempt_at_ms: i64, error: &str) -> Result<(), QueueError> {
         self.conn().execute(
             "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE seq = ?1",
@@ -329,7 +255,6 @@ impl Queue {
         Ok(())
     }
 
-    /// A final failure: the event moves to the dead-letter table with its reason.
     pub fn dead_letter(&self, seq: i64, reason: &str) -> Result<(), QueueError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -343,7 +268,6 @@ impl Queue {
         Ok(())
     }
 
-    /// Every dead letter, oldest first.
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -362,8 +286,6 @@ impl Queue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Moves dead letters back into the queue (all, or those named), resuming
-    /// after the operations they had completed. Returns how many moved.
     pub fn replay(&self, message_ids: &[String]) -> Result<usize, QueueError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -395,12 +317,10 @@ impl Queue {
         Ok(())
     }
 
-    /// Events waiting for delivery.
     pub fn depth(&self) -> Result<u64, QueueError> {
         Ok(self.conn().query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
     }
 
-    /// Forgets messageIds older than the dedupe window.
     pub fn prune_seen(&self) -> Result<usize, QueueError> {
         Ok(self
             .conn()
@@ -410,6 +330,7 @@ impl Queue {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Queue;
     use super::*;
 
     fn prepared(message_id: &str, user_key: &str, body: &str) -> Prepared {
