@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 use zendesk_analytics_core::zendesk::{OrganizationRef, TagChange, TicketChanges, User, UserEvent, UserMatch, UserRef};
 use zendesk_analytics_core::{ConnectOp, ZendeskOp};
 
+use crate::known_ids::KnownIds;
 use crate::zendesk::{Answer, ApiClient, ZendeskError};
 
 /// Why an operation did not complete.
@@ -85,6 +86,7 @@ pub struct Executor {
     /// Cleared on the first 403 from a bulk endpoint: the account does not
     /// have bulk import, and single calls are used from then on.
     bulk_available: AtomicBool,
+    known: KnownIds,
 }
 
 /// What became of one user in a bulk job.
@@ -103,6 +105,7 @@ impl Executor {
             user_fields: cache("user_field", "user_fields"),
             organization_fields: cache("organization_field", "organization_fields"),
             bulk_available: AtomicBool::new(bulk_import),
+            known: KnownIds::default(),
         }
     }
 
@@ -127,7 +130,13 @@ impl Executor {
             ZendeskOp::AddOrganizationMembership { user, organization } => {
                 let user_id = self.user_id(user).await?;
                 let organization_id = self.organization_id(organization).await?;
-                self.add_membership(user_id, organization_id).await
+                let result = self.add_membership(user_id, organization_id).await;
+                if let Err(OpError::Zendesk(ZendeskError::Status { status: 404 | 422, message, .. })) = &result {
+                    if self.forget(user, organization) {
+                        return Err(OpError::NotYet(format!("{message}; searching Zendesk again for the user and organization")));
+                    }
+                }
+                result
             }
             ZendeskOp::RemoveOrganizationMembership { user, organization } => {
                 let user_id = self.user_id(user).await?;
@@ -147,9 +156,18 @@ impl Executor {
                 let mut body = serde_json::to_value(organization).map_err(bad)?;
                 self.keep_known_fields(&self.organization_fields, &mut body, *create_missing_fields).await?;
                 let body = json!({ "organization": body });
-                self.zendesk
+                let written = body.to_string();
+                if self.known.organization_just_written(&written) {
+                    return Ok(());
+                }
+                let answer = self
+                    .zendesk
                     .call(Method::POST, "organizations/create_or_update", "/api/v2/organizations/create_or_update.json", Some(&body), None)
                     .await?;
+                if let Some(id) = answer.body.pointer("/organization/id").and_then(Json::as_i64) {
+                    self.known.learn_organization(&organization.external_id, id);
+                }
+                self.known.organization_written(written);
                 Ok(())
             }
             ZendeskOp::CreateTicket { ticket, idempotency_key } => {
@@ -211,8 +229,10 @@ impl Executor {
         organization_id: Option<i64>,
         create_missing_fields: bool,
     ) -> Result<(), OpError> {
-        let mut existing = None;
-        if let Some(email) = &match_on.email {
+        // A user Zendesk already holds under this external_id is matched on
+        // it, so other users sharing the email cannot be picked by mistake.
+        let mut existing = match_on.external_id.as_deref().and_then(|e| self.known.user(e));
+        if let (None, Some(email)) = (existing, &match_on.email) {
             let found = self.search_users(&format!("query={}", encode(&format!("email:\"{email}\"")))).await?;
             if found.len() > 1 {
                 return Err(OpError::Refused(format!(
@@ -240,6 +260,9 @@ impl Executor {
             .zendesk
             .call(Method::POST, "users/create_or_update", "/api/v2/users/create_or_update.json", Some(&body), None)
             .await?;
+        if let (Some(id), Some(external_id)) = (answer.body.pointer("/user/id").and_then(Json::as_i64), &match_on.external_id) {
+            self.known.learn_user(external_id, id);
+        }
         if let (Some(user_id), Some(org)) = (existing, organization_id) {
             self.add_membership(user_id, org).await?;
         }
@@ -255,6 +278,9 @@ impl Executor {
 
     /// The Zendesk id of the one user a match names.
     async fn user_id(&self, user: &UserMatch) -> Result<i64, OpError> {
+        if let Some(id) = user.external_id.as_deref().and_then(|e| self.known.user(e)) {
+            return Ok(id);
+        }
         let (query, named) = match (&user.external_id, &user.email) {
             (Some(id), _) => (format!("external_id={}", encode(id)), format!("external_id {id}")),
             (None, Some(email)) => (format!("query={}", encode(&format!("email:\"{email}\""))), format!("email {email}")),
@@ -262,7 +288,13 @@ impl Executor {
         };
         let found = self.search_users(&query).await?;
         match found.as_slice() {
-            [one] => one.get("id").and_then(Json::as_i64).ok_or_else(|| bad("a user without an id")),
+            [one] => {
+                let id = one.get("id").and_then(Json::as_i64).ok_or_else(|| bad("a user without an id"))?;
+                if let Some(external_id) = &user.external_id {
+                    self.known.learn_user(external_id, id);
+                }
+                Ok(id)
+            }
             [] => Err(OpError::NotYet(format!("no Zendesk user with {named} yet"))),
             many => Err(OpError::Refused(format!("{} Zendesk users match {named}; nothing was changed — merge them in Zendesk, then replay", many.len()))),
         }
@@ -273,15 +305,35 @@ impl Executor {
         match organization {
             OrganizationRef::Id(id) => Ok(*id),
             OrganizationRef::ExternalId(external_id) => {
+                if let Some(id) = self.known.organization(external_id) {
+                    return Ok(id);
+                }
                 let path = format!("/api/v2/organizations/search.json?external_id={}", encode(external_id));
                 let found = self.zendesk.call(Method::GET, "organizations/search", &path, None, None).await?;
                 let list = found.body.get("organizations").and_then(Json::as_array).cloned().unwrap_or_default();
-                list.first()
+                let id = list
+                    .first()
                     .and_then(|o| o.get("id"))
                     .and_then(Json::as_i64)
-                    .ok_or_else(|| OpError::NotYet(format!("no Zendesk organization with external_id {external_id} yet (send a group call for it first)")))
+                    .ok_or_else(|| OpError::NotYet(format!("no Zendesk organization with external_id {external_id} yet (send a group call for it first)")))?;
+                self.known.learn_organization(external_id, id);
+                Ok(id)
             }
         }
+    }
+
+    /// Forgets the remembered ids an operation used; whether any was remembered.
+    fn forget(&self, user: &UserMatch, organization: &OrganizationRef) -> bool {
+        let mut forgot = false;
+        if let Some(external_id) = &user.external_id {
+            forgot |= self.known.user(external_id).is_some();
+            self.known.forget_user(external_id);
+        }
+        if let OrganizationRef::ExternalId(external_id) = organization {
+            forgot |= self.known.organization(external_id).is_some();
+            self.known.forget_organization(external_id);
+        }
+        forgot
     }
 
     /// Adds a membership; "already a member" (422) is success.

@@ -18,6 +18,7 @@ pub mod deliver;
 pub mod executor;
 pub mod identity;
 pub mod ingest;
+pub mod known_ids;
 pub mod metrics;
 pub mod queue;
 pub mod ratelimit;

@@ -27,7 +27,7 @@ async fn dead_letters(dir: &std::path::Path) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn group_makes_an_organization_and_a_membership_and_a_repeat_is_not_an_error() {
+async fn group_makes_an_organization_and_a_membership_and_a_repeat_costs_one_request() {
     let fake = Fake::start().await;
     let dir = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
@@ -36,6 +36,11 @@ async fn group_makes_an_organization_and_a_membership_and_a_repeat_is_not_an_err
     proxy.drained(Duration::from_secs(10)).await;
     assert_eq!(proxy.batch(vec![group("g2")]).await.0, 200);
     proxy.drained(Duration::from_secs(10)).await;
+    // Ids learned from Zendesk's answers save the searches, and the same
+    // organization is not written twice within a minute.
+    assert_eq!(fake.count("GET", "/api/v2/users/search"), 1, "only the identify's email check: {:?}", fake.requests());
+    assert_eq!(fake.count("GET", "/api/v2/organizations/search"), 0);
+    assert_eq!(fake.count("POST", "/api/v2/organizations/create_or_update"), 1);
     let organizations = fake.get("/api/v2/organizations/search.json?external_id=acme").await;
     assert_eq!(organizations["organizations"][0]["name"], "Acme Inc");
     let user = &fake.users_by_external_id("u1").await[0];

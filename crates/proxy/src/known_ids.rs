@@ -1,0 +1,106 @@
+//! What the proxy has already learned from Zendesk's answers: the ids of
+//! users and organizations by external_id, and the organizations it has just
+//! written. Each hit saves a search or a repeated write — requests that count
+//! against the account's per-minute limit, shared with every other app.
+//!
+//! Only answers are remembered, never guesses; an operation that fails with
+//! a remembered id forgets it, so the retry searches again (the record may
+//! have been deleted or merged in Zendesk).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Beyond this many entries per map, it starts over (bounded memory).
+const MAX_ENTRIES: usize = 100_000;
+/// An organization written with exactly the same fields this recently is
+/// not written again (a group call per page view must not cost a request each).
+const SAME_ORGANIZATION_FOR: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+pub struct KnownIds {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    users: HashMap<String, i64>,
+    organizations: HashMap<String, i64>,
+    written_organizations: HashMap<String, Instant>,
+}
+
+/// Zendesk matches external ids case-insensitively.
+fn key(external_id: &str) -> String {
+    external_id.to_lowercase()
+}
+
+fn insert<V>(map: &mut HashMap<String, V>, key: String, value: V) {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
+impl KnownIds {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn user(&self, external_id: &str) -> Option<i64> {
+        self.lock().users.get(&key(external_id)).copied()
+    }
+
+    pub fn learn_user(&self, external_id: &str, id: i64) {
+        insert(&mut self.lock().users, key(external_id), id);
+    }
+
+    pub fn forget_user(&self, external_id: &str) {
+        self.lock().users.remove(&key(external_id));
+    }
+
+    pub fn organization(&self, external_id: &str) -> Option<i64> {
+        self.lock().organizations.get(&key(external_id)).copied()
+    }
+
+    pub fn learn_organization(&self, external_id: &str, id: i64) {
+        insert(&mut self.lock().organizations, key(external_id), id);
+    }
+
+    pub fn forget_organization(&self, external_id: &str) {
+        let mut inner = self.lock();
+        inner.organizations.remove(&key(external_id));
+        inner.written_organizations.clear();
+    }
+
+    /// Whether an organization write with exactly this body succeeded moments ago.
+    pub fn organization_just_written(&self, body: &str) -> bool {
+        self.lock().written_organizations.get(body).is_some_and(|at| at.elapsed() < SAME_ORGANIZATION_FOR)
+    }
+
+    pub fn organization_written(&self, body: String) {
+        insert(&mut self.lock().written_organizations, body, Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_matched_without_regard_to_case_and_forgotten_on_request() {
+        let known = KnownIds::default();
+        known.learn_user("User-1", 7);
+        assert_eq!(known.user("user-1"), Some(7));
+        known.forget_user("USER-1");
+        assert_eq!(known.user("user-1"), None);
+    }
+
+    #[test]
+    fn the_same_organization_body_is_written_once_a_minute() {
+        let known = KnownIds::default();
+        assert!(!known.organization_just_written("{\"name\":\"Acme\"}"));
+        known.organization_written("{\"name\":\"Acme\"}".into());
+        assert!(known.organization_just_written("{\"name\":\"Acme\"}"));
+        assert!(!known.organization_just_written("{\"name\":\"Acme Inc\"}"));
+    }
+}
