@@ -80,7 +80,8 @@ export function stopChild(child, graceMs = 5_000) {
 /**
  * Starts fake Zendesk, proxy and demo page.
  * `ports`: `{fake, proxy, demo}` (0 = any free port). `fakeArgs`/`proxyEnv`
- * add options for a test (fault injection, settings).
+ * add options for a test (fault injection, settings); `proxyEnv` may be a
+ * function of the fake's URL (for settings that point at it).
  */
 export async function startStack({ ports = { fake: 0, proxy: 0, demo: 0 }, fakeArgs = [], proxyEnv = {}, quiet = true } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'zendesk-analytics-'));
@@ -95,7 +96,7 @@ export async function startStack({ ports = { fake: 0, proxy: 0, demo: 0 }, fakeA
         PROXY_ADDR: `127.0.0.1:${ports.proxy}`,
         PROXY_DATABASE: join(dataDir, 'queue.db'),
         ZENDESK_URL: fake.url,
-        ...proxyEnv,
+        ...(typeof proxyEnv === 'function' ? proxyEnv(fake.url) : proxyEnv),
       },
       { quiet },
     );

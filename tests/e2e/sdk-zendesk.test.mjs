@@ -11,13 +11,17 @@ import { startStack, zendeskGet, eventually } from './stack.mjs';
 import { launchBrowser, openPage } from './browser.mjs';
 
 // The demo write key with every track event allowed (ticket events are
-// opt-in), custom fields created on demand and email changes made primary.
+// opt-in), custom fields created on demand, email changes made primary, and
+// Zendesk Connect on (its API is served by the fake too).
 const CONFIG = `
 [write_keys."demo-write-key".settings.zendesk]
 subdomain = "demo"
 events = ["*"]
 createMissingCustomFields = true
 updatePrimaryEmail = true
+
+[write_keys."demo-write-key".settings.connect]
+publicKey = "pk-demo"
 `;
 
 let configDir;
@@ -29,7 +33,9 @@ before(async () => {
   configDir = mkdtempSync(join(tmpdir(), 'zendesk-analytics-config-'));
   const configFile = join(configDir, 'proxy.toml');
   writeFileSync(configFile, CONFIG);
-  stack = await startStack({ proxyEnv: { ZENDESK_PROXY_CONFIG: configFile } });
+  stack = await startStack({
+    proxyEnv: (fakeUrl) => ({ ZENDESK_PROXY_CONFIG: configFile, CONNECT_URL: fakeUrl, CONNECT_API_KEY: 'demo-connect-key' }),
+  });
   browser = await launchBrowser();
   page = await openPage(browser, stack.pageUrl);
   await page.waitForFunction(() => window.analytics && typeof window.analytics.identify === 'function');
@@ -129,4 +135,24 @@ test('a contact form\'s Ticket Created opens one ticket for the visitor, with it
   assert.equal(tickets[0].subject, 'Export question');
   assert.equal(tickets[0].description, 'How do I export my data?');
   assert.deepEqual(tickets[0].tags, ['contact-form']);
+});
+
+test('Zendesk Connect gets the person (name split, attributes) and their events', async () => {
+  await inPage(`
+    await analytics.identify('sdk-connect', { name: 'Katherine Johnson', email: 'katherine@example.com', team: 'Flight Research' });
+    await analytics.track('Launched Rocket', { vehicle: 'Friendship 7' });`);
+  const person = await eventually(async () => {
+    const response = await fetch(`${stack.fakeUrl}/__fake/connect/users/sdk-connect`);
+    return response.ok && (await response.json());
+  }, { what: 'the Connect user' });
+  assert.equal(person.first_name, 'Katherine');
+  assert.equal(person.last_name, 'Johnson');
+  assert.equal(person.email, 'katherine@example.com');
+  assert.equal(person.attributes.team, 'Flight Research');
+  const events = await eventually(async () => {
+    const { events: list } = await (await fetch(`${stack.fakeUrl}/__fake/connect/events?user_id=sdk-connect`)).json();
+    return list.length > 0 && list;
+  }, { what: 'the Connect event' });
+  assert.equal(events[0].event, 'Launched Rocket');
+  assert.equal(events[0].properties.vehicle, 'Friendship 7');
 });
