@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, strip_json, JsonBody};
+use crate::routes::{base_url, record, strip_json, JsonBody};
 use crate::store::{now, Membership, Store};
 use crate::FakeZendesk;
 
@@ -27,9 +27,7 @@ pub fn routes() -> Router<FakeZendesk> {
 
 /// `POST /api/v2/organization_memberships` `{organization_membership: {user_id, organization_id}}`.
 async fn create(State(fake): State<FakeZendesk>, headers: HeaderMap, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    let input = body.get("organization_membership").and_then(Value::as_object).ok_or_else(|| {
-        ApiError::BadRequest("Parameter organization_membership is required and must be an object".into())
-    })?;
+    let input = record(&body, "organization_membership")?;
     let id_of = |key: &'static str| input.get(key).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
     let (Some(user_id), Some(organization_id)) = (id_of("user_id"), id_of("organization_id")) else {
         return Err(ApiError::invalid("user_id", "BlankValue", "User: cannot be blank; Organization: cannot be blank"));

@@ -8,14 +8,14 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, strip_json, text, JsonBody};
+use crate::routes::{base_url, record, strip_json, text, written, JsonBody};
 use crate::store::{now, Organization, Store};
 use crate::FakeZendesk;
 
@@ -43,21 +43,12 @@ async fn create_or_update(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let input = body
-        .get("organization")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ApiError::BadRequest("Parameter organization is required and must be an object".into()))?;
+    let input = record(&body, "organization")?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         let (organization, created) = upsert(store, input)?;
-        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-        let body = Json(json!({ "organization": organization.to_json(&base, &store.organization_fields) }));
-        Ok(if status == StatusCode::CREATED {
-            let location = format!("{base}/api/v2/organizations/{}.json", organization.id);
-            (status, [(header::LOCATION, location)], body).into_response()
-        } else {
-            (status, body).into_response()
-        })
+        let location = format!("{base}/api/v2/organizations/{}.json", organization.id);
+        Ok(written(created, location, json!({ "organization": organization.to_json(&base, &store.organization_fields) })))
     })
 }
 

@@ -67,6 +67,23 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// The record a write names (`{"user": {…}}`), with Zendesk's 400 when it is missing.
+pub fn record<'a>(body: &'a Value, key: &str) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
+    body.get(key)
+        .and_then(Value::as_object)
+        .ok_or_else(|| ApiError::BadRequest(format!("Parameter {key} is required and must be an object")))
+}
+
+/// 201 with `Location` for a new record, 200 for an updated one.
+pub fn written(created: bool, location: String, body: Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if created {
+        (axum::http::StatusCode::CREATED, [(axum::http::header::LOCATION, location)], axum::Json(body)).into_response()
+    } else {
+        axum::Json(body).into_response()
+    }
+}
+
 /// Zendesk accepts ids and external ids as strings or numbers.
 pub fn text(v: &Value) -> Option<String> {
     match v {

@@ -6,15 +6,15 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::history::{add_comment, change, deleted, record_audit};
-use crate::routes::{base_url, strip_json, text, JsonBody};
+use crate::routes::{base_url, record, strip_json, text, written, JsonBody};
 use crate::store::{iso, now, IdempotentRequest, Store, Ticket, Timestamp};
 use crate::users;
 use crate::FakeZendesk;
@@ -59,10 +59,7 @@ async fn create(State(fake): State<FakeZendesk>, headers: HeaderMap, JsonBody(bo
                 return Ok(created(ticket, &base, "hit"));
             }
         }
-        let input = body
-            .get("ticket")
-            .and_then(Value::as_object)
-            .ok_or_else(|| ApiError::BadRequest("Parameter ticket is required and must be an object".into()))?;
+        let input = record(&body, "ticket")?;
         let ticket_id = open_ticket(store, input, &agent_email, at)?;
         if let Some(key) = key {
             store.idempotency_keys.insert(key, IdempotentRequest { body: body.clone(), ticket_id, created_at: at });
@@ -73,7 +70,7 @@ async fn create(State(fake): State<FakeZendesk>, headers: HeaderMap, JsonBody(bo
 
 fn created(ticket: &Ticket, base: &str, lookup: &'static str) -> Response {
     let location = format!("{base}/api/v2/tickets/{}.json", ticket.id);
-    let mut response = (StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({ "ticket": ticket.to_json(base) }))).into_response();
+    let mut response = written(true, location, json!({ "ticket": ticket.to_json(base) }));
     response.headers_mut().insert("x-idempotency-lookup", HeaderValue::from_static(lookup));
     response
 }
@@ -297,11 +294,7 @@ async fn update(State(fake): State<FakeZendesk>, headers: HeaderMap, Path(id): P
     let id = ticket_id(&id)?;
     let base = base_url(&headers);
     let agent_email = fake.credentials.email.clone();
-    let input = body
-        .get("ticket")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(|| ApiError::BadRequest("Parameter ticket is required and must be an object".into()))?;
+    let input = record(&body, "ticket")?.clone();
     fake.with_store(|store| {
         let ticket = live(store, id)?.clone();
         ensure_open(&ticket)?;

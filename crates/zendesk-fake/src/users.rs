@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, strip_json, text, JsonBody};
+use crate::routes::{base_url, record, strip_json, text, written, JsonBody};
 use crate::store::{Identity, Store, User};
 use crate::FakeZendesk;
 
@@ -22,21 +22,12 @@ pub async fn create_or_update(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let input = body
-        .get("user")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ApiError::BadRequest("Parameter user is required and must be an object".into()))?;
+    let input = record(&body, "user")?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         let (user, created) = upsert(store, input)?;
-        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
         let location = format!("{base}/api/v2/users/{}.json", user.id);
-        let body = Json(json!({ "user": user.to_json(&base, &store.user_fields) }));
-        Ok(if status == StatusCode::CREATED {
-            (status, [(header::LOCATION, location)], body).into_response()
-        } else {
-            (status, body).into_response()
-        })
+        Ok(written(created, location, json!({ "user": user.to_json(&base, &store.user_fields) })))
     })
 }
 
@@ -218,10 +209,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
-    let input = body
-        .get("user")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ApiError::BadRequest("Parameter user is required and must be an object".into()))?;
+    let input = record(&body, "user")?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         if !store.users.contains_key(&id) {
