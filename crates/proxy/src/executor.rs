@@ -561,17 +561,19 @@ impl Executor {
                 .pointer("/job_status/id")
                 .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|i| i.to_string())))
                 .ok_or_else(|| bad("no job_status.id in the create_or_update_many answer"))?;
-            jobs.push((id, chunk.len()));
+            jobs.push((id, chunk));
         }
         let mut results = Vec::with_capacity(users.len());
-        for (id, size) in jobs {
-            results.extend(self.await_job(&id, size).await?);
+        for (id, chunk) in jobs {
+            results.extend(self.await_job(&id, chunk).await?);
         }
         Ok(Some(results))
     }
 
-    /// Polls `GET /api/v2/job_statuses/{id}` until the job is done.
-    async fn await_job(&self, id: &str, size: usize) -> Result<Vec<BulkResult>, OpError> {
+    /// Polls `GET /api/v2/job_statuses/{id}` until the job is done, and
+    /// remembers the id of each user it wrote.
+    async fn await_job(&self, id: &str, chunk: &[(User, bool)]) -> Result<Vec<BulkResult>, OpError> {
+        let size = chunk.len();
         let path = format!("/api/v2/job_statuses/{id}.json");
         let mut delay = Duration::from_millis(200);
         loop {
@@ -582,6 +584,12 @@ impl Executor {
                     let mut out: Vec<BulkResult> = (0..size).map(|_| BulkResult::Done).collect();
                     for (position, item) in job.get("results").and_then(Json::as_array).into_iter().flatten().enumerate() {
                         let index = item.get("index").and_then(Json::as_u64).map_or(position, |i| i as usize);
+                        let written = item.get("id").and_then(Json::as_i64);
+                        if let (Some(user_id), Some((user, _))) = (written, chunk.get(index)) {
+                            if let Some(external_id) = &user.external_id {
+                                self.known.learn_user(external_id, user_id);
+                            }
+                        }
                         let failed = item.get("error").or_else(|| item.get("errors")).filter(|e| !e.is_null());
                         if let (Some(error), Some(slot)) = (failed, out.get_mut(index)) {
                             let detail = item.get("details").and_then(Json::as_str).unwrap_or_default();
