@@ -141,14 +141,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
-/// Keeps the WAL small whatever delivery is doing (a long 429 pause must
-/// not let it grow with every accepted batch).
-async fn checkpoint_every_second(queue: Queue) {
+/// Queue upkeep whatever delivery is doing: a long 429 pause must neither
+/// let the SQLite WAL grow with every accepted batch nor let this instance's
+/// PostgreSQL claims run out.
+async fn housekeeping_every_second(queue: Queue) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Err(e) = queue.blocking(|q| q.checkpoint()).await {
-            tracing::warn!(error = %e, "WAL checkpoint failed; retrying in 1 s");
+        if let Err(e) = queue.blocking(|q| q.housekeeping()).await {
+            tracing::warn!(error = %e, "queue housekeeping failed; retrying in 1 s");
         }
     }
 }
@@ -182,18 +183,21 @@ pub async fn serve(
     let executor = Executor::new(zendesk, connect, config.delivery.bulk_import);
     let config = Arc::new(config);
     let state = AppState::new(config.clone(), queue.clone(), metrics.clone());
-    let deliverer = Deliverer::new(&config, queue, executor, metrics, state.wake.clone());
+    let deliverer = Deliverer::new(&config, queue.clone(), executor, metrics, state.wake.clone());
     let (stop, stopped) = watch::channel(false);
-    let checkpoints = tokio::spawn(checkpoint_every_second(state.queue.clone()));
+    let housekeeping = tokio::spawn(housekeeping_every_second(queue.clone()));
     let mut delivery = tokio::spawn(deliverer.run(stopped));
     let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
     // In-flight requests have finished (their events are on disk). Let the
     // delivery pass in progress record its results, then stop.
     let _ = stop.send(true);
-    checkpoints.abort();
     if tokio::time::timeout(DELIVERY_DRAIN, &mut delivery).await.is_err() {
         tracing::warn!("delivery did not finish within {DELIVERY_DRAIN:?}; the queue resumes it on the next start");
         delivery.abort();
+    }
+    housekeeping.abort();
+    if let Err(e) = queue.blocking(|q| q.release_claims()).await {
+        tracing::warn!(error = %e, "could not give back claimed events; other instances take them when the claims run out");
     }
     Ok(result?)
 }

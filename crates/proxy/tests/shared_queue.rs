@@ -86,3 +86,14 @@ async fn two_instances_behind_a_load_balancer_deliver_every_event_exactly_once()
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_given_back_on_shutdown_are_taken_by_another_instance_at_once() {
+    let pg = Postgres::start();
+    let (leaving, staying) = (open(&pg.url()).await, open(&pg.url()).await);
+    leaving.enqueue("k", vec![prepared("m1", "a"), prepared("m2", "b")]).await.unwrap();
+    assert_eq!(leaving.blocking(|q| q.due(10, now_ms())).await.unwrap().len(), 2);
+    assert!(staying.blocking(|q| q.due(10, now_ms())).await.unwrap().is_empty());
+    leaving.blocking(|q| q.release_claims()).await.unwrap();
+    assert_eq!(staying.blocking(|q| q.due(10, now_ms())).await.unwrap().len(), 2);
+}

@@ -199,10 +199,21 @@ impl Queue {
         on_store!(self, q => q.replay(message_ids))
     }
 
-    /// Housekeeping of the store (SQLite: moves the WAL into the database
-    /// file without blocking ingestion).
-    pub fn checkpoint(&self) -> Result<(), QueueError> {
-        on_store!(self, q => q.checkpoint())
+    /// Periodic upkeep, run every second: SQLite moves the WAL into the
+    /// database file without blocking ingestion; PostgreSQL extends the
+    /// claims this instance holds, so a long pass keeps its events.
+    pub fn housekeeping(&self) -> Result<(), QueueError> {
+        on_store!(self, q => q.housekeeping())
+    }
+
+    /// Gives back the events this instance claimed but did not deliver (on
+    /// shutdown), so other instances take them at once rather than when the
+    /// claim runs out.
+    pub fn release_claims(&self) -> Result<(), QueueError> {
+        match &self.0 {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(q) => q.release_claims(),
+        }
     }
 
     /// Events waiting for delivery.

@@ -5,17 +5,20 @@
 //! still go out in order, and the events of an instance that died are
 //! picked up by the others when its lease runs out.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use postgres::{Client, Transaction};
 
 use super::{now_ms, DeadLetter, QueueError, QueuedEvent, DEDUPE_WINDOW_MS};
 use crate::ingest::Prepared;
 
-/// How long a claimed event belongs to the instance that claimed it. A
-/// delivery pass finishes well within it (a pass takes at most a few
-/// hundred events at the account's rate limit).
-const CLAIM_MS: i64 = 10 * 60 * 1000;
+/// How long a claim lasts without renewal: how soon the events of an
+/// instance that died are delivered by the others.
+const CLAIM_MS: i64 = 2 * 60 * 1000;
+/// A live instance renews its claims this often (a pass at the account's
+/// rate limit can take longer than a claim lasts).
+const RENEW_EVERY: Duration = Duration::from_secs(30);
 /// Serializes claiming across instances (any constant shared by all).
 const CLAIM_LOCK: i64 = 0x7a64_7078;
 
@@ -33,7 +36,8 @@ CREATE TABLE IF NOT EXISTS zendesk_proxy.events (
     ops_done        INTEGER NOT NULL DEFAULT 0,
     op_in_flight    INTEGER,
     last_error      TEXT,
-    claimed_until   BIGINT  NOT NULL DEFAULT 0
+    claimed_until   BIGINT  NOT NULL DEFAULT 0,
+    claimed_by      TEXT
 );
 CREATE INDEX IF NOT EXISTS events_due ON zendesk_proxy.events (next_attempt_at, seq);
 CREATE INDEX IF NOT EXISTS events_user ON zendesk_proxy.events (user_key, seq);
@@ -68,6 +72,9 @@ pub struct PostgresQueue {
     delivery: Connection,
     /// Ingestion's own connection, so acknowledging never waits on delivery.
     ingest: Connection,
+    /// Names this process's claims.
+    instance: Arc<str>,
+    last_renewal: Arc<Mutex<Instant>>,
 }
 
 type Job = Box<dyn FnOnce(&mut Client) + Send>;
@@ -144,7 +151,13 @@ impl PostgresQueue {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK])?;
             tx.batch_execute(SCHEMA)
         })?;
-        Ok(PostgresQueue { delivery, ingest: Connection::open(url)? })
+        let instance = format!("{}-{}-{}", std::process::id(), now_ms(), rand_suffix());
+        Ok(PostgresQueue {
+            delivery,
+            ingest: Connection::open(url)?,
+            instance: instance.into(),
+            last_renewal: Arc::new(Mutex::new(Instant::now())),
+        })
     }
 
     pub fn enqueue(&self, write_key: &str, events: &[Prepared]) -> Result<usize, QueueError> {
@@ -168,6 +181,7 @@ impl PostgresQueue {
     }
 
     pub fn due(&self, limit: usize, received_before_ms: i64) -> Result<Vec<QueuedEvent>, QueueError> {
+        let instance = self.instance.to_string();
         let rows = self.delivery.in_transaction(move |tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK])?;
             let now = now_ms();
@@ -179,9 +193,9 @@ impl PostgresQueue {
                                        WHERE p.user_key = e.user_key AND p.seq < e.seq
                                          AND (p.next_attempt_at > $1 OR p.claimed_until > $1))
                      ORDER BY seq LIMIT $2)
-                 UPDATE zendesk_proxy.events ev SET claimed_until = $1 + $4 FROM picked WHERE ev.seq = picked.seq
+                 UPDATE zendesk_proxy.events ev SET claimed_until = $1 + $4, claimed_by = $5 FROM picked WHERE ev.seq = picked.seq
                  RETURNING ev.seq, ev.message_id, ev.write_key, ev.user_key, ev.body, ev.attempts, ev.ops_done, ev.op_in_flight, ev.received_at",
-                &[&now, &(limit as i64), &received_before_ms, &CLAIM_MS],
+                &[&now, &(limit as i64), &received_before_ms, &CLAIM_MS, &instance],
             )
         })?;
         let mut events: Vec<QueuedEvent> = rows
@@ -225,7 +239,7 @@ impl PostgresQueue {
 
     pub fn retry_later(&self, seq: i64, next_attempt_at_ms: i64, error: &str) -> Result<(), QueueError> {
         self.delivery.execute(
-            "UPDATE zendesk_proxy.events SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, claimed_until = 0 WHERE seq = $1",
+            "UPDATE zendesk_proxy.events SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, claimed_until = 0, claimed_by = NULL WHERE seq = $1",
             vec![Box::new(seq), Box::new(next_attempt_at_ms), Box::new(error.to_owned())],
         )?;
         Ok(())
@@ -278,8 +292,28 @@ impl PostgresQueue {
         })
     }
 
-    /// PostgreSQL needs no housekeeping from the proxy (autovacuum).
-    pub fn checkpoint(&self) -> Result<(), QueueError> {
+    /// Renews this instance's claims every [`RENEW_EVERY`] (autovacuum
+    /// does the rest).
+    pub fn housekeeping(&self) -> Result<(), QueueError> {
+        {
+            let mut last = self.last_renewal.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() < RENEW_EVERY {
+                return Ok(());
+            }
+            *last = Instant::now();
+        }
+        self.delivery.execute(
+            "UPDATE zendesk_proxy.events SET claimed_until = $1 WHERE claimed_by = $2 AND claimed_until > 0",
+            vec![Box::new(now_ms() + CLAIM_MS), Box::new(self.instance.to_string())],
+        )?;
+        Ok(())
+    }
+
+    pub fn release_claims(&self) -> Result<(), QueueError> {
+        self.delivery.execute(
+            "UPDATE zendesk_proxy.events SET claimed_until = 0, claimed_by = NULL WHERE claimed_by = $1",
+            vec![Box::new(self.instance.to_string())],
+        )?;
         Ok(())
     }
 
@@ -291,4 +325,13 @@ impl PostgresQueue {
     pub fn prune_seen(&self) -> Result<usize, QueueError> {
         Ok(self.delivery.execute("DELETE FROM zendesk_proxy.seen WHERE received_at < $1", vec![Box::new(now_ms() - DEDUPE_WINDOW_MS)])? as usize)
     }
+}
+
+/// Distinguishes two processes with the same pid and start millisecond
+/// (containers on different hosts).
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    hasher.finish()
 }

@@ -155,7 +155,7 @@ impl SqliteQueue {
         let ingest = Connection::open(path)?;
         ingest.busy_timeout(std::time::Duration::from_secs(5))?;
         // Checkpoints copy the WAL into the database file and fsync it: run
-        // by [`Queue::checkpoint`] on the delivery connection, they never
+        // by [`super::Queue::housekeeping`] on the delivery connection, they never
         // stall an acknowledgement.
         ingest.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")?;
         let (writer, requests) = mpsc::channel();
@@ -312,7 +312,7 @@ impl SqliteQueue {
 
     /// Moves the WAL into the database file without blocking the ingestion
     /// writer (SQLite's PASSIVE mode), so the WAL stays small.
-    pub fn checkpoint(&self) -> Result<(), QueueError> {
+    pub fn housekeeping(&self) -> Result<(), QueueError> {
         self.conn().query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
