@@ -194,3 +194,23 @@ async fn server_errors_are_retried_and_an_edge_429_pauses_for_the_configured_def
     assert_eq!(requests.iter().filter(|r| r.status == 503).count(), 2);
     proxy.stop().await;
 }
+
+#[tokio::test]
+async fn custom_traits_need_their_field_in_zendesk_or_the_setting_that_creates_it() {
+    for create_missing in [false, true] {
+        let fake = Fake::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let setting = ("write_keys.demo-write-key.settings.zendesk.createMissingCustomFields", if create_missing { "true" } else { "false" });
+        let proxy = Proxy::start(config(&fake.url, dir.path(), &[setting, SUBDOMAIN])).await;
+        let event = json!({"type": "identify", "messageId": "f1", "userId": "u1", "traits": {"name": "Ada", "email": "ada@example.com", "favoriteColor": "teal"}});
+        assert_eq!(proxy.batch(vec![event]).await.0, 200);
+        proxy.drained(Duration::from_secs(10)).await;
+        let user = &fake.users_by_external_id("u1").await[0];
+        let fields = fake.get("/api/v2/user_fields.json").await;
+        let defined = fields["user_fields"].as_array().unwrap().iter().any(|f| f["key"] == "favorite_color");
+        assert_eq!(defined, create_missing, "the field exists only when the setting creates it");
+        let value = user["user_fields"].get("favorite_color").cloned().unwrap_or(Value::Null);
+        assert_eq!(value, if create_missing { json!("teal") } else { Value::Null }, "the user is still written, without the unknown field");
+        proxy.stop().await;
+    }
+}
