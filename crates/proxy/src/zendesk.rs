@@ -8,6 +8,7 @@ use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use thiserror::Error;
+use zendesk_pacing::{spacing, Headroom, Pacer};
 
 use crate::config::{Secret, ZendeskAuth};
 use crate::metrics::Metrics;
@@ -56,6 +57,9 @@ impl ZendeskError {
 /// pause against the account).
 pub struct Throttle {
     bucket: TokenBucket,
+    /// Spaces requests when Zendesk's headers say the account (shared with
+    /// other apps and other proxy instances) is running low.
+    pacer: Pacer,
     paused_until: Mutex<Option<Instant>>,
     default_pause: Duration,
     metrics: Metrics,
@@ -65,6 +69,7 @@ impl Throttle {
     pub fn new(requests_per_minute: u32, default_pause: Duration, metrics: Metrics) -> Throttle {
         Throttle {
             bucket: TokenBucket::per_minute(requests_per_minute),
+            pacer: Pacer::default(),
             paused_until: Mutex::new(None),
             default_pause,
             metrics,
@@ -83,13 +88,22 @@ impl Throttle {
                 tokio::time::sleep_until(until.into()).await;
                 continue;
             }
-            if self.bucket.acquire().await {
+            let bucket_waited = self.bucket.acquire().await;
+            let paced = !self.pacer.wait().await.is_zero();
+            if bucket_waited || paced {
                 self.metrics.rate_limit_wait();
             }
             // A 429 may have arrived while this request waited for its token.
             if self.paused_until().is_none() {
                 return;
             }
+        }
+    }
+
+    /// Applies what an answer says is left of the account's minute.
+    fn observe(&self, headers: &reqwest::header::HeaderMap) {
+        if let Some(Headroom { limit, remaining, reset }) = Headroom::from_headers(headers, ACCOUNT_WINDOW) {
+            self.pacer.set_spacing(spacing(limit, remaining, reset), reset);
         }
     }
 
@@ -127,6 +141,8 @@ pub struct ApiClient {
 /// 429s in a row on one request before it is handed back as a retryable
 /// failure (the event is then rescheduled).
 const MAX_429_IN_A_ROW: u32 = 20;
+/// Zendesk's rate-limit window, assumed when an answer carries no reset.
+const ACCOUNT_WINDOW: Duration = Duration::from_secs(60);
 
 impl ApiClient {
     /// The Zendesk Support API.
@@ -212,6 +228,7 @@ impl ApiClient {
             .await
             // `without_url`: keep errors short; the URL never holds a secret.
             .map_err(|e| ZendeskError::Network(e.without_url().to_string()))?;
+        self.throttle.observe(response.headers());
         let status = response.status();
         let retry_after = response
             .headers()

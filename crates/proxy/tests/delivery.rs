@@ -52,8 +52,14 @@ async fn identifies_of_one_user_in_a_short_window_become_one_upsert_with_the_las
 async fn a_429_storm_delivers_everything_and_sends_nothing_during_a_pause() {
     let limit = Limit { per_window: 6, window: Duration::from_secs(1) };
     let fake = Fake::start_with(Some(limit)).await;
+    // Besides the account's limit (which the proxy paces itself by, from the
+    // headers), 429s it could not see coming: from Zendesk's edge or from
+    // other apps' bursts.
+    let forced = 2;
+    fake.zendesk.throttle_next(forced, Duration::from_secs(1));
     let dir = tempfile::tempdir().unwrap();
-    // The proxy is told a higher limit than the account has, so it meets 429s.
+    // The proxy is told a higher limit than the account has: only Zendesk's
+    // answers keep it within the account's.
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.requests_per_minute", "3000")])).await;
     let events: Vec<Value> = (0..30)
         .map(|i| identify(&format!("s{i}"), &format!("user-{i}"), &format!("User {i}"), &format!("user{i}@example.com")))
@@ -78,11 +84,14 @@ async fn a_429_storm_delivers_everything_and_sends_nothing_during_a_pause() {
         assert_eq!(during, 0, "a request was sent during the Retry-After pause after {hit:?}");
     }
     let ok = requests.iter().filter(|r| r.status < 400).count();
-    let capacity = elapsed.as_secs_f64() * limit.per_window as f64 / limit.window.as_secs_f64();
+    // The account's capacity while Zendesk was not asking for a pause.
+    let open_for = elapsed.as_secs_f64() - forced as f64;
+    let capacity = open_for * limit.per_window as f64 / limit.window.as_secs_f64();
     let used = 100.0 * ok as f64 / capacity;
     eprintln!("429 storm: {ok} successful requests in {elapsed:?}, limit used at {used:.0} %, {} x 429", throttled.len());
-    // Pausing longer than Zendesk asks would waste the account's budget.
-    assert!(used >= 80.0, "the limit was used at only {used:.0} %");
+    // Pausing longer than Zendesk asks, or pacing too carefully, would waste
+    // the account's budget (measured: about 99 %; the margin is for loaded CI machines).
+    assert!(used >= 90.0, "the limit was used at only {used:.0} %");
     proxy.stop().await;
 }
 
@@ -140,5 +149,26 @@ async fn each_write_key_maps_with_its_own_settings() {
     proxy.drained(Duration::from_secs(10)).await;
     assert_eq!(fake.users_by_external_id("on-user").await.len(), 1);
     assert!(fake.users_by_external_id("off-user").await.is_empty());
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn when_other_apps_have_spent_most_of_the_accounts_minute_the_proxy_spaces_its_requests_instead_of_meeting_429s() {
+    let fake = Fake::start().await;
+    fake.zendesk.limit_core(30, Duration::from_secs(6));
+    // Other apps on the account have just used 24 of its 30 requests.
+    fake.zendesk.spend_core(24);
+    let dir = tempfile::tempdir().unwrap();
+    // The proxy's own budget would allow far more: only Zendesk's headers tell.
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.requests_per_minute", "6000")])).await;
+    let events: Vec<Value> = (0..8).map(|i| identify(&format!("p{i}"), &format!("paced-{i}"), &format!("User {i}"), &format!("paced{i}@example.com"))).collect();
+    assert_eq!(proxy.batch(events).await.0, 200);
+    proxy.drained(Duration::from_secs(40)).await;
+    let requests = fake.requests();
+    assert_eq!(requests.iter().filter(|r| r.status == 429).count(), 0, "{requests:?}");
+    fake.unlimit();
+    for i in 0..8 {
+        assert_eq!(fake.users_by_external_id(&format!("paced-{i}")).await.len(), 1);
+    }
     proxy.stop().await;
 }

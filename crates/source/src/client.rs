@@ -12,7 +12,9 @@ use thiserror::Error;
 use url::Url;
 
 use crate::config::{Auth, RateLimits, RetryPolicy};
-use crate::limiter::{spacing, Budget, Pacer, Pause};
+use zendesk_pacing::{spacing, Headroom, Pacer};
+
+use crate::limiter::{Budget, Pause};
 use crate::progress::StreamProgress;
 
 /// Which Zendesk budget a request draws from.
@@ -178,11 +180,7 @@ impl Client {
     /// headers can. `ratelimit-*` carries the reset, `X-Rate-Limit-*` (older,
     /// on every endpoint) does not: then the window is assumed.
     fn pace_by_the_accounts_headroom(&self, headers: &HeaderMap, path: &str) {
-        let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-        let limit = number("ratelimit-limit").or_else(|| number("x-rate-limit"));
-        let remaining = number("ratelimit-remaining").or_else(|| number("x-rate-limit-remaining"));
-        let reset = number("ratelimit-reset").map_or(self.window, Duration::from_secs);
-        let Some((limit, remaining)) = limit.zip(remaining) else { return };
+        let Some(Headroom { limit, remaining, reset }) = Headroom::from_headers(headers, self.window) else { return };
         let others_in_flight = self.core_in_flight.load(Ordering::SeqCst).saturating_sub(1) as u64;
         let remaining = remaining.saturating_sub(others_in_flight);
         let hold = spacing(limit, remaining, reset);
