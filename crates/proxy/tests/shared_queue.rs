@@ -97,3 +97,23 @@ async fn claims_given_back_on_shutdown_are_taken_by_another_instance_at_once() {
     leaving.blocking(|q| q.release_claims()).await.unwrap();
     assert_eq!(staying.blocking(|q| q.due(10, now_ms())).await.unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_reconnects_after_the_database_restarts() {
+    let pg = Postgres::start();
+    let queue = open(&pg.url()).await;
+    queue.enqueue("k", vec![prepared("before", "a")]).await.unwrap();
+    pg.restart();
+    // Each connection may meet the cut once (the client gets a 5xx and
+    // retries, delivery retries a second later); then it has reconnected.
+    let depth = match queue.blocking(|q| q.depth()).await {
+        Ok(depth) => depth,
+        Err(_) => queue.blocking(|q| q.depth()).await.expect("reconnected"),
+    };
+    assert_eq!(depth, 1, "the event accepted before the restart is still queued");
+    let accepted = match queue.enqueue("k", vec![prepared("after", "a")]).await {
+        Ok(n) => n,
+        Err(_) => queue.enqueue("k", vec![prepared("after", "a")]).await.expect("reconnected"),
+    };
+    assert_eq!(accepted, 1);
+}

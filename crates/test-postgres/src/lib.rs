@@ -53,10 +53,20 @@ impl Postgres {
         if tls_only {
             pg.require_tls();
         }
-        let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", pg.port, pg.path(pg.data.parent().unwrap()));
-        let log = pg.path(&pg.data.parent().unwrap().join("server.log"));
-        pg.run("pg_ctl", &["-D", &pg.path(&pg.data), "-o", &options, "-l", &log, "-w", "start"]);
+        pg.pg_ctl("start");
         pg
+    }
+
+    /// Stops the server (fast: connections are cut) and starts it again, as
+    /// in a database restart or failover.
+    pub fn restart(&self) {
+        self.pg_ctl("restart");
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", self.port, self.path(self.socket_dir()));
+        let log = self.path(&self.socket_dir().join("server.log"));
+        self.run("pg_ctl", &["-D", &self.path(&self.data), "-o", &options, "-l", &log, "-m", "fast", "-w", action]);
     }
 
     /// The CA that signed the server certificate (with `tls_only`).

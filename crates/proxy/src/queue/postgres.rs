@@ -95,14 +95,24 @@ impl Connection {
         std::thread::Builder::new()
             .name("queue-postgres".into())
             .spawn(move || {
-                let client = pg_tls::connector()
-                    .map_err(|e| QueueError::Postgres(e.to_string()))
-                    .and_then(|tls| Client::connect(&url, tls).map_err(pg));
-                match client {
+                let connect = || {
+                    pg_tls::connector()
+                        .map_err(|e| QueueError::Postgres(e.to_string()))
+                        .and_then(|tls| Client::connect(&url, tls).map_err(pg))
+                };
+                match connect() {
                     Ok(mut client) => {
                         let _ = ready.send(Ok(()));
                         // Ends when the last handle is dropped; the client closes here.
                         while let Ok(job) = incoming.recv() {
+                            // After a database restart or failover: connect again
+                            // (if that fails too, the job reports the closed connection).
+                            if client.is_closed() {
+                                match connect() {
+                                    Ok(fresh) => client = fresh,
+                                    Err(e) => tracing::warn!(error = %e, "the queue database is unreachable"),
+                                }
+                            }
                             job(&mut client);
                         }
                     }
