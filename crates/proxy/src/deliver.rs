@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::sync::{watch, Notify};
-use zendesk_analytics_core::zendesk::{User, UserMatch};
+use zendesk_analytics_core::zendesk::{Organization, OrganizationRef, User, UserMatch};
 use zendesk_analytics_core::{map_event, Event, Outcome, Settings, Value, ZendeskOp};
 
 use crate::config::{Config, DeliveryConfig};
@@ -137,7 +137,7 @@ impl Deliverer {
                 self.perform(item).await;
             }
         }
-        self.flush_bulk(&mut bulk).await;
+        self.flush_bulk(&mut bulk, &deferred).await;
         for item in deferred {
             if *stop.borrow() {
                 break;
@@ -267,7 +267,39 @@ impl Deliverer {
     }
 
     /// Bulk upserts for the pending identify groups; on 403 each is sent singly.
-    async fn flush_bulk(&self, pending: &mut Vec<Work>) {
+    /// The organizations the bulk users' own group calls name (the group call
+    /// must be the user's next piece of work and not started yet): written in
+    /// one bulk job, so each new user can be created inside theirs.
+    async fn organizations_for_new_users(&self, users: &[&str], deferred: &[Work]) -> HashMap<String, i64> {
+        let mut wanted: HashMap<String, (Organization, bool)> = HashMap::new();
+        let mut of_user: HashMap<String, String> = HashMap::new();
+        for user in users {
+            let next = deferred.iter().find(|w| matches!(w, Work::Event { event, .. } if event.user_key == *user));
+            if let Some(Work::Event { event, ops }) = next {
+                if let [Op::Zendesk(ZendeskOp::UpsertOrganization { organization, create_missing_fields }), Op::Zendesk(ZendeskOp::AddOrganizationMembership { organization: OrganizationRef::ExternalId(member_of), .. })] =
+                    ops.as_slice()
+                {
+                    if event.ops_done == 0 && *member_of == organization.external_id {
+                        of_user.insert((*user).to_owned(), organization.external_id.clone());
+                        wanted.insert(organization.external_id.clone(), (organization.clone(), *create_missing_fields));
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return HashMap::new();
+        }
+        let organizations: Vec<(Organization, bool)> = wanted.into_values().collect();
+        if !matches!(self.executor.upsert_organizations_bulk(&organizations).await, Ok(Some(_))) {
+            return HashMap::new();
+        }
+        of_user
+            .into_iter()
+            .filter_map(|(user, external_id)| Some((user, self.executor.organization_known(&external_id)?)))
+            .collect()
+    }
+
+    async fn flush_bulk(&self, pending: &mut Vec<Work>, deferred: &[Work]) {
         if pending.is_empty() {
             return;
         }
@@ -281,12 +313,28 @@ impl Deliverer {
                 Work::Event { .. } => None,
             })
             .collect();
+        // A new user is created inside the organization their group call
+        // names (one request instead of a membership each); users Zendesk
+        // already has keep the membership call, which adds rather than replaces.
+        let user_keys: Vec<&str> = groups.iter().filter_map(|(events, ..)| events.first().map(|e| e.user_key.as_str())).collect();
+        let organization_of = self.organizations_for_new_users(&user_keys, deferred).await;
+        let external_ids: Vec<String> = groups.iter().filter_map(|(_, _, m, _)| m.external_id.clone()).collect();
+        let existing = if organization_of.is_empty() { Ok(Default::default()) } else { self.executor.existing_users(&external_ids).await };
+        let placement = |events: &[QueuedEvent], match_on: &UserMatch| -> Option<i64> {
+            let existing = existing.as_ref().ok()?;
+            let external_id = match_on.external_id.as_deref()?;
+            if existing.contains(&external_id.to_lowercase()) {
+                return None;
+            }
+            organization_of.get(&events.first()?.user_key).copied()
+        };
         let per_call = crate::executor::BULK_CHUNK * crate::executor::MAX_JOBS_IN_FLIGHT;
         let mut rest = groups;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(per_call));
             let chunk = std::mem::replace(&mut rest, tail);
-            let users: Vec<(User, bool)> = chunk.iter().map(|(_, u, _, create)| (u.clone(), *create)).collect();
+            let users: Vec<(User, bool, Option<i64>)> =
+                chunk.iter().map(|(events, u, match_on, create)| (u.clone(), *create, placement(events, match_on))).collect();
             match self.executor.upsert_users_bulk(&users).await {
                 Ok(Some(results)) => {
                     for ((events, ..), result) in chunk.into_iter().zip(results) {

@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 use thiserror::Error;
 use tokio::sync::Mutex;
-use zendesk_analytics_core::zendesk::{OrganizationRef, TagChange, TicketChanges, User, UserEvent, UserMatch, UserRef};
+use zendesk_analytics_core::zendesk::{Organization, OrganizationRef, TagChange, TicketChanges, User, UserEvent, UserMatch, UserRef};
 use zendesk_analytics_core::{ConnectOp, ZendeskOp};
 
 use crate::known_ids::KnownIds;
@@ -89,7 +89,43 @@ pub struct Executor {
     known: KnownIds,
 }
 
-/// What became of one user in a bulk job.
+/// One record of a bulk job and the external_id it is known by.
+struct BulkRecord {
+    body: Json,
+    external_id: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+enum BulkKind {
+    Users,
+    Organizations,
+}
+
+impl BulkKind {
+    fn plural(self) -> &'static str {
+        match self {
+            BulkKind::Users => "users",
+            BulkKind::Organizations => "organizations",
+        }
+    }
+
+    /// The metrics label of the submit call.
+    fn endpoint(self) -> &'static str {
+        match self {
+            BulkKind::Users => "users/create_or_update_many",
+            BulkKind::Organizations => "organizations/create_or_update_many",
+        }
+    }
+
+    fn learn(self, known: &KnownIds, external_id: &str, id: i64) {
+        match self {
+            BulkKind::Users => known.learn_user(external_id, id),
+            BulkKind::Organizations => known.learn_organization(external_id, id),
+        }
+    }
+}
+
+/// What became of one record in a bulk job.
 #[derive(Debug)]
 pub enum BulkResult {
     Done,
@@ -107,6 +143,11 @@ impl Executor {
             bulk_available: AtomicBool::new(bulk_import),
             known: KnownIds::default(),
         }
+    }
+
+    /// The Zendesk id of an organization already learned from an answer.
+    pub fn organization_known(&self, external_id: &str) -> Option<i64> {
+        self.known.organization(external_id)
     }
 
     pub fn bulk_enabled(&self) -> bool {
@@ -338,6 +379,9 @@ impl Executor {
 
     /// Adds a membership; "already a member" (422) is success.
     async fn add_membership(&self, user_id: i64, organization_id: i64) -> Result<(), OpError> {
+        if self.known.is_member(user_id, organization_id) {
+            return Ok(());
+        }
         let body = json!({ "organization_membership": { "user_id": user_id, "organization_id": organization_id } });
         match self
             .zendesk
@@ -530,24 +574,79 @@ impl Executor {
         }
     }
 
-    /// `create_or_update_many` for up to [`MAX_JOBS_IN_FLIGHT`] × [`BULK_CHUNK`]
-    /// users: submits the jobs, polls their status, returns one result per
-    /// user. `Ok(None)`: this account has no bulk import (403); use single calls.
-    pub async fn upsert_users_bulk(&self, users: &[(User, bool)]) -> Result<Option<Vec<BulkResult>>, OpError> {
-        let mut jobs = Vec::new();
-        for chunk in users.chunks(BULK_CHUNK).take(MAX_JOBS_IN_FLIGHT) {
-            let mut bodies = Vec::with_capacity(chunk.len());
-            for (user, create_missing_fields) in chunk {
-                let mut body = serde_json::to_value(user).map_err(bad)?;
-                self.keep_known_fields(&self.user_fields, &mut body, *create_missing_fields).await?;
-                bodies.push(body);
+    /// `create_or_update_many` for users, each with the organization to put
+    /// a new user in (Zendesk's `organization_id`, only ever for users not in
+    /// Zendesk yet: on an existing one it would replace every membership).
+    /// `Ok(None)`: this account has no bulk import (403); use single calls.
+    pub async fn upsert_users_bulk(&self, users: &[(User, bool, Option<i64>)]) -> Result<Option<Vec<BulkResult>>, OpError> {
+        let mut records = Vec::with_capacity(users.len());
+        for (user, create_missing_fields, organization_id) in users {
+            let mut body = serde_json::to_value(user).map_err(bad)?;
+            self.keep_known_fields(&self.user_fields, &mut body, *create_missing_fields).await?;
+            if let Some(organization_id) = organization_id {
+                body["organization_id"] = json!(organization_id);
             }
-            let body = json!({ "users": bodies });
-            let answer = match self
-                .zendesk
-                .call(Method::POST, "users/create_or_update_many", "/api/v2/users/create_or_update_many.json", Some(&body), None)
-                .await
-            {
+            records.push(BulkRecord { body, external_id: user.external_id.clone() });
+        }
+        let results = self.upsert_many(BulkKind::Users, &records).await?;
+        if let Some(results) = &results {
+            for ((user, _, organization_id), result) in users.iter().zip(results) {
+                let user_id = user.external_id.as_deref().and_then(|e| self.known.user(e));
+                if let (BulkResult::Done, Some(user_id), Some(organization_id)) = (result, user_id, organization_id) {
+                    self.known.learn_membership(user_id, *organization_id);
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// `create_or_update_many` for organizations; each one written is
+    /// remembered as such, so the group calls that named it need no request.
+    pub async fn upsert_organizations_bulk(&self, organizations: &[(Organization, bool)]) -> Result<Option<Vec<BulkResult>>, OpError> {
+        let mut records = Vec::with_capacity(organizations.len());
+        for (organization, create_missing_fields) in organizations {
+            let mut body = serde_json::to_value(organization).map_err(bad)?;
+            self.keep_known_fields(&self.organization_fields, &mut body, *create_missing_fields).await?;
+            records.push(BulkRecord { body, external_id: Some(organization.external_id.clone()) });
+        }
+        let results = self.upsert_many(BulkKind::Organizations, &records).await?;
+        for (record, result) in records.iter().zip(results.iter().flatten()) {
+            if matches!(result, BulkResult::Done) {
+                self.known.organization_written(json!({ "organization": record.body }).to_string());
+            }
+        }
+        Ok(results)
+    }
+
+    /// Learns which of these external ids Zendesk already has users for
+    /// (`show_many`, 100 at a time). Returns those it has.
+    pub async fn existing_users(&self, external_ids: &[String]) -> Result<BTreeSet<String>, OpError> {
+        let mut existing = BTreeSet::new();
+        for chunk in external_ids.chunks(BULK_CHUNK) {
+            let ids: Vec<String> = chunk.iter().map(|id| encode(id)).collect();
+            let path = format!("/api/v2/users/show_many.json?external_ids={}", ids.join(","));
+            let answer = self.zendesk.call(Method::GET, "users/show_many", &path, None, None).await?;
+            for user in answer.body.get("users").and_then(Json::as_array).into_iter().flatten() {
+                if let (Some(id), Some(external_id)) = (user.get("id").and_then(Json::as_i64), user.get("external_id").and_then(Json::as_str)) {
+                    self.known.learn_user(external_id, id);
+                    existing.insert(external_id.to_lowercase());
+                }
+            }
+        }
+        Ok(existing)
+    }
+
+    /// Submits up to [`MAX_JOBS_IN_FLIGHT`] jobs of [`BULK_CHUNK`] records,
+    /// polls them, and returns one result per record, remembering the id of
+    /// each record written.
+    async fn upsert_many(&self, kind: BulkKind, records: &[BulkRecord]) -> Result<Option<Vec<BulkResult>>, OpError> {
+        let plural = kind.plural();
+        let path = format!("/api/v2/{plural}/create_or_update_many.json");
+        let mut jobs = Vec::new();
+        for chunk in records.chunks(BULK_CHUNK).take(MAX_JOBS_IN_FLIGHT) {
+            let bodies: Vec<&Json> = chunk.iter().map(|r| &r.body).collect();
+            let body = json!({ plural: bodies });
+            let answer = match self.zendesk.call(Method::POST, kind.endpoint(), &path, Some(&body), None).await {
                 Ok(answer) => answer,
                 Err(ZendeskError::Status { status: 403, message, .. }) if jobs.is_empty() => {
                     tracing::warn!(error = %message, "bulk import is not enabled for this Zendesk account; using single calls");
@@ -563,16 +662,15 @@ impl Executor {
                 .ok_or_else(|| bad("no job_status.id in the create_or_update_many answer"))?;
             jobs.push((id, chunk));
         }
-        let mut results = Vec::with_capacity(users.len());
+        let mut results = Vec::with_capacity(records.len());
         for (id, chunk) in jobs {
-            results.extend(self.await_job(&id, chunk).await?);
+            results.extend(self.await_job(&id, kind, chunk).await?);
         }
         Ok(Some(results))
     }
 
-    /// Polls `GET /api/v2/job_statuses/{id}` until the job is done, and
-    /// remembers the id of each user it wrote.
-    async fn await_job(&self, id: &str, chunk: &[(User, bool)]) -> Result<Vec<BulkResult>, OpError> {
+    /// Polls `GET /api/v2/job_statuses/{id}` until the job is done.
+    async fn await_job(&self, id: &str, kind: BulkKind, chunk: &[BulkRecord]) -> Result<Vec<BulkResult>, OpError> {
         let size = chunk.len();
         let path = format!("/api/v2/job_statuses/{id}.json");
         let mut delay = Duration::from_millis(200);
@@ -585,10 +683,8 @@ impl Executor {
                     for (position, item) in job.get("results").and_then(Json::as_array).into_iter().flatten().enumerate() {
                         let index = item.get("index").and_then(Json::as_u64).map_or(position, |i| i as usize);
                         let written = item.get("id").and_then(Json::as_i64);
-                        if let (Some(user_id), Some((user, _))) = (written, chunk.get(index)) {
-                            if let Some(external_id) = &user.external_id {
-                                self.known.learn_user(external_id, user_id);
-                            }
+                        if let (Some(id), Some(external_id)) = (written, chunk.get(index).and_then(|r| r.external_id.as_deref())) {
+                            kind.learn(&self.known, external_id, id);
                         }
                         let failed = item.get("error").or_else(|| item.get("errors")).filter(|e| !e.is_null());
                         if let (Some(error), Some(slot)) = (failed, out.get_mut(index)) {

@@ -7,7 +7,7 @@
 //! a remembered id forgets it, so the retry searches again (the record may
 //! have been deleted or merged in Zendesk).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,8 @@ struct Inner {
     users: HashMap<String, i64>,
     organizations: HashMap<String, i64>,
     written_organizations: HashMap<String, Instant>,
+    /// (user id, organization id) memberships made with a user's creation.
+    memberships: HashSet<(i64, i64)>,
 }
 
 /// Zendesk matches external ids case-insensitively.
@@ -70,6 +72,19 @@ impl KnownIds {
         let mut inner = self.lock();
         inner.organizations.remove(&key(external_id));
         inner.written_organizations.clear();
+    }
+
+    /// A membership Zendesk made with the user (`organization_id` on creation).
+    pub fn learn_membership(&self, user_id: i64, organization_id: i64) {
+        let mut inner = self.lock();
+        if inner.memberships.len() >= MAX_ENTRIES {
+            inner.memberships.clear();
+        }
+        inner.memberships.insert((user_id, organization_id));
+    }
+
+    pub fn is_member(&self, user_id: i64, organization_id: i64) -> bool {
+        self.lock().memberships.contains(&(user_id, organization_id))
     }
 
     /// Whether an organization write with exactly this body succeeded moments ago.

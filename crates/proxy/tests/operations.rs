@@ -132,21 +132,68 @@ async fn bulk_import_sends_a_hundred_users_per_job_and_falls_back_to_single_call
     for bulk_enabled_at_zendesk in [true, false] {
         let fake = Fake::start().await;
         fake.zendesk.set_bulk_import(bulk_enabled_at_zendesk);
+        // One user already in Zendesk, in another organization: a bulk
+        // creation must not take that membership away.
+        let existing_org = support::http()
+            .post(format!("{}/api/v2/organizations/create_or_update.json", fake.url))
+            .bearer_auth("demo-oauth-token")
+            .json(&json!({"organization": {"name": "Old Co", "external_id": "old-co"}}))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["organization"]["id"]
+            .clone();
+        support::http()
+            .post(format!("{}/api/v2/users/create_or_update.json", fake.url))
+            .bearer_auth("demo-oauth-token")
+            .json(&json!({"user": {"name": "User 0", "email": "bulk0@example.com", "external_id": "bulk-0", "organization_id": existing_org}}))
+            .send()
+            .await
+            .unwrap();
+        let before = fake.requests().len();
         let dir = tempfile::tempdir().unwrap();
         let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.bulk_import", "true"), ("delivery.coalesce_window_ms", "300"), ("delivery.requests_per_minute", "6000")])).await;
-        let events: Vec<Value> = (0..250).map(|i| identify(&format!("b{i}"), &format!("bulk-{i}"), &format!("User {i}"), &format!("bulk{i}@example.com"))).collect();
+        let events: Vec<Value> = (0..250)
+            .flat_map(|i| {
+                let user = format!("bulk-{i}");
+                [
+                    identify(&format!("b{i}"), &user, &format!("User {i}"), &format!("bulk{i}@example.com")),
+                    json!({"type": "group", "messageId": format!("g{i}"), "userId": user, "groupId": format!("co-{}", i % 5), "traits": {"name": format!("Company {}", i % 5)}}),
+                ]
+            })
+            .collect();
         assert_eq!(proxy.batch(events).await.0, 200);
         proxy.drained(Duration::from_secs(60)).await;
-        let listed = fake.get("/api/v2/users.json?per_page=100&page=3").await;
-        assert_eq!(listed["count"], 250, "bulk enabled at Zendesk: {bulk_enabled_at_zendesk}");
+        let used = fake.requests().len() - before;
         let jobs = fake.count("POST", "/api/v2/users/create_or_update_many");
-        let singles = fake.count("POST", "/api/v2/users/create_or_update.json");
+        let singles = fake.count("POST", "/api/v2/users/create_or_update.json") - 1;
+        eprintln!("bulk enabled {bulk_enabled_at_zendesk}: {used} requests for 250 users in 5 companies");
         if bulk_enabled_at_zendesk {
             assert!((3..=5).contains(&jobs) && singles == 0, "{jobs} jobs, {singles} single calls");
+            assert!(used <= 20, "{used} requests: new users are created inside their company");
         } else {
             assert_eq!((jobs, singles), (1, 250), "one refused job, then single calls");
         }
-        eprintln!("bulk enabled {bulk_enabled_at_zendesk}: {} requests for 250 users", fake.requests().len());
+        let listed = fake.get("/api/v2/users.json?per_page=100&page=3").await;
+        assert_eq!(listed["count"], 250, "bulk enabled at Zendesk: {bulk_enabled_at_zendesk}");
+        for i in [0, 1, 249] {
+            let user = &fake.users_by_external_id(&format!("bulk-{i}")).await[0];
+            let memberships = fake.get(&format!("/api/v2/users/{}/organization_memberships.json", user["id"])).await;
+            let mut names: Vec<String> = memberships["organization_memberships"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["organization_name"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            names.sort();
+            let mut expected = vec![format!("Company {}", i % 5)];
+            if i == 0 {
+                expected.push("Old Co".to_owned());
+            }
+            assert_eq!(names, expected, "bulk-{i}");
+        }
         proxy.stop().await;
     }
 }

@@ -16,6 +16,8 @@ pub fn router(fake: FakeZendesk) -> Router {
         .route("/api/v2/users/create_or_update.json", post(users::create_or_update))
         .route("/api/v2/users/search", get(users::search))
         .route("/api/v2/users/search.json", get(users::search))
+        .route("/api/v2/users/show_many", get(users::show_many))
+        .route("/api/v2/users/show_many.json", get(users::show_many))
         .route("/api/v2/users", get(users::list))
         .route("/api/v2/users.json", get(users::list))
         .route("/api/v2/users/{id}", get(users::show).put(users::update))

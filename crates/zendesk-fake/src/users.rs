@@ -335,6 +335,40 @@ pub async fn list(
     })
 }
 
+/// `GET /api/v2/users/show_many?ids=…` or `?external_ids=…` (comma
+/// separated, at most 100): the users that exist, in no promised order.
+pub async fn show_many(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let (by_external_id, list) = match (params.get("external_ids"), params.get("ids")) {
+        (Some(list), _) => (true, list),
+        (None, Some(list)) => (false, list),
+        (None, None) => return Err(ApiError::BadRequest("Either ids or external_ids is required".into())),
+    };
+    let wanted: Vec<&str> = list.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
+    if wanted.len() > 100 {
+        return Err(ApiError::BadRequest("Too many ids: at most 100 per request".into()));
+    }
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        let users: Vec<Value> = store
+            .users
+            .values()
+            .filter(|u| {
+                if by_external_id {
+                    wanted.iter().any(|w| eq_ci(&u.external_id, w))
+                } else {
+                    wanted.iter().any(|w| *w == u.id.to_string())
+                }
+            })
+            .map(|u| u.to_json(&base, &store.user_fields))
+            .collect();
+        Ok(Json(json!({ "users": users })))
+    })
+}
+
 /// `GET /api/v2/users/{id}`.
 pub async fn show(
     State(fake): State<FakeZendesk>,
