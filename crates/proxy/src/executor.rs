@@ -640,6 +640,9 @@ impl Executor {
     /// polls them, and returns one result per record, remembering the id of
     /// each record written.
     async fn upsert_many(&self, kind: BulkKind, records: &[BulkRecord]) -> Result<Option<Vec<BulkResult>>, OpError> {
+        if !self.bulk_enabled() {
+            return Ok(None);
+        }
         let plural = kind.plural();
         let path = format!("/api/v2/{plural}/create_or_update_many.json");
         let mut jobs = Vec::new();
