@@ -63,6 +63,19 @@ fn load_map(key: &str) -> Map {
     local_get(key).and_then(|text| parse_json_object(&text)).unwrap_or_default()
 }
 
+/// Merges `traits` into `into`; whether anything changed (storage is only
+/// written when it did: a page repeating the same identify pays nothing).
+fn merge(into: &mut Map, traits: &Map) -> bool {
+    let mut changed = false;
+    for (key, value) in traits.iter() {
+        if into.get(key) != Some(value) {
+            into.insert(key.clone(), value.clone());
+            changed = true;
+        }
+    }
+    changed
+}
+
 fn store_map(key: &str, map: &Map) {
     if map.is_empty() {
         local_remove(key);
@@ -102,8 +115,7 @@ impl Identity {
                 store_id(USER_ID_KEY, Some(new));
             }
         }
-        if !traits.is_empty() {
-            self.traits.extend(traits.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if merge(&mut self.traits, traits) {
             store_map(USER_TRAITS_KEY, &self.traits);
         }
     }
@@ -117,8 +129,7 @@ impl Identity {
                 store_id(GROUP_ID_KEY, Some(new));
             }
         }
-        if !traits.is_empty() {
-            self.group_traits.extend(traits.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if merge(&mut self.group_traits, traits) {
             store_map(GROUP_TRAITS_KEY, &self.group_traits);
         }
     }
