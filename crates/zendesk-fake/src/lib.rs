@@ -5,6 +5,28 @@
 //! the proxy uses, with Zendesk's response and error shapes and its matching
 //! rules. Its fidelity decides whether the end-to-end tests mean anything, so
 //! every rule here cites the behaviour it models.
+//!
+//! What it serves (each path also with `.json`), module by module:
+//!
+//! ```text
+//! users          POST users/create_or_update, GET users, users/search, users/show_many,
+//!                GET|PUT users/{id}, GET users/{id}/identities,
+//!                PUT users/{id}/identities/{id}/make_primary
+//! organizations  POST organizations/create_or_update, GET organizations, organizations/search,
+//!                GET organizations/{id}
+//! memberships    POST organization_memberships, DELETE users/{id}/organizations/{org},
+//!                GET users/{id}/organization_memberships
+//! fields         GET|POST user_fields, organization_fields
+//! bulk           POST users|organizations/create_or_update_many, GET job_statuses/{id}
+//! tickets        POST|GET tickets, GET|PUT tickets/{id}, GET|PUT|POST|DELETE tickets/{id}/tags,
+//!                GET users/{id}/tickets/requested
+//! user_events    POST user_profiles/events, POST|GET users/{id}/events
+//! incremental    GET incremental/{tickets,users}/cursor, incremental/{organizations,ticket_events},
+//!                groups, satisfaction_ratings, activities
+//! connect        POST /v2/identify, /v2/track (+ /batch), X-Outbound-Key
+//! control        POST /__fake/faults, GET /__fake/requests, GET /__fake/connect/{users/{id},events}
+//! traffic        rate limits, forced failures, latency, lost answers, the request log
+//! ```
 
 mod auth;
 mod bulk;
