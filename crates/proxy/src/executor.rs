@@ -196,19 +196,18 @@ impl Executor {
             ZendeskOp::UpsertOrganization { organization, create_missing_fields } => {
                 let mut body = serde_json::to_value(organization).map_err(bad)?;
                 self.keep_known_fields(&self.organization_fields, &mut body, *create_missing_fields).await?;
-                let body = json!({ "organization": body });
-                let written = body.to_string();
-                if self.known.organization_just_written(&written) {
+                if self.known.organization_just_written(&body) {
                     return Ok(());
                 }
+                let request = json!({ "organization": body });
                 let answer = self
                     .zendesk
-                    .call(Method::POST, "organizations/create_or_update", "/api/v2/organizations/create_or_update.json", Some(&body), None)
+                    .call(Method::POST, "organizations/create_or_update", "/api/v2/organizations/create_or_update.json", Some(&request), None)
                     .await?;
                 if let Some(id) = answer.body.pointer("/organization/id").and_then(Json::as_i64) {
                     self.known.learn_organization(&organization.external_id, id);
                 }
-                self.known.organization_written(written);
+                self.known.organization_written(&body);
                 Ok(())
             }
             ZendeskOp::CreateTicket { ticket, idempotency_key } => {
@@ -612,7 +611,7 @@ impl Executor {
         let results = self.upsert_many(BulkKind::Organizations, &records).await?;
         for (record, result) in records.iter().zip(results.iter().flatten()) {
             if matches!(result, BulkResult::Done) {
-                self.known.organization_written(json!({ "organization": record.body }).to_string());
+                self.known.organization_written(&record.body);
             }
         }
         Ok(results)

@@ -87,13 +87,14 @@ impl KnownIds {
         self.lock().memberships.contains(&(user_id, organization_id))
     }
 
-    /// Whether an organization write with exactly this body succeeded moments ago.
-    pub fn organization_just_written(&self, body: &str) -> bool {
-        self.lock().written_organizations.get(body).is_some_and(|at| at.elapsed() < SAME_ORGANIZATION_FOR)
+    /// Whether an organization with exactly these fields (as sent, single or
+    /// bulk) was written moments ago.
+    pub fn organization_just_written(&self, fields: &serde_json::Value) -> bool {
+        self.lock().written_organizations.get(&fields.to_string()).is_some_and(|at| at.elapsed() < SAME_ORGANIZATION_FOR)
     }
 
-    pub fn organization_written(&self, body: String) {
-        insert(&mut self.lock().written_organizations, body, Instant::now());
+    pub fn organization_written(&self, fields: &serde_json::Value) {
+        insert(&mut self.lock().written_organizations, fields.to_string(), Instant::now());
     }
 }
 
@@ -113,9 +114,10 @@ mod tests {
     #[test]
     fn the_same_organization_body_is_written_once_a_minute() {
         let known = KnownIds::default();
-        assert!(!known.organization_just_written("{\"name\":\"Acme\"}"));
-        known.organization_written("{\"name\":\"Acme\"}".into());
-        assert!(known.organization_just_written("{\"name\":\"Acme\"}"));
-        assert!(!known.organization_just_written("{\"name\":\"Acme Inc\"}"));
+        let acme = serde_json::json!({"name": "Acme"});
+        assert!(!known.organization_just_written(&acme));
+        known.organization_written(&acme);
+        assert!(known.organization_just_written(&acme));
+        assert!(!known.organization_just_written(&serde_json::json!({"name": "Acme Inc"})));
     }
 }
