@@ -86,6 +86,36 @@ pub fn written(created: bool, location: String, body: Value) -> axum::response::
     }
 }
 
+/// Zendesk's offset pagination (`page`, `per_page` ≤ 100) for list endpoints.
+pub struct Paging {
+    page: usize,
+    per_page: usize,
+}
+
+impl Paging {
+    pub fn from_query(params: &std::collections::HashMap<String, String>) -> Result<Paging, ApiError> {
+        let number = |key: &str, default: usize| match params.get(key) {
+            None => Ok(default),
+            Some(raw) => raw.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::BadRequest(format!("{key} must be a positive number"))),
+        };
+        Ok(Paging { page: number("page", 1)?, per_page: number("per_page", 100)?.min(100) })
+    }
+
+    /// This page of `records` under `key`, with `count` and the links to the
+    /// pages either side.
+    pub fn page<T>(&self, key: &str, records: &[T], render: impl Fn(&T) -> Value, base: &str, path: &str) -> Value {
+        let Paging { page, per_page } = *self;
+        let shown: Vec<Value> = records.iter().skip((page - 1) * per_page).take(per_page).map(render).collect();
+        let link = |n: usize| format!("{base}{path}?page={n}&per_page={per_page}");
+        serde_json::json!({
+            key: shown,
+            "count": records.len(),
+            "next_page": (page * per_page < records.len()).then(|| link(page + 1)),
+            "previous_page": (page > 1).then(|| link(page - 1)),
+        })
+    }
+}
+
 /// Zendesk accepts ids and external ids as strings or numbers.
 pub fn text(v: &Value) -> Option<String> {
     match v {

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::history::{add_comment, change, deleted, record_audit};
-use crate::routes::{base_url, record, strip_json, text, written, JsonBody};
+use crate::routes::{base_url, record, strip_json, text, written, JsonBody, Paging};
 use crate::store::{iso, now, IdempotentRequest, Store, Ticket, Timestamp};
 use crate::users;
 use crate::FakeZendesk;
@@ -235,7 +235,7 @@ async fn list(State(fake): State<FakeZendesk>, headers: HeaderMap, Query(params)
     let paging = Paging::from_query(&params)?;
     fake.with_store(|store| {
         let tickets: Vec<&Ticket> = store.tickets.values().filter(|t| !deleted(store, t.id)).collect();
-        Ok(Json(paging.page(&tickets, &base, "/api/v2/tickets.json")))
+        Ok(Json(paging.page("tickets", &tickets, |t| t.to_json(&base), &base, "/api/v2/tickets.json")))
     })
 }
 
@@ -249,35 +249,9 @@ async fn requested(State(fake): State<FakeZendesk>, headers: HeaderMap, Path(id)
             return Err(ApiError::NotFound);
         }
         let tickets: Vec<&Ticket> = store.tickets.values().filter(|t| t.requester_id == user_id && !deleted(store, t.id)).collect();
-        Ok(Json(paging.page(&tickets, &base, &format!("/api/v2/users/{user_id}/tickets/requested.json"))))
+        let path = format!("/api/v2/users/{user_id}/tickets/requested.json");
+        Ok(Json(paging.page("tickets", &tickets, |t| t.to_json(&base), &base, &path)))
     })
-}
-
-struct Paging {
-    page: usize,
-    per_page: usize,
-}
-
-impl Paging {
-    fn from_query(params: &HashMap<String, String>) -> Result<Paging, ApiError> {
-        let number = |key: &str, default: usize| match params.get(key) {
-            None => Ok(default),
-            Some(raw) => raw.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::BadRequest(format!("{key} must be a positive number"))),
-        };
-        Ok(Paging { page: number("page", 1)?, per_page: number("per_page", 100)?.min(100) })
-    }
-
-    fn page(&self, tickets: &[&Ticket], base: &str, path: &str) -> Value {
-        let Paging { page, per_page } = *self;
-        let shown: Vec<Value> = tickets.iter().skip((page - 1) * per_page).take(per_page).map(|t| t.to_json(base)).collect();
-        let link = |n: usize| format!("{base}{path}?page={n}&per_page={per_page}");
-        json!({
-            "tickets": shown,
-            "count": tickets.len(),
-            "next_page": (page * per_page < tickets.len()).then(|| link(page + 1)),
-            "previous_page": (page > 1).then(|| link(page - 1)),
-        })
-    }
 }
 
 /// Zendesk refuses every change to a closed ticket.

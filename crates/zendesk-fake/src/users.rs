@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, record, strip_json, text, written, JsonBody};
+use crate::routes::{base_url, record, strip_json, text, written, JsonBody, Paging};
 use crate::store::{Identity, Store, User};
 use crate::FakeZendesk;
 
@@ -319,19 +319,11 @@ pub async fn list(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let number = |key: &str, default: usize| match params.get(key) {
-        None => Ok(default),
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::BadRequest(format!("{key} must be a positive number"))),
-    };
-    let page = number("page", 1)?;
-    let per_page = number("per_page", 100)?.min(100);
+    let paging = Paging::from_query(&params)?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         let matching: Vec<&User> = store.users.values().filter(|u| params.get("role").is_none_or(|r| &u.role == r)).collect();
-        let users: Vec<Value> = matching.iter().skip((page - 1) * per_page).take(per_page).map(|u| u.to_json(&base, &store.user_fields)).collect();
-        let next_page = (page * per_page < matching.len()).then(|| format!("{base}/api/v2/users.json?page={}&per_page={per_page}", page + 1));
-        let previous_page = (page > 1).then(|| format!("{base}/api/v2/users.json?page={}&per_page={per_page}", page - 1));
-        Ok(Json(json!({ "users": users, "next_page": next_page, "previous_page": previous_page, "count": matching.len() })))
+        Ok(Json(paging.page("users", &matching, |u| u.to_json(&base, &store.user_fields), &base, "/api/v2/users.json")))
     })
 }
 
