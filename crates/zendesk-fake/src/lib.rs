@@ -9,7 +9,7 @@
 //! What it serves (each path also with `.json`), module by module:
 //!
 //! ```text
-//! users          POST users/create_or_update, GET users, users/search, users/show_many,
+//! users          POST users, users/create_or_update, GET users, users/search, users/show_many,
 //!                GET|PUT users/{id}, GET users/{id}/identities,
 //!                PUT users/{id}/identities/{id}/make_primary
 //! organizations  POST organizations/create_or_update, GET organizations, organizations/search,

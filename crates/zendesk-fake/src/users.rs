@@ -1,5 +1,5 @@
-//! `/api/v2/users`: create_or_update, update, list, search, show, and a
-//! user's email identities (list, make_primary).
+//! `/api/v2/users`: create, create_or_update, update, list, search, show, and
+//! a user's email identities (list, make_primary).
 
 use std::collections::HashMap;
 
@@ -28,6 +28,21 @@ pub async fn create_or_update(
         let (user, created) = upsert(store, input)?;
         let location = format!("{base}/api/v2/users/{}.json", user.id);
         Ok(written(created, location, json!({ "user": user.to_json(&base, &store.user_fields) })))
+    })
+}
+
+/// `POST /api/v2/users`: creates a user and never matches an existing one —
+/// an email or external_id another user holds is a 422.
+pub async fn create(State(fake): State<FakeZendesk>, headers: HeaderMap, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let input = record(&body, "user")?;
+    let base = base_url(&headers);
+    fake.with_store(|store| {
+        if let Some(external_id) = input.get("external_id").and_then(text) {
+            ensure_external_id_free(store, &external_id, None)?;
+        }
+        let user = create_user(store, input)?;
+        let location = format!("{base}/api/v2/users/{}.json", user.id);
+        Ok(written(true, location, json!({ "user": user.to_json(&base, &store.user_fields) })))
     })
 }
 
@@ -216,9 +231,7 @@ pub async fn update(
             return Err(ApiError::NotFound);
         }
         if let Some(external_id) = input.get("external_id").and_then(text) {
-            if store.user_by_external_id(&external_id).is_some_and(|owner| owner != id) {
-                return Err(ApiError::invalid("external_id", "DuplicateValue", format!("External: {external_id} has already been taken")));
-            }
+            ensure_external_id_free(store, &external_id, Some(id))?;
         }
         let user = update_user(store, id, input)?;
         Ok(Json(json!({ "user": user.to_json(&base, &store.user_fields) })))
@@ -258,6 +271,14 @@ pub async fn make_primary(
         let identities: Vec<Value> = user.identities.iter().map(|i| i.to_json(&base)).collect();
         Ok(Json(json!({ "identities": identities })))
     })
+}
+
+/// External ids are unique per account (compared without regard to case).
+fn ensure_external_id_free(store: &Store, external_id: &str, owner: Option<u64>) -> Result<(), ApiError> {
+    if store.user_by_external_id(external_id).is_some_and(|holder| Some(holder) != owner) {
+        return Err(ApiError::invalid("external_id", "DuplicateValue", format!("External: {external_id} has already been taken")));
+    }
+    Ok(())
 }
 
 /// Emails are unique per account.

@@ -183,6 +183,28 @@ async fn custom_fields_follow_zendesks_key_rules_and_page_by_cursor() {
 }
 
 #[tokio::test]
+async fn creating_a_user_never_matches_an_existing_one() {
+    let server = Server::start().await;
+    let (_, org) = server.call(Method::POST, "/api/v2/organizations/create_or_update.json", Some(json!({"organization": {"name": "Acme", "external_id": "acme"}}))).await;
+    let org = org["organization"]["id"].as_u64().unwrap();
+    let create = |user: Value| server.call(Method::POST, "/api/v2/users.json", Some(json!({ "user": user })));
+    let (status, body) = create(json!({"name": "Ada", "email": "ada@example.com", "external_id": "u-1", "organization_id": org})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["user"]["id"].as_u64().unwrap();
+    let (_, memberships) = server.call(Method::GET, &format!("/api/v2/users/{id}/organization_memberships.json"), None).await;
+    assert_eq!(memberships["organization_memberships"][0]["organization_id"], org, "created inside the organization");
+
+    let (status, body) = create(json!({"name": "Ada again", "email": "ADA@example.com", "external_id": "u-2"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["details"]["email"][0]["error"], "DuplicateValue", "{body}");
+    let (status, body) = create(json!({"name": "Ada again", "external_id": "U-1"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["details"]["external_id"][0]["error"], "DuplicateValue", "{body}");
+    let (_, user) = server.call(Method::GET, &format!("/api/v2/users/{id}.json"), None).await;
+    assert_eq!(user["user"]["name"], "Ada", "the existing user is untouched");
+}
+
+#[tokio::test]
 async fn a_new_email_can_be_made_primary_and_organization_id_replaces_memberships() {
     let server = Server::start().await;
     let id = server.user("Ada", "ada@example.com").await;
