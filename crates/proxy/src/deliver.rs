@@ -114,13 +114,26 @@ impl Deliverer {
     /// rest stays queued for the next start).
     async fn pass(&self, due: Vec<QueuedEvent>, stop: &watch::Receiver<bool>) {
         let work = self.plan(due).await;
+        let bulk_enabled = self.executor.bulk_enabled();
+        let next_organizations = organizations_named_next(&work);
+        // One `show_many` per hundred users instead of a search for each new
+        // one (with bulk, only where it decides where a new user is created).
+        let to_look_up = work.iter().enumerate().filter_map(|(index, item)| match item {
+            Work::Identify { match_on, .. } if !bulk_enabled || next_organizations.contains_key(&index) => {
+                match_on.external_id.as_deref()
+            }
+            _ => None,
+        });
+        if let Err(e) = self.executor.look_up_users(to_look_up).await {
+            tracing::warn!(error = %e, "looking users up 100 at a time failed; they are searched one by one");
+        }
         // With bulk import, identifies collect into one bulk upsert; a user's
         // later work waits (in order) until that upsert is done, while other
         // users' work goes ahead.
-        let mut bulk: Vec<Work> = Vec::new();
+        let mut bulk: Vec<(usize, Work)> = Vec::new();
         let mut deferred: Vec<Work> = Vec::new();
         let mut waiting: HashSet<String> = HashSet::new();
-        for item in work {
+        for (index, item) in work.into_iter().enumerate() {
             if *stop.borrow() {
                 break;
             }
@@ -130,20 +143,37 @@ impl Deliverer {
             };
             if waiting.contains(&user) {
                 deferred.push(item);
-            } else if matches!(item, Work::Identify { .. }) && self.executor.bulk_enabled() {
+            } else if matches!(item, Work::Identify { .. }) && bulk_enabled {
                 waiting.insert(user);
-                bulk.push(item);
+                bulk.push((index, item));
             } else {
-                self.perform(item).await;
+                let organization = match (&item, next_organizations.get(&index)) {
+                    (Work::Identify { match_on, .. }, Some(next)) => self.organization_for_new_user(match_on, next).await,
+                    _ => None,
+                };
+                self.perform(item, organization).await;
             }
         }
-        self.flush_bulk(&mut bulk, &deferred).await;
+        self.flush_bulk(bulk, &next_organizations).await;
         for item in deferred {
             if *stop.borrow() {
                 break;
             }
-            self.perform(item).await;
+            self.perform(item, None).await;
         }
+    }
+
+    /// For a user Zendesk holds no record of, whose group call comes next:
+    /// their organization's id, written first, so the user is created inside
+    /// it (one request instead of a membership each; the group call then
+    /// finds both done).
+    async fn organization_for_new_user(&self, match_on: &UserMatch, (organization, create_missing_fields): &(Organization, bool)) -> Option<i64> {
+        if !self.executor.user_absent(match_on.external_id.as_deref()?) {
+            return None;
+        }
+        let op = Op::Zendesk(ZendeskOp::UpsertOrganization { organization: organization.clone(), create_missing_fields: *create_missing_fields });
+        self.executor.perform(&op, false).await.ok()?;
+        self.executor.organization_known(&organization.external_id)
     }
 
     /// Maps every event, dead-letters those that can no longer be mapped,
@@ -161,10 +191,9 @@ impl Deliverer {
                     continue;
                 }
             };
-            let coalescing = self.delivery.coalesce_window_ms > 0;
             let single_identify = match ops.as_slice() {
                 [Op::Zendesk(ZendeskOp::UpsertUser { user, match_on, organization_id: None, create_missing_fields })]
-                    if coalescing && event.ops_done == 0 && !event.user_key.is_empty() =>
+                    if event.ops_done == 0 && !event.user_key.is_empty() =>
                 {
                     Some((user.clone(), match_on.clone(), *create_missing_fields))
                 }
@@ -172,8 +201,9 @@ impl Deliverer {
             };
             match single_identify {
                 Some((user, match_on, create_missing)) => {
+                    let coalescing = self.delivery.coalesce_window_ms > 0;
                     if let Some(Work::Identify { events, user: merged, match_on: merged_on, create_missing_fields }) =
-                        open.get(&event.user_key).and_then(|&i| work.get_mut(i))
+                        open.get(&event.user_key).filter(|_| coalescing).and_then(|&i| work.get_mut(i))
                     {
                         merged.merge(user);
                         if match_on.email.is_some() {
@@ -227,14 +257,15 @@ impl Deliverer {
         Ok(zendesk.chain(connect).collect())
     }
 
-    async fn perform(&self, item: Work) {
+    /// Performs a unit of work; a new user is created inside `organization`.
+    async fn perform(&self, item: Work, organization: Option<i64>) {
         match item {
             Work::Event { event, ops } => {
                 let outcome = self.perform_event(&event, &ops).await;
                 self.record(&[event], outcome).await;
             }
             Work::Identify { events, user, match_on, create_missing_fields } => {
-                let result = self.executor.upsert_user(&user, &match_on, None, create_missing_fields).await;
+                let result = self.executor.upsert_user(&user, &match_on, organization, create_missing_fields).await;
                 self.record(&events, into_delivery(result)).await;
             }
         }
@@ -266,67 +297,31 @@ impl Deliverer {
         Delivery::Done
     }
 
-    /// Bulk upserts for the pending identify groups; on 403 each is sent singly.
-    /// The organizations the bulk users' own group calls name (the group call
-    /// must be the user's next piece of work and not started yet): written in
-    /// one bulk job, so each new user can be created inside theirs.
-    async fn organizations_for_new_users(&self, users: &[&str], deferred: &[Work]) -> HashMap<String, i64> {
-        let mut wanted: HashMap<String, (Organization, bool)> = HashMap::new();
-        let mut of_user: HashMap<String, String> = HashMap::new();
-        for user in users {
-            let next = deferred.iter().find(|w| matches!(w, Work::Event { event, .. } if event.user_key == *user));
-            if let Some(Work::Event { event, ops }) = next {
-                if let [Op::Zendesk(ZendeskOp::UpsertOrganization { organization, create_missing_fields }), Op::Zendesk(ZendeskOp::AddOrganizationMembership { organization: OrganizationRef::ExternalId(member_of), .. })] =
-                    ops.as_slice()
-                {
-                    if event.ops_done == 0 && *member_of == organization.external_id {
-                        of_user.insert((*user).to_owned(), organization.external_id.clone());
-                        wanted.insert(organization.external_id.clone(), (organization.clone(), *create_missing_fields));
-                    }
-                }
-            }
-        }
-        if wanted.is_empty() {
-            return HashMap::new();
-        }
-        let organizations: Vec<(Organization, bool)> = wanted.into_values().collect();
-        if !matches!(self.executor.upsert_organizations_bulk(&organizations).await, Ok(Some(_))) {
-            return HashMap::new();
-        }
-        of_user
+    /// Bulk upserts for the pending identify groups; on 403 each is sent
+    /// singly. A new user is created inside the organization their group call
+    /// names (its organizations go first, in one bulk job); users Zendesk
+    /// already has keep the membership call, which adds rather than replaces.
+    async fn flush_bulk(&self, pending: Vec<(usize, Work)>, next_organizations: &HashMap<usize, (Organization, bool)>) {
+        let groups: Vec<(Vec<QueuedEvent>, User, UserMatch, bool, Option<&(Organization, bool)>)> = pending
             .into_iter()
-            .filter_map(|(user, external_id)| Some((user, self.executor.organization_known(&external_id)?)))
-            .collect()
-    }
-
-    async fn flush_bulk(&self, pending: &mut Vec<Work>, deferred: &[Work]) {
-        if pending.is_empty() {
-            return;
-        }
-        let items = std::mem::take(pending);
-        let groups: Vec<(Vec<QueuedEvent>, User, UserMatch, bool)> = items
-            .into_iter()
-            .filter_map(|w| match w {
+            .filter_map(|(index, w)| match w {
                 Work::Identify { events, user, match_on, create_missing_fields } => {
-                    Some((events, user, match_on, create_missing_fields))
+                    let absent = match_on.external_id.as_deref().is_some_and(|e| self.executor.user_absent(e));
+                    let organization = next_organizations.get(&index).filter(|_| absent);
+                    Some((events, user, match_on, create_missing_fields, organization))
                 }
                 Work::Event { .. } => None,
             })
             .collect();
-        // A new user is created inside the organization their group call
-        // names (one request instead of a membership each); users Zendesk
-        // already has keep the membership call, which adds rather than replaces.
-        let user_keys: Vec<&str> = groups.iter().filter_map(|(events, ..)| events.first().map(|e| e.user_key.as_str())).collect();
-        let organization_of = self.organizations_for_new_users(&user_keys, deferred).await;
-        let external_ids: Vec<String> = groups.iter().filter_map(|(_, _, m, _)| m.external_id.clone()).collect();
-        let existing = if organization_of.is_empty() { Ok(Default::default()) } else { self.executor.existing_users(&external_ids).await };
-        let placement = |events: &[QueuedEvent], match_on: &UserMatch| -> Option<i64> {
-            let existing = existing.as_ref().ok()?;
-            let external_id = match_on.external_id.as_deref()?;
-            if existing.contains(&external_id.to_lowercase()) {
-                return None;
-            }
-            organization_of.get(&events.first()?.user_key).copied()
+        if groups.is_empty() {
+            return;
+        }
+        let wanted: HashMap<&str, (Organization, bool)> =
+            groups.iter().filter_map(|g| g.4).map(|(o, create)| (o.external_id.as_str(), (o.clone(), *create))).collect();
+        let organizations_written = wanted.is_empty()
+            || matches!(self.executor.upsert_organizations_bulk(&wanted.into_values().collect::<Vec<_>>()).await, Ok(Some(_)));
+        let placement = |next: Option<&(Organization, bool)>| {
+            next.filter(|_| organizations_written).and_then(|(o, _)| self.executor.organization_known(&o.external_id))
         };
         let per_call = crate::executor::BULK_CHUNK * crate::executor::MAX_JOBS_IN_FLIGHT;
         let mut rest = groups;
@@ -334,7 +329,7 @@ impl Deliverer {
             let tail = rest.split_off(rest.len().min(per_call));
             let chunk = std::mem::replace(&mut rest, tail);
             let users: Vec<(User, bool, Option<i64>)> =
-                chunk.iter().map(|(events, u, match_on, create)| (u.clone(), *create, placement(events, match_on))).collect();
+                chunk.iter().map(|(_, u, _, create, organization)| (u.clone(), *create, placement(*organization))).collect();
             match self.executor.upsert_users_bulk(&users).await {
                 Ok(Some(results)) => {
                     for ((events, ..), result) in chunk.into_iter().zip(results) {
@@ -346,8 +341,12 @@ impl Deliverer {
                     }
                 }
                 Ok(None) => {
-                    for (events, user, match_on, create_missing_fields) in chunk {
-                        self.perform(Work::Identify { events, user, match_on, create_missing_fields }).await;
+                    for (events, user, match_on, create_missing_fields, next) in chunk {
+                        let organization = match next {
+                            Some(next) if !organizations_written => self.organization_for_new_user(&match_on, next).await,
+                            _ => placement(next),
+                        };
+                        self.perform(Work::Identify { events, user, match_on, create_missing_fields }, organization).await;
                     }
                 }
                 Err(e) => {
@@ -413,6 +412,33 @@ impl Deliverer {
             tracing::error!(error = %e, "recording a dead letter failed");
         }
     }
+}
+
+/// For each identify (by position) whose user's next piece of work is a
+/// group call not started yet: the organization that call writes and joins.
+fn organizations_named_next(work: &[Work]) -> HashMap<usize, (Organization, bool)> {
+    let user_of = |item: &Work| match item {
+        Work::Event { event, .. } => event.user_key.clone(),
+        Work::Identify { events, .. } => events.first().map(|e| e.user_key.clone()).unwrap_or_default(),
+    };
+    let mut named = HashMap::new();
+    for (index, item) in work.iter().enumerate() {
+        if !matches!(item, Work::Identify { .. }) {
+            continue;
+        }
+        let user = user_of(item);
+        let next = work[index + 1..].iter().find(|later| user_of(later) == user);
+        if let Some(Work::Event { event, ops }) = next {
+            if let [Op::Zendesk(ZendeskOp::UpsertOrganization { organization, create_missing_fields }), Op::Zendesk(ZendeskOp::AddOrganizationMembership { organization: OrganizationRef::ExternalId(member_of), .. })] =
+                ops.as_slice()
+            {
+                if event.ops_done == 0 && *member_of == organization.external_id {
+                    named.insert(index, (organization.clone(), *create_missing_fields));
+                }
+            }
+        }
+    }
+    named
 }
 
 fn skipped<Op>(outcome: &Outcome<Op>) -> Option<&str> {

@@ -260,8 +260,14 @@ impl Executor {
         Ok(())
     }
 
-    /// Search first: when more than one user matches the email, Zendesk's
-    /// create_or_update would pick one arbitrarily, so nothing is sent.
+    /// Creates or updates a user, inside `organization_id` when one is given.
+    ///
+    /// A user known by external_id is matched on it, so other users sharing
+    /// the email cannot be picked by mistake. Otherwise the email is searched
+    /// first: when more than one user matches it, Zendesk's create_or_update
+    /// would pick one arbitrarily, so nothing is sent. When Zendesk said
+    /// moments ago that no user has the external_id, the search is skipped:
+    /// only the email's one owner (emails are unique) could match.
     pub async fn upsert_user(
         &self,
         user: &User,
@@ -269,27 +275,19 @@ impl Executor {
         organization_id: Option<i64>,
         create_missing_fields: bool,
     ) -> Result<(), OpError> {
-        // A user Zendesk already holds under this external_id is matched on
-        // it, so other users sharing the email cannot be picked by mistake.
-        let mut existing = match_on.external_id.as_deref().and_then(|e| self.known.user(e));
-        if let (None, Some(email)) = (existing, &match_on.email) {
-            let found = self.search_users(&format!("query={}", encode(&format!("email:\"{email}\"")))).await?;
-            if found.len() > 1 {
-                return Err(OpError::Refused(format!(
-                    "{} Zendesk users match email {email}; no update was sent so the wrong profile is not changed — merge them in Zendesk, then replay this event",
-                    found.len()
-                )));
-            }
-            existing = found.first().and_then(|u| u.get("id")).and_then(Json::as_i64);
-        }
-        if existing.is_none() && organization_id.is_some() {
-            if let Some(external_id) = &match_on.external_id {
-                let found = self.search_users(&format!("external_id={}", encode(external_id))).await?;
-                existing = found.first().and_then(|u| u.get("id")).and_then(Json::as_i64);
-            }
-        }
         let mut body = serde_json::to_value(user).map_err(bad)?;
         self.keep_known_fields(&self.user_fields, &mut body, create_missing_fields).await?;
+        let absent = match_on.external_id.as_deref().is_some_and(|e| self.known.user_absent(e));
+        if let (true, Some(organization)) = (absent, organization_id) {
+            if self.create_user_in(&body, match_on, organization).await? {
+                return Ok(());
+            }
+        }
+        let existing = if absent && organization_id.is_none() {
+            None
+        } else {
+            self.existing_user(match_on, organization_id.is_some()).await?
+        };
         // On a new user, organization_id sets the first membership; on an
         // existing one it would replace them all, so a membership is added.
         if let (None, Some(org)) = (existing, organization_id) {
@@ -308,6 +306,61 @@ impl Executor {
         }
         tracing::debug!(created = answer.status == 201, "user upserted");
         Ok(())
+    }
+
+    /// The id of the user Zendesk would match, when it has one: by
+    /// external_id from memory, else by email (refusing when several users
+    /// match), else — when a membership depends on it — by external_id.
+    async fn existing_user(&self, match_on: &UserMatch, organization_named: bool) -> Result<Option<i64>, OpError> {
+        if let Some(id) = match_on.external_id.as_deref().and_then(|e| self.known.user(e)) {
+            return Ok(Some(id));
+        }
+        if let Some(email) = &match_on.email {
+            let found = self.search_users(&format!("query={}", encode(&format!("email:\"{email}\"")))).await?;
+            if found.len() > 1 {
+                return Err(OpError::Refused(format!(
+                    "{} Zendesk users match email {email}; no update was sent so the wrong profile is not changed — merge them in Zendesk, then replay this event",
+                    found.len()
+                )));
+            }
+            if let Some(id) = found.first().and_then(|u| u.get("id")).and_then(Json::as_i64) {
+                return Ok(Some(id));
+            }
+        }
+        match (&match_on.external_id, organization_named) {
+            (Some(external_id), true) => {
+                let found = self.search_users(&format!("external_id={}", encode(external_id))).await?;
+                Ok(found.first().and_then(|u| u.get("id")).and_then(Json::as_i64))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Creates a user Zendesk holds no record of directly inside its
+    /// organization (`POST /users`, which never matches an existing user, so
+    /// no other user's memberships can be replaced). Returns false when the
+    /// email or external_id turns out to be taken: the caller then matches.
+    async fn create_user_in(&self, body: &Json, match_on: &UserMatch, organization_id: i64) -> Result<bool, OpError> {
+        let mut user = body.clone();
+        user["organization_id"] = json!(organization_id);
+        let body = json!({ "user": user });
+        let answer = match self.zendesk.call(Method::POST, "users/create", "/api/v2/users.json", Some(&body), None).await {
+            Ok(answer) => answer,
+            Err(ZendeskError::Status { status: 422, message, .. }) if message.contains("already") => {
+                if let Some(external_id) = &match_on.external_id {
+                    self.known.forget_user(external_id);
+                }
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(id) = answer.body.pointer("/user/id").and_then(Json::as_i64) {
+            if let Some(external_id) = &match_on.external_id {
+                self.known.learn_user(external_id, id);
+            }
+            self.known.learn_membership(id, organization_id);
+        }
+        Ok(true)
     }
 
     async fn search_users(&self, query: &str) -> Result<Vec<Json>, OpError> {
@@ -617,22 +670,35 @@ impl Executor {
         Ok(results)
     }
 
-    /// Learns which of these external ids Zendesk already has users for
-    /// (`show_many`, 100 at a time). Returns those it has.
-    pub async fn existing_users(&self, external_ids: &[String]) -> Result<BTreeSet<String>, OpError> {
-        let mut existing = BTreeSet::new();
-        for chunk in external_ids.chunks(BULK_CHUNK) {
+    /// Asks Zendesk (`show_many`, 100 at a time) about the external ids it
+    /// has not been asked about lately, remembering each user found and each
+    /// id no user has — one request per hundred users instead of a search each.
+    pub async fn look_up_users<'a>(&self, external_ids: impl IntoIterator<Item = &'a str>) -> Result<(), OpError> {
+        let unknown: BTreeSet<String> = external_ids
+            .into_iter()
+            .filter(|e| self.known.user(e).is_none() && !self.known.user_absent(e))
+            .map(str::to_lowercase)
+            .collect();
+        let unknown: Vec<String> = unknown.into_iter().collect();
+        for chunk in unknown.chunks(BULK_CHUNK) {
             let ids: Vec<String> = chunk.iter().map(|id| encode(id)).collect();
             let path = format!("/api/v2/users/show_many.json?external_ids={}", ids.join(","));
             let answer = self.zendesk.call(Method::GET, "users/show_many", &path, None, None).await?;
             for user in answer.body.get("users").and_then(Json::as_array).into_iter().flatten() {
                 if let (Some(id), Some(external_id)) = (user.get("id").and_then(Json::as_i64), user.get("external_id").and_then(Json::as_str)) {
                     self.known.learn_user(external_id, id);
-                    existing.insert(external_id.to_lowercase());
                 }
             }
+            for external_id in chunk.iter().filter(|e| self.known.user(e).is_none()) {
+                self.known.learn_absent_user(external_id);
+            }
         }
-        Ok(existing)
+        Ok(())
+    }
+
+    /// Whether Zendesk said moments ago that no user has this external_id.
+    pub fn user_absent(&self, external_id: &str) -> bool {
+        self.known.user_absent(external_id)
     }
 
     /// Submits up to [`MAX_JOBS_IN_FLIGHT`] jobs of [`BULK_CHUNK`] records,

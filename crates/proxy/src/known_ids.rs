@@ -1,6 +1,6 @@
 //! What the proxy has already learned from Zendesk's answers: the ids of
-//! users and organizations by external_id, and the organizations it has just
-//! written. Each hit saves a search or a repeated write — requests that count
+//! users and organizations by external_id, the external ids Zendesk has just
+//! said it holds no user for, and the organizations it has just written. Each hit saves a search or a repeated write — requests that count
 //! against the account's per-minute limit, shared with every other app.
 //!
 //! Only answers are remembered, never guesses; an operation that fails with
@@ -16,6 +16,10 @@ const MAX_ENTRIES: usize = 100_000;
 /// An organization written with exactly the same fields this recently is
 /// not written again (a group call per page view must not cost a request each).
 const SAME_ORGANIZATION_FOR: Duration = Duration::from_secs(60);
+/// How long "Zendesk has no user with this external_id" is trusted: long
+/// enough for the delivery pass that asked, short enough that a user created
+/// meanwhile by an agent or another app is soon seen.
+const ABSENT_USER_FOR: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 pub struct KnownIds {
@@ -25,6 +29,7 @@ pub struct KnownIds {
 #[derive(Default)]
 struct Inner {
     users: HashMap<String, i64>,
+    absent_users: HashMap<String, Instant>,
     organizations: HashMap<String, i64>,
     written_organizations: HashMap<String, Instant>,
     /// (user id, organization id) memberships made with a user's creation.
@@ -53,11 +58,25 @@ impl KnownIds {
     }
 
     pub fn learn_user(&self, external_id: &str, id: i64) {
-        insert(&mut self.lock().users, key(external_id), id);
+        let mut inner = self.lock();
+        inner.absent_users.remove(&key(external_id));
+        insert(&mut inner.users, key(external_id), id);
+    }
+
+    /// Zendesk answered that no user has this external_id.
+    pub fn learn_absent_user(&self, external_id: &str) {
+        insert(&mut self.lock().absent_users, key(external_id), Instant::now());
+    }
+
+    /// Whether Zendesk said moments ago that no user has this external_id.
+    pub fn user_absent(&self, external_id: &str) -> bool {
+        self.lock().absent_users.get(&key(external_id)).is_some_and(|at| at.elapsed() < ABSENT_USER_FOR)
     }
 
     pub fn forget_user(&self, external_id: &str) {
-        self.lock().users.remove(&key(external_id));
+        let mut inner = self.lock();
+        inner.users.remove(&key(external_id));
+        inner.absent_users.remove(&key(external_id));
     }
 
     pub fn organization(&self, external_id: &str) -> Option<i64> {
@@ -109,6 +128,15 @@ mod tests {
         assert_eq!(known.user("user-1"), Some(7));
         known.forget_user("USER-1");
         assert_eq!(known.user("user-1"), None);
+    }
+
+    #[test]
+    fn an_absent_user_stops_being_absent_once_learned() {
+        let known = KnownIds::default();
+        known.learn_absent_user("User-2");
+        assert!(known.user_absent("user-2"));
+        known.learn_user("USER-2", 9);
+        assert!(!known.user_absent("user-2"));
     }
 
     #[test]

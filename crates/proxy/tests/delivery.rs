@@ -56,12 +56,15 @@ async fn a_429_storm_delivers_everything_and_sends_nothing_during_a_pause() {
     // headers), 429s it could not see coming: from Zendesk's edge or from
     // other apps' bursts.
     let forced = 2;
+    // Enough requests (one lookup per hundred users, then one each) that
+    // the start and the end of the run do not weigh on the measure.
+    const USERS: usize = 60;
     fake.zendesk.throttle_next(forced, Duration::from_secs(1));
     let dir = tempfile::tempdir().unwrap();
     // The proxy is told a higher limit than the account has: only Zendesk's
     // answers keep it within the account's.
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.requests_per_minute", "3000")])).await;
-    let events: Vec<Value> = (0..30)
+    let events: Vec<Value> = (0..USERS)
         .map(|i| identify(&format!("s{i}"), &format!("user-{i}"), &format!("User {i}"), &format!("user{i}@example.com")))
         .collect();
     let started = std::time::Instant::now();
@@ -70,7 +73,7 @@ async fn a_429_storm_delivers_everything_and_sends_nothing_during_a_pause() {
     let elapsed = started.elapsed();
     let requests = fake.requests();
     fake.unlimit();
-    for i in 0..30 {
+    for i in 0..USERS {
         let users = fake.users_by_external_id(&format!("user-{i}")).await;
         assert_eq!(users.len(), 1, "user-{i} missing");
     }
@@ -90,8 +93,11 @@ async fn a_429_storm_delivers_everything_and_sends_nothing_during_a_pause() {
     let used = 100.0 * ok as f64 / capacity;
     eprintln!("429 storm: {ok} successful requests in {elapsed:?}, limit used at {used:.0} %, {} x 429", throttled.len());
     // Pausing longer than Zendesk asks, or pacing too carefully, would waste
-    // the account's budget (measured: about 99 %; the margin is for loaded CI machines).
-    assert!(used >= 90.0, "the limit was used at only {used:.0} %");
+    // the account's budget. Measured 91-93 %: the reset header counts whole
+    // seconds, so each 1-second window here loses the ~0.1 s the proxy took
+    // to spend it (with Zendesk's one-minute window, under 2 %); the rest of
+    // the margin is for loaded CI machines.
+    assert!(used >= 85.0, "the limit was used at only {used:.0} %");
     proxy.stop().await;
 }
 

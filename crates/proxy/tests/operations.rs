@@ -27,7 +27,7 @@ async fn dead_letters(dir: &std::path::Path) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn group_makes_an_organization_and_a_membership_and_a_repeat_costs_one_request() {
+async fn a_new_user_is_created_inside_their_group_and_a_repeated_group_costs_nothing() {
     let fake = Fake::start().await;
     let dir = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
@@ -36,17 +36,56 @@ async fn group_makes_an_organization_and_a_membership_and_a_repeat_costs_one_req
     proxy.drained(Duration::from_secs(10)).await;
     assert_eq!(proxy.batch(vec![group("g2")]).await.0, 200);
     proxy.drained(Duration::from_secs(10)).await;
-    // Ids learned from Zendesk's answers save the searches, and the same
-    // organization is not written twice within a minute.
-    assert_eq!(fake.count("GET", "/api/v2/users/search"), 1, "only the identify's email check: {:?}", fake.requests());
-    assert_eq!(fake.count("GET", "/api/v2/organizations/search"), 0);
-    assert_eq!(fake.count("POST", "/api/v2/organizations/create_or_update"), 1);
+    // One lookup says Zendesk has no such user, so it is created inside its
+    // organization; ids learned from the answers save every search, and the
+    // same organization is not written twice within a minute.
+    let paths: Vec<String> = fake.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(
+        paths,
+        ["GET /api/v2/users/show_many.json", "POST /api/v2/organizations/create_or_update.json", "POST /api/v2/users.json"],
+        "{:?}",
+        fake.requests()
+    );
     let organizations = fake.get("/api/v2/organizations/search.json?external_id=acme").await;
     assert_eq!(organizations["organizations"][0]["name"], "Acme Inc");
     let user = &fake.users_by_external_id("u1").await[0];
     let memberships = fake.get(&format!("/api/v2/users/{}/organization_memberships.json", user["id"])).await;
     assert_eq!(memberships["organization_memberships"].as_array().unwrap().len(), 1);
     assert!(dead_letters(dir.path()).await.is_empty(), "already a member must count as done");
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_zendesk_knows_only_by_email_keeps_their_other_organizations() {
+    let fake = Fake::start().await;
+    let zendesk = |path: &str, body: Value| {
+        support::http().post(format!("{}{path}", fake.url)).bearer_auth("demo-oauth-token").json(&body).send()
+    };
+    let old = zendesk("/api/v2/organizations/create_or_update.json", json!({"organization": {"name": "Old Co", "external_id": "old-co"}}))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    // An agent created Ada by hand: same email, no external_id.
+    zendesk("/api/v2/users.json", json!({"user": {"name": "Ada", "email": "ada@example.com", "organization_id": old["organization"]["id"]}}))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    let group = json!({"type": "group", "messageId": "g1", "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
+    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com"), group]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let users = fake.get("/api/v2/users.json").await;
+    assert_eq!(users["count"], 1, "the email's owner was updated, not duplicated: {users}");
+    let user = &fake.users_by_external_id("u1").await[0];
+    assert_eq!(user["name"], "Ada Lovelace");
+    let memberships = fake.get(&format!("/api/v2/users/{}/organization_memberships.json", user["id"])).await;
+    let mut names: Vec<&str> =
+        memberships["organization_memberships"].as_array().unwrap().iter().filter_map(|m| m["organization_name"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Acme Inc", "Old Co"], "joining Acme must not take Old Co away");
+    assert!(dead_letters(dir.path()).await.is_empty());
     proxy.stop().await;
 }
 
@@ -174,7 +213,8 @@ async fn bulk_import_sends_a_hundred_users_per_job_and_falls_back_to_single_call
             assert!((4..=6).contains(&jobs) && singles == 0, "{jobs} jobs (users and companies), {singles} single calls");
             assert!(used <= 20, "{used} requests: new users are created inside their company");
         } else {
-            assert_eq!((jobs, singles), (1, 250), "one refused job, then single calls only");
+            let created = fake.count("POST", "/api/v2/users.json");
+            assert_eq!((jobs, singles, created), (1, 1, 249), "one refused job, then single calls: new users created inside their company");
         }
         let listed = fake.get("/api/v2/users.json?per_page=100&page=3").await;
         assert_eq!(listed["count"], 250, "bulk enabled at Zendesk: {bulk_enabled_at_zendesk}");
