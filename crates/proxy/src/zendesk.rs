@@ -103,6 +103,7 @@ impl Throttle {
     /// Applies what an answer says is left of the account's minute.
     fn observe(&self, headers: &reqwest::header::HeaderMap) {
         if let Some(Headroom { limit, remaining, reset }) = Headroom::from_headers(headers, ACCOUNT_WINDOW) {
+            let reset = self.pacer.time_to_reset(remaining, reset);
             self.pacer.set_spacing(spacing(limit, remaining, reset), reset);
         }
     }

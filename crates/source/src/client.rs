@@ -183,6 +183,7 @@ impl Client {
         let Some(Headroom { limit, remaining, reset }) = Headroom::from_headers(headers, self.window) else { return };
         let others_in_flight = self.core_in_flight.load(Ordering::SeqCst).saturating_sub(1) as u64;
         let remaining = remaining.saturating_sub(others_in_flight);
+        let reset = self.core_pacer.time_to_reset(remaining, reset);
         let hold = spacing(limit, remaining, reset);
         if let Some(hold) = hold {
             tracing::debug!(path, remaining, hold_ms = hold.as_millis() as u64, "the account's rate limit is running low: spacing requests");

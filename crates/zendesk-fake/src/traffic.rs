@@ -46,11 +46,11 @@ pub struct Traffic {
     forced: VecDeque<Forced>,
     /// Zendesk's incremental export limit: at most `.0` requests per `.1`.
     export_limit: Option<(usize, Duration)>,
-    export_sent: VecDeque<Instant>,
+    export_window: Window,
     /// The account's Core API limit: at most `.0` requests per `.1`, shared
     /// with every other app on the account.
     core_limit: Option<(usize, Duration)>,
-    core_sent: VecDeque<Instant>,
+    core_window: Window,
     log: Vec<SeenRequest>,
     /// (method, path prefix, how many more) whose answers are lost.
     lost_answers: Vec<(String, String, usize)>,
@@ -62,13 +62,28 @@ pub struct Traffic {
     latency: Duration,
 }
 
-/// Drops the requests older than `window` from `sent`; returns how long until
-/// the oldest remaining one leaves it.
-fn slide(sent: &mut VecDeque<Instant>, window: Duration, at: Instant) -> Duration {
-    while sent.front().is_some_and(|s| at.duration_since(*s) >= window) {
-        sent.pop_front();
+/// The requests counted in the current fixed window — Zendesk counts "the
+/// current minute" and starts afresh at its end — which begins with the first
+/// request after the previous window ended.
+#[derive(Debug, Default)]
+struct Window {
+    started: Option<Instant>,
+    count: usize,
+}
+
+impl Window {
+    /// Starts a new window when the current one is over; returns how long
+    /// until the current one ends.
+    fn roll(&mut self, length: Duration, at: Instant) -> Duration {
+        match self.started {
+            Some(started) if at.duration_since(started) < length => length - at.duration_since(started),
+            _ => {
+                self.started = Some(at);
+                self.count = 0;
+                length
+            }
+        }
     }
-    sent.front().map_or(window, |oldest| window - at.duration_since(*oldest))
 }
 
 /// Seconds as Zendesk's headers carry them: whole, at least one.
@@ -103,7 +118,7 @@ impl FakeZendesk {
     }
 
     /// Enforces Zendesk's incremental export limit (10 per minute in Zendesk):
-    /// beyond it, 429 with the seconds until a slot frees in `Retry-After`.
+    /// beyond it, 429 with the seconds until the window ends in `Retry-After`.
     pub fn limit_exports(&self, per_window: usize, window: Duration) {
         self.with_traffic(|t| t.export_limit = Some((per_window.max(1), window)));
     }
@@ -137,10 +152,15 @@ impl FakeZendesk {
     }
 
     /// Counts `count` Core requests made just now by other apps on the
-    /// account (they share its per-minute limit).
+    /// account (they share its per-minute limit; set by `limit_core` first).
     pub fn spend_core(&self, count: usize) {
         let at = Instant::now();
-        self.with_traffic(|t| t.core_sent.extend(std::iter::repeat_n(at, count)));
+        self.with_traffic(|t| {
+            if let Some((_, length)) = t.core_limit {
+                t.core_window.roll(length, at);
+                t.core_window.count += count;
+            }
+        });
     }
 
     /// Every request the fake answered, oldest first.
@@ -171,18 +191,17 @@ pub async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: N
             }
         }
         let at = Instant::now();
-        let (limit, window, sent) = match (is_export, t.export_limit, t.core_limit) {
-            (true, Some((limit, window)), _) => (limit, window, &mut t.export_sent),
-            (false, _, Some((limit, window))) => (limit, window, &mut t.core_sent),
+        let (limit, length, window) = match (is_export, t.export_limit, t.core_limit) {
+            (true, Some((limit, length)), _) => (limit, length, &mut t.export_window),
+            (false, _, Some((limit, length))) => (limit, length, &mut t.core_window),
             _ => return (None, None),
         };
-        let free_in = slide(sent, window, at);
-        if sent.len() >= limit {
-            return (Some(Forced::TooManyRequests(whole_seconds(free_in))), None);
+        let reset = window.roll(length, at);
+        if window.count >= limit {
+            return (Some(Forced::TooManyRequests(whole_seconds(reset))), None);
         }
-        sent.push_back(at);
-        let reset = slide(sent, window, at);
-        (None, (!is_export).then(|| Headroom { limit, remaining: limit - sent.len(), reset }))
+        window.count += 1;
+        (None, (!is_export).then(|| Headroom { limit, remaining: limit - window.count, reset }))
     });
     let latency = fake.with_traffic(|t| t.latency);
     if !latency.is_zero() {

@@ -61,6 +61,9 @@ struct PacerState {
     /// arrive in any order, so within one window the most careful one wins.
     until: Option<Instant>,
     next_slot: Option<Instant>,
+    /// The earliest end of the account's current window known so far, and
+    /// the `remaining` last reported in it.
+    window: Option<(Instant, u64)>,
 }
 
 impl Pacer {
@@ -81,6 +84,26 @@ impl Pacer {
         });
     }
 
+    /// How long until the account's window resets, from this answer's
+    /// `reset` and the earlier answers of the same window. Zendesk counts
+    /// fixed windows ("the current minute") and gives the reset in whole
+    /// seconds, rounded up, so each answer bounds the end from above and the
+    /// smallest bound of the window is the closest. Taking each answer alone,
+    /// a client that spent its budget in a burst would wait up to a second
+    /// past every reset.
+    pub fn time_to_reset(&self, remaining: u64, reset: Duration) -> Duration {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let bound = now + reset;
+        // A bound already passed, or more left than before: a new window.
+        let end = match state.window {
+            Some((end, left)) if end > now && remaining <= left => end.min(bound),
+            _ => bound,
+        };
+        state.window = Some((end, remaining));
+        end - now
+    }
+
     /// Waits for this request's slot; returns how long it waited.
     pub async fn wait(&self) -> Duration {
         let start = Instant::now();
@@ -95,7 +118,6 @@ impl Pacer {
         start.elapsed()
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -123,6 +145,18 @@ mod tests {
         assert_eq!(spacing(700, 69, minute), Some(minute / 70));
         assert_eq!(spacing(700, 0, minute), Some(minute), "none left: wait for the reset");
         assert_eq!(spacing(0, 0, minute), None, "a nonsense limit changes nothing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_reset_is_the_closest_bound_of_the_window_until_a_new_window_begins() {
+        let pacer = Pacer::default();
+        let second = Duration::from_secs(1);
+        assert_eq!(pacer.time_to_reset(5, second), second);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(pacer.time_to_reset(4, second), Duration::from_millis(700), "the first answer's bound is closer");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(pacer.time_to_reset(5, second), second, "past the bound: a new window");
+        assert_eq!(pacer.time_to_reset(6, Duration::from_secs(2)), Duration::from_secs(2), "more left than before: a new window");
     }
 
     #[tokio::test(start_paused = true)]
