@@ -332,13 +332,15 @@ impl Deliverer {
                 chunk.iter().map(|(_, u, _, create, organization)| (u.clone(), *create, placement(*organization))).collect();
             match self.executor.upsert_users_bulk(&users).await {
                 Ok(Some(results)) => {
+                    // One queue transaction for all the users written, not one each.
+                    let mut delivered = Vec::new();
                     for ((events, ..), result) in chunk.into_iter().zip(results) {
-                        let outcome = match result {
-                            BulkResult::Done => Delivery::Done,
-                            BulkResult::Failed(reason) => Delivery::Final(reason),
-                        };
-                        self.record(&events, outcome).await;
+                        match result {
+                            BulkResult::Done => delivered.extend(events),
+                            BulkResult::Failed(reason) => self.record(&events, Delivery::Final(reason)).await,
+                        }
                     }
+                    self.record(&delivered, Delivery::Done).await;
                 }
                 Ok(None) => {
                     for (events, user, match_on, create_missing_fields, next) in chunk {
@@ -366,6 +368,9 @@ impl Deliverer {
     }
 
     async fn record(&self, events: &[QueuedEvent], outcome: Delivery) {
+        if events.is_empty() {
+            return;
+        }
         let result: Result<(), QueueError> = match outcome {
             Delivery::Done => {
                 for event in events {
