@@ -2,7 +2,6 @@
 //! event at call time, maps it with the core, queues and delivers it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise};
@@ -62,8 +61,9 @@ struct Inner {
     /// Not before this time (backoff, Retry-After), except for `flush()`.
     retry_at: Cell<f64>,
     save_scheduled: Cell<bool>,
-    /// Events already handed to a keepalive request on page exit.
-    exit_sent: RefCell<HashSet<String>>,
+    /// Events already handed to a keepalive request on page exit (a list:
+    /// the queue holds at most 1,000, and a set's hashing code costs more wasm).
+    exit_sent: RefCell<Vec<String>>,
     emitter: RefCell<Emitter>,
 }
 
@@ -110,7 +110,7 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
         timer_id: Cell::new(0),
         retry_at: Cell::new(0.0),
         save_scheduled: Cell::new(false),
-        exit_sent: RefCell::new(HashSet::new()),
+        exit_sent: RefCell::new(Vec::new()),
         emitter: RefCell::new(Emitter::default()),
     });
     inner.save();
@@ -515,10 +515,7 @@ impl Inner {
                     inner.queue.borrow_mut().remove(&ids);
                     inner.save();
                 }
-                let mut sent = inner.exit_sent.borrow_mut();
-                for id in &ids {
-                    sent.remove(id);
-                }
+                inner.exit_sent.borrow_mut().retain(|id| !ids.contains(id));
             });
         }
     }
