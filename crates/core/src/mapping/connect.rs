@@ -45,13 +45,21 @@ fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectU
         email: person::email(event).filter(|e| person::looks_like_email(e)),
         phone_number: phone(traits),
         timezone: iana_timezone(event, warnings),
-        attributes: traits.iter().filter(|(k, _)| !TOP_LEVEL_TRAITS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        attributes: without_top_level(traits),
         apns,
         fcm,
     }
 }
 
 /// `traits.phone`, or the first of a list of numbers.
+/// The traits Connect keeps as custom attributes. A filtered clone rather
+/// than a collect: collecting into a BTreeMap sorts, code the wasm is spared.
+fn without_top_level(traits: &Map) -> Map {
+    let mut attributes = traits.clone();
+    attributes.retain(|k, _| !TOP_LEVEL_TRAITS.contains(&k.as_str()));
+    attributes
+}
+
 fn phone(traits: &Map) -> Option<String> {
     match traits.get("phone")? {
         Value::Array(items) => items.iter().find_map(Value::as_id),
