@@ -25,6 +25,18 @@ pub fn uuid_v4() -> String {
     format!("{}-{}-4{}-a{}-{}", hex(8), hex(4), hex(3), hex(3), hex(12))
 }
 
+/// A number as JavaScript's `String(x)` writes it: Rust's float formatting
+/// would add ~8 KB to the wasm.
+pub fn number_text(x: f64) -> String {
+    js_sys::Number::from(x).to_string_with_radix(10).map(String::from).unwrap_or_default()
+}
+
+/// How the core writes floats in wasm (see its `value::float_text`).
+#[no_mangle]
+pub fn zendesk_analytics_float_text(x: f64) -> String {
+    number_text(x)
+}
+
 /// Converts a JS value (traits, properties, options) into the core's JSON
 /// value, as `JSON.stringify` would see it: functions, symbols and undefined
 /// become null, Dates their ISO string (via `toJSON`), and nesting deeper

@@ -53,9 +53,29 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Number::Int(i) => write!(f, "{i}"),
-            Number::Float(x) => write!(f, "{x}"),
+            Number::Float(x) => f.write_str(&float_text(*x)),
         }
     }
+}
+
+/// A float as text (ids, warnings): natively Rust's shortest round-trip form.
+#[cfg(not(target_arch = "wasm32"))]
+fn float_text(x: f64) -> String {
+    x.to_string()
+}
+
+/// In wasm, the host writes floats: every wasm32 build of the core is linked
+/// into the browser SDK, which defines this function with JavaScript's
+/// `String(x)` (what analytics.js does with ids), so that Rust's float
+/// formatting, ~8 KB of wasm, stays out. Both forms agree except that
+/// JavaScript writes magnitudes from 1e21 and below 1e-6 with an exponent.
+#[cfg(target_arch = "wasm32")]
+fn float_text(x: f64) -> String {
+    extern "Rust" {
+        fn zendesk_analytics_float_text(x: f64) -> String;
+    }
+    // SAFETY: the SDK defines it with exactly this signature; it has no preconditions.
+    unsafe { zendesk_analytics_float_text(x) }
 }
 
 /// A string as messages quote it: in double quotes, with quotes, backslashes
