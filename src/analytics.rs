@@ -2,13 +2,12 @@
 //! event at call time, maps it with the core, queues and delivers it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
-use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, Value};
+use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
@@ -16,7 +15,7 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Emitter};
 use crate::event::{build, finish, Built};
 use crate::identity::Identity;
-use crate::js::{get_string, parse_json, set, to_js, to_value, warn};
+use crate::js::{get_string, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{Queue, Queued, FLUSH_AT};
 use crate::transport::{batch_url, body, post, send_on_exit, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
@@ -62,8 +61,9 @@ struct Inner {
     /// Not before this time (backoff, Retry-After), except for `flush()`.
     retry_at: Cell<f64>,
     save_scheduled: Cell<bool>,
-    /// Events already handed to a keepalive request on page exit.
-    exit_sent: RefCell<HashSet<String>>,
+    /// Events already handed to a keepalive request on page exit (a list:
+    /// the queue holds at most 1,000, and a set's hashing code costs more wasm).
+    exit_sent: RefCell<Vec<String>>,
     emitter: RefCell<Emitter>,
 }
 
@@ -110,7 +110,7 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
         timer_id: Cell::new(0),
         retry_at: Cell::new(0.0),
         save_scheduled: Cell::new(false),
-        exit_sent: RefCell::new(HashSet::new()),
+        exit_sent: RefCell::new(Vec::new()),
         emitter: RefCell::new(Emitter::default()),
     });
     inner.save();
@@ -295,7 +295,7 @@ impl User {
 
     pub fn traits(&self) -> JsValue {
         let identity = self.inner.identity.borrow();
-        to_js(if self.group { &identity.group_traits } else { &identity.traits })
+        object_to_js(if self.group { &identity.group_traits } else { &identity.traits })
     }
 }
 
@@ -346,7 +346,7 @@ impl Inner {
             Ok(event) => {
                 let mapping = self.settings.borrow().as_ref().map(|s| map_event(&event, s));
                 if let Some(mapping) = &mapping {
-                    let mapped = to_js(mapping);
+                    let mapped = to_js(&mapping.to_value());
                     if self.debug.get() {
                         web_sys::console::log_3(&"zendesk-analytics".into(), &event.kind.as_str().into(), &mapped);
                     }
@@ -463,7 +463,7 @@ impl Inner {
                     self.retry_at.set(0.0);
                     self.save();
                     let payload = Object::new();
-                    set(&payload, "messageIds", &to_js(&ids));
+                    set(&payload, "messageIds", &to_js(&ids.to_value()));
                     emit(self.emitter.borrow().listeners("delivered"), &payload);
                 }
                 Err(SendError::Refused(reason)) => {
@@ -515,10 +515,7 @@ impl Inner {
                     inner.queue.borrow_mut().remove(&ids);
                     inner.save();
                 }
-                let mut sent = inner.exit_sent.borrow_mut();
-                for id in &ids {
-                    sent.remove(id);
-                }
+                inner.exit_sent.borrow_mut().retain(|id| !ids.contains(id));
             });
         }
     }
@@ -623,5 +620,5 @@ async fn fetch_settings(url: &str) -> Result<Settings, String> {
         .await
         .map_err(|_| "the settings are not JSON".to_owned())?;
     let integrations = js_sys::Reflect::get(&json, &"integrations".into()).map_err(|_| "no integrations")?;
-    serde_wasm_bindgen::from_value(integrations).map_err(|e| e.to_string())
+    Settings::from_value(&to_value(&integrations)).map_err(|e| e.to_string())
 }

@@ -75,7 +75,7 @@ pub fn as_id(v: &JsValue) -> Option<String> {
     // without a fraction either way.
     v.as_f64().filter(|f| f.is_finite()).map(|f| match Number::from_f64(f) {
         Number::Int(i) => i.to_string(),
-        Number::Float(_) => js_sys::Number::from(f).to_string_with_radix(10).map(String::from).unwrap_or_default(),
+        Number::Float(_) => crate::js::number_text(f),
     })
 }
 

@@ -23,7 +23,7 @@ pub struct Built {
 /// automatic `context` and the call's `options` as Segment defines them:
 /// `userId`, `anonymousId`, `timestamp`, `messageId` and `integrations` go to
 /// the top level, `options.context` and every other key into `context`.
-pub fn build(kind: &str, identity: &Identity, mut fields: Map, options: Map, mut context: Map) -> Value {
+pub fn build(kind: &str, identity: &Identity, fields: Map, options: Map, mut context: Map) -> Value {
     let mut event = Map::new();
     event.insert("type".into(), kind.into());
     event.insert("messageId".into(), uuid_v4().into());
@@ -50,7 +50,7 @@ pub fn build(kind: &str, identity: &Identity, mut fields: Map, options: Map, mut
         }
     }
     event.insert("context".into(), context.into());
-    event.append(&mut fields);
+    event.extend(fields);
     Value::Object(event)
 }
 

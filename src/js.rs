@@ -25,6 +25,18 @@ pub fn uuid_v4() -> String {
     format!("{}-{}-4{}-a{}-{}", hex(8), hex(4), hex(3), hex(3), hex(12))
 }
 
+/// A number as JavaScript's `String(x)` writes it: Rust's float formatting
+/// would add ~8 KB to the wasm.
+pub fn number_text(x: f64) -> String {
+    js_sys::Number::from(x).to_string_with_radix(10).map(String::from).unwrap_or_default()
+}
+
+/// How the core writes floats in wasm (see its `value::float_text`).
+#[no_mangle]
+pub fn zendesk_analytics_float_text(x: f64) -> String {
+    number_text(x)
+}
+
 /// Converts a JS value (traits, properties, options) into the core's JSON
 /// value, as `JSON.stringify` would see it: functions, symbols and undefined
 /// become null, Dates their ISO string (via `toJSON`), and nesting deeper
@@ -71,11 +83,26 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
     Value::Object(map)
 }
 
-/// Converts a core value into a plain JS value (objects, not `Map`s).
-pub fn to_js(value: &impl serde::Serialize) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
+/// Converts a core value into a plain JS value (objects, not `Map`s), built
+/// by hand for the same reason as [`to_value`].
+pub fn to_js(value: &Value) -> JsValue {
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => JsValue::from_f64(n.as_f64()),
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
+        Value::Object(map) => object_to_js(map),
+    }
+}
+
+/// A JSON object's members as a plain JS object.
+pub fn object_to_js(map: &Map) -> JsValue {
+    let object = js_sys::Object::new().into();
+    for (key, item) in map {
+        set(&object, key, &to_js(item));
+    }
+    object
 }
 
 /// `JSON.parse(text)`, or `undefined` when it is not JSON.

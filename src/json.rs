@@ -24,7 +24,7 @@ fn write_value(out: &mut String, value: &Value) {
         Value::Number(Number::Float(f)) if !f.is_finite() => out.push_str("null"),
         // The browser's own shortest round-trip formatting: Rust's would add
         // ~15 KB of float-printing code to the wasm.
-        Value::Number(Number::Float(f)) => out.push_str(&String::from(js_sys::Number::from(*f).to_string_with_radix(10).unwrap_or_else(|_| "null".into()))),
+        Value::Number(Number::Float(f)) => out.push_str(&crate::js::number_text(*f)),
         Value::String(s) => write_string(out, s),
         Value::Array(items) => {
             out.push('[');

@@ -40,9 +40,11 @@ impl Persisted {
             local_remove(&self.key);
             return true;
         }
+        // `Date.now()` is whole milliseconds: written as an integer, which
+        // keeps Rust's float formatting out of the wasm.
         let text = format!(
             "{{\"t\":{},\"c\":{},\"q\":{}}}",
-            js_sys::Date::now(),
+            js_sys::Date::now() as u64,
             closed,
             queue.to_storage()
         );
@@ -93,7 +95,7 @@ impl Persisted {
                 return false;
             }
         }
-        let mine = format!("{}|{}", self.tab_id, now + LOCK_MS);
+        let mine = format!("{}|{}", self.tab_id, (now + LOCK_MS) as u64);
         // Storage blocked: no other tab can share our queue either.
         if local_storage().is_none() {
             return true;

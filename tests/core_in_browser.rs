@@ -8,6 +8,9 @@
 mod fixture_runner;
 
 use wasm_bindgen_test::*;
+// Linked for the float formatting it supplies to the core in wasm (see the
+// core's `value::float_text`).
+use zendesk_analytics as _;
 
 wasm_bindgen_test_configure!(run_in_browser);
 

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::value::{Map, Value};
+use crate::value::{Map, Quoted, Value};
 
 /// The Segment call types the core understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub enum EventError {
     NotAnObject(&'static str),
     #[error("the event has no \"type\"; set it to identify, track, group, alias, page or screen")]
     MissingType,
-    #[error("\"type\" is {0:?}; use identify, track, group, alias, page or screen")]
+    #[error("\"type\" is {}; use identify, track, group, alias, page or screen", Quoted(.0))]
     UnknownType(String),
     #[error("\"{field}\" must be {expected}, got {got}")]
     WrongType {

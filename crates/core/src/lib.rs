@@ -12,12 +12,14 @@ pub mod connect;
 pub mod event;
 pub mod mapping;
 pub mod settings;
+pub mod to_value;
 pub mod value;
 pub mod zendesk;
 
 pub use connect::{ConnectOp, ConnectUser};
 pub use event::{Event, EventError, EventType};
 pub use mapping::{map_event, Mapping, Outcome, Skip, SkipCode, Warning, WarningCode};
-pub use settings::{ConnectSettings, EventSource, Settings, ZendeskSettings};
+pub use settings::{ConnectSettings, EventSource, Settings, SettingsError, ZendeskSettings};
+pub use to_value::ToValue;
 pub use value::{Map, Number, Value};
 pub use zendesk::ZendeskOp;

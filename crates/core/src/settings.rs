@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::value::{Map, Value};
+
 /// Settings of every destination, as the proxy serves them to the SDK.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -58,6 +60,97 @@ impl Default for ZendeskSettings {
             create_missing_custom_fields: false,
             update_primary_email: false,
             event_source: EventSource::default(),
+        }
+    }
+}
+
+/// Why settings read by [`Settings::from_value`] are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SettingsError {
+    #[error("the setting {0} must be {1}")]
+    WrongType(&'static str, &'static str),
+    #[error(transparent)]
+    EventSource(#[from] EventSourceError),
+}
+
+impl Settings {
+    /// Reads settings from JSON as their serde `Deserialize` does (camelCase
+    /// names, defaults for what is missing, `null` for an absent destination),
+    /// without serde: the browser SDK uses this to keep serde out of its wasm.
+    pub fn from_value(value: &Value) -> Result<Settings, SettingsError> {
+        let fields = Fields::of(value, "integrations")?;
+        Ok(Settings {
+            zendesk: fields.object("zendesk")?.map(ZendeskSettings::from_fields).transpose()?,
+            connect: fields
+                .object("connect")?
+                .map(|c| Ok::<_, SettingsError>(ConnectSettings { public_key: c.string("publicKey")?.unwrap_or_default() }))
+                .transpose()?,
+        })
+    }
+}
+
+impl ZendeskSettings {
+    fn from_fields(fields: Fields<'_>) -> Result<ZendeskSettings, SettingsError> {
+        let defaults = ZendeskSettings::default();
+        let flag = |name, default| Ok::<_, SettingsError>(fields.bool(name)?.unwrap_or(default));
+        Ok(ZendeskSettings {
+            subdomain: fields.string("subdomain")?.unwrap_or_default(),
+            events: fields.strings("events")?,
+            create_users_as_verified: flag("createUsersAsVerified", defaults.create_users_as_verified)?,
+            skip_verify_email: flag("skipVerifyEmail", defaults.skip_verify_email)?,
+            send_group_calls_without_user_id: flag("sendGroupCallsWithoutUserId", defaults.send_group_calls_without_user_id)?,
+            remove_users_from_organizations: flag("removeUsersFromOrganizations", defaults.remove_users_from_organizations)?,
+            create_missing_custom_fields: flag("createMissingCustomFields", defaults.create_missing_custom_fields)?,
+            update_primary_email: flag("updatePrimaryEmail", defaults.update_primary_email)?,
+            event_source: match fields.string("eventSource")? {
+                Some(source) => EventSource::try_from(source)?,
+                None => defaults.event_source,
+            },
+        })
+    }
+}
+
+/// The members of a settings object, read with serde's rules: a missing
+/// member is absent, a `null` one is absent only where the field is optional.
+#[derive(Clone, Copy)]
+struct Fields<'a>(&'a Map);
+
+impl<'a> Fields<'a> {
+    fn of(value: &'a Value, name: &'static str) -> Result<Fields<'a>, SettingsError> {
+        value.as_object().map(Fields).ok_or(SettingsError::WrongType(name, "an object"))
+    }
+
+    fn object(self, name: &'static str) -> Result<Option<Fields<'a>>, SettingsError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => Fields::of(value, name).map(Some),
+        }
+    }
+
+    fn string(self, name: &'static str) -> Result<Option<String>, SettingsError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(SettingsError::WrongType(name, "a string")),
+        }
+    }
+
+    fn bool(self, name: &'static str) -> Result<Option<bool>, SettingsError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(SettingsError::WrongType(name, "true or false")),
+        }
+    }
+
+    fn strings(self, name: &'static str) -> Result<Option<Vec<String>>, SettingsError> {
+        let wrong = || SettingsError::WrongType(name, "a list of strings");
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => {
+                items.iter().map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong)).collect::<Result<_, _>>().map(Some)
+            }
+            Some(_) => Err(wrong()),
         }
     }
 }

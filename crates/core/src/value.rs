@@ -6,7 +6,7 @@
 //! that every output of the core is deterministic.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -53,8 +53,54 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Number::Int(i) => write!(f, "{i}"),
-            Number::Float(x) => write!(f, "{x}"),
+            Number::Float(x) => f.write_str(&float_text(*x)),
         }
+    }
+}
+
+/// A float as text (ids, warnings): natively Rust's shortest round-trip form.
+#[cfg(not(target_arch = "wasm32"))]
+fn float_text(x: f64) -> String {
+    x.to_string()
+}
+
+/// In wasm, the host writes floats: every wasm32 build of the core is linked
+/// into the browser SDK, which defines this function with JavaScript's
+/// `String(x)` (what analytics.js does with ids), so that Rust's float
+/// formatting, ~8 KB of wasm, stays out. Both forms agree except that
+/// JavaScript writes magnitudes from 1e21 and below 1e-6 with an exponent.
+#[cfg(target_arch = "wasm32")]
+fn float_text(x: f64) -> String {
+    extern "Rust" {
+        fn zendesk_analytics_float_text(x: f64) -> String;
+    }
+    // SAFETY: the SDK defines it with exactly this signature; it has no preconditions.
+    unsafe { zendesk_analytics_float_text(x) }
+}
+
+/// A string as messages quote it: in double quotes, with quotes, backslashes
+/// and control characters escaped the way `{:?}` does. Not `{:?}` itself: its
+/// Unicode printability tables would weigh on the browser's wasm. The one
+/// difference: characters `{:?}` escapes that are not control characters
+/// (U+200B, unassigned code points, …) are written as they are.
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                '\0' => f.write_str("\\0")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_str("\"")
     }
 }
 
@@ -269,6 +315,13 @@ mod tests {
             serde_json::to_string(&v).unwrap(),
             r#"{"a":6789,"b":1.5,"c":[true,null,"x"]}"#
         );
+    }
+
+    #[test]
+    fn quoted_escapes_as_debug_does() {
+        for s in ["Order \"Completed\"", "a\\b", "tab\there\nnew\r\0", "\u{1b}[0m\u{7f}", "naïve — 'ok' 日本"] {
+            assert_eq!(Quoted(s).to_string(), format!("{s:?}"));
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::connect::{ConnectOp, ConnectUser};
 use crate::event::{Event, EventType};
-use crate::value::{Map, Value};
+use crate::value::{Map, Quoted, Value};
 
 use super::{alias, person, read, time, timezone, unsupported, warn, Skip, WarningCode, Warnings, ZENDESK_CONNECT};
 
@@ -45,13 +45,21 @@ fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectU
         email: person::email(event).filter(|e| person::looks_like_email(e)),
         phone_number: phone(traits),
         timezone: iana_timezone(event, warnings),
-        attributes: traits.iter().filter(|(k, _)| !TOP_LEVEL_TRAITS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        attributes: without_top_level(traits),
         apns,
         fcm,
     }
 }
 
 /// `traits.phone`, or the first of a list of numbers.
+/// The traits Connect keeps as custom attributes. A filtered clone rather
+/// than a collect: collecting into a BTreeMap sorts, code the wasm is spared.
+fn without_top_level(traits: &Map) -> Map {
+    let mut attributes = traits.clone();
+    attributes.retain(|k, _| !TOP_LEVEL_TRAITS.contains(&k.as_str()));
+    attributes
+}
+
 fn phone(traits: &Map) -> Option<String> {
     match traits.get("phone")? {
         Value::Array(items) => items.iter().find_map(Value::as_id),
@@ -69,7 +77,7 @@ fn iana_timezone(event: &Event, warnings: &mut Warnings) -> Option<String> {
     match timezone::resolve(input) {
         Some(zone) => Some(zone.iana.to_owned()),
         None => {
-            warn(warnings, WarningCode::UnknownTimezone, format!("{what} {input:?} left out of the Connect user: Connect takes IANA time zones (America/Los_Angeles) and Zendesk names it can convert"));
+            warn(warnings, WarningCode::UnknownTimezone, format!("{what} {} left out of the Connect user: Connect takes IANA time zones (America/Los_Angeles) and Zendesk names it can convert", Quoted(input)));
             None
         }
     }
@@ -100,7 +108,7 @@ fn timestamp(event: &Event, warnings: &mut Warnings) -> Option<i64> {
     let raw = event.timestamp.as_deref()?;
     let seconds = time::unix_seconds(raw);
     if seconds.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("timestamp {raw:?} left out of the Connect track: it must be ISO 8601 with a zone, like 2026-11-25T04:00:00Z"));
+        warn(warnings, WarningCode::InvalidValue, format!("timestamp {} left out of the Connect track: it must be ISO 8601 with a zone, like 2026-11-25T04:00:00Z", Quoted(raw)));
     }
     seconds
 }

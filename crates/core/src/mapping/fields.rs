@@ -5,7 +5,7 @@
 //! camelCase traits arrive snake_cased. Keys are converted the same way here,
 //! and anything Zendesk would refuse or silently ignore is reported.
 
-use crate::value::{Map, Value};
+use crate::value::{Map, Quoted, Value};
 
 use super::{warn, WarningCode, Warnings};
 
@@ -41,7 +41,7 @@ pub(super) fn custom_fields(
                 warn(
                     warnings,
                     WarningCode::InvalidFieldKey,
-                    format!("{what}.{name:?} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _"),
+                    format!("{what}.{} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _", Quoted(name)),
                 );
                 continue;
             }

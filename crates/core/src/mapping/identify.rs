@@ -2,7 +2,7 @@
 
 use crate::event::Event;
 use crate::settings::ZendeskSettings;
-use crate::value::Value;
+use crate::value::{Quoted, Value};
 use crate::zendesk::{OrganizationRef, User, UserMatch, ZendeskOp};
 
 use super::{fields, person, read, timezone, warn, Skip, SkipCode, WarningCode, Warnings};
@@ -30,7 +30,7 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     if !person::looks_like_email(&email) {
         return Err(Skip::new(
             SkipCode::InvalidEmail,
-            format!("identify not sent to Zendesk: traits.email {email:?} is not an email address — Zendesk refuses it"),
+            format!("identify not sent to Zendesk: traits.email {} is not an email address — Zendesk refuses it", Quoted(&email)),
         ));
     }
     let name = person::full_name(&event.traits).ok_or_else(|| {
@@ -85,7 +85,7 @@ fn time_zone(event: &Event, warnings: &mut Warnings) -> Option<String> {
             warn(
                 warnings,
                 WarningCode::UnknownTimezone,
-                format!("traits.timezone {input:?} left out of the Zendesk user: it is neither an IANA time zone (America/Los_Angeles) nor a Zendesk one (Pacific Time (US & Canada))"),
+                format!("traits.timezone {} left out of the Zendesk user: it is neither an IANA time zone (America/Los_Angeles) nor a Zendesk one (Pacific Time (US & Canada))", Quoted(input)),
             );
             None
         }

@@ -4,7 +4,7 @@
 //! or strings, lists as arrays or comma-separated strings); these helpers
 //! accept every shape a user would reasonably send and nothing else.
 
-use crate::value::{Map, Number, Value};
+use crate::value::{Map, Number, Quoted, Value};
 
 use super::{warn, WarningCode, Warnings};
 
@@ -77,7 +77,7 @@ pub(super) fn list(map: &Map, what: &str, keys: &[&str], warnings: &mut Warnings
 /// A value as quoted in a warning.
 pub(super) fn describe(value: &Value) -> String {
     match value {
-        Value::String(s) => format!("{s:?}"),
+        Value::String(s) => Quoted(s).to_string(),
         Value::Number(n) => n.to_string(),
         other => other.type_name().to_owned(),
     }

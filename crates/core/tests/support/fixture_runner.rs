@@ -5,7 +5,7 @@
 //! A fixture file is a JSON array of cases:
 //! `{"name": "...", "settings": {...}, "event": {...}, "expected": <Mapping as JSON>}`.
 
-use zendesk_analytics_core::{map_event, Event, Settings, Value};
+use zendesk_analytics_core::{map_event, Event, Settings, ToValue, Value};
 
 /// Every fixture file, embedded so the wasm build needs no filesystem.
 pub const FIXTURE_FILES: &[(&str, &str)] = &[
@@ -26,16 +26,30 @@ pub fn failures() -> Vec<String> {
             let name = case["name"].as_str().unwrap_or("?").to_owned();
             let settings: Settings = serde_json::from_value(case["settings"].clone())
                 .unwrap_or_else(|e| panic!("{file} {name}: settings: {e}"));
+            // The browser reads settings and shows mappings without serde:
+            // both forms must agree with serde's.
+            let settings_value: Value = serde_json::from_value(case["settings"].clone()).unwrap();
+            if Settings::from_value(&settings_value).as_ref() != Ok(&settings) {
+                failures.push(format!("{file} {name}: Settings::from_value differs from serde"));
+            }
             let event: Value = serde_json::from_value(case["event"].clone()).unwrap();
-            let actual = match Event::from_value(&event) {
-                Ok(event) => serde_json::to_value(map_event(&event, &settings)).unwrap(),
-                Err(e) => serde_json::json!({ "error": e.to_string() }),
+            let (actual, without_serde) = match Event::from_value(&event) {
+                Ok(event) => {
+                    let mapping = map_event(&event, &settings);
+                    (serde_json::to_value(&mapping).unwrap(), serde_json::to_value(mapping.to_value()).unwrap())
+                }
+                Err(e) => {
+                    let error = serde_json::json!({ "error": e.to_string() });
+                    (error.clone(), error)
+                }
             };
-            if actual != case["expected"] {
-                failures.push(format!(
-                    "{file} {name}:\n  expected {}\n  actual   {}",
-                    case["expected"], actual
-                ));
+            for (form, actual) in [("serde", actual), ("to_value", without_serde)] {
+                if actual != case["expected"] {
+                    failures.push(format!(
+                        "{file} {name} ({form}):\n  expected {}\n  actual   {}",
+                        case["expected"], actual
+                    ));
+                }
             }
         }
     }

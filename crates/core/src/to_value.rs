@@ -1,0 +1,384 @@
+//! The core's outputs as JSON [`Value`]s without serde.
+//!
+//! The browser SDK shows every [`Mapping`] to the page (`debug`, call
+//! results) but must not carry serde's generic machinery in its wasm, so the
+//! conversion is written out here. Each impl builds exactly what the type's
+//! serde derive serializes (field names, tags, skipped empty fields); the
+//! mapping fixtures hold both forms to the same expected JSON.
+
+use crate::connect::{ConnectOp, ConnectUser};
+use crate::mapping::{Mapping, Outcome, Skip, SkipCode, Warning, WarningCode};
+use crate::value::{Map, Number, Value};
+use crate::zendesk::{
+    Comment, CustomFieldValue, NewTicket, Organization, OrganizationRef, Priority, Requester, Status, TagChange,
+    TicketChanges, TicketType, User, UserEvent, UserMatch, UserRef, ZendeskOp,
+};
+
+/// Conversion into the JSON form serde gives the same type.
+pub trait ToValue {
+    fn to_value(&self) -> Value;
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl ToValue for i64 {
+    fn to_value(&self) -> Value {
+        Value::Number(Number::Int(*self))
+    }
+}
+
+impl ToValue for Map {
+    fn to_value(&self) -> Value {
+        Value::Object(self.clone())
+    }
+}
+
+impl<T: ToValue> ToValue for [T] {
+    fn to_value(&self) -> Value {
+        Value::Array(self.iter().map(ToValue::to_value).collect())
+    }
+}
+
+impl<T: ToValue> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+}
+
+/// A JSON object under construction, with serde's `skip_serializing_if`
+/// rules as methods.
+struct Object(Map);
+
+impl Object {
+    fn new() -> Object {
+        Object(Map::new())
+    }
+
+    /// An object whose first member is its serde tag (`"op": "upsert_user"`).
+    fn tagged(tag: &str, name: &str) -> Object {
+        Object::new().field(tag, &name.to_owned())
+    }
+
+    fn field(mut self, key: &str, value: &(impl ToValue + ?Sized)) -> Object {
+        self.0.insert(key.to_owned(), value.to_value());
+        self
+    }
+
+    /// `skip_serializing_if = "Option::is_none"`.
+    fn some(self, key: &str, value: &Option<impl ToValue>) -> Object {
+        match value {
+            Some(v) => self.field(key, v),
+            None => self,
+        }
+    }
+
+    /// `skip_serializing_if = "Vec::is_empty"` / `"Map::is_empty"`.
+    fn non_empty<T: ToValue>(self, key: &str, items: &[T]) -> Object {
+        if items.is_empty() { self } else { self.field(key, items) }
+    }
+
+    fn non_empty_map(self, key: &str, map: &Map) -> Object {
+        if map.is_empty() { self } else { self.field(key, map) }
+    }
+
+    /// The members of an internally tagged newtype variant's content.
+    fn extend(mut self, content: Value) -> Object {
+        if let Value::Object(members) = content {
+            self.0.extend(members);
+        }
+        self
+    }
+
+    fn done(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+/// A unit enum variant: serde writes its (snake_case) name.
+macro_rules! names {
+    ($($ty:ty { $($variant:ident => $name:literal),* $(,)? })*) => {$(
+        impl ToValue for $ty {
+            fn to_value(&self) -> Value {
+                Value::String(match self { $(<$ty>::$variant => $name),* }.to_owned())
+            }
+        }
+    )*};
+}
+
+names! {
+    Priority { Urgent => "urgent", High => "high", Normal => "normal", Low => "low" }
+    Status { New => "new", Open => "open", Pending => "pending", Hold => "hold", Solved => "solved" }
+    TicketType { Problem => "problem", Incident => "incident", Question => "question", Task => "task" }
+    SkipCode {
+        TurnedOffByIntegrations => "turned_off_by_integrations",
+        UnsupportedCall => "unsupported_call",
+        MissingEmail => "missing_email",
+        InvalidEmail => "invalid_email",
+        MissingName => "missing_name",
+        MissingUserId => "missing_user_id",
+        EventNotAllowed => "event_not_allowed",
+        UserIdTooLong => "user_id_too_long",
+        MissingTicketId => "missing_ticket_id",
+        MissingTicketDescription => "missing_ticket_description",
+        MissingRequester => "missing_requester",
+        NothingToUpdate => "nothing_to_update",
+        MissingPreviousId => "missing_previous_id",
+    }
+    WarningCode {
+        UnknownTimezone => "unknown_timezone",
+        FieldKeyRenamed => "field_key_renamed",
+        InvalidFieldKey => "invalid_field_key",
+        NestedTraitIgnored => "nested_trait_ignored",
+        InvalidValue => "invalid_value",
+        MembershipRemovalOff => "membership_removal_off",
+        SettingNotOverridable => "setting_not_overridable",
+    }
+}
+
+impl ToValue for Mapping {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .field("zendesk", &self.zendesk)
+            .field("connect", &self.connect)
+            .non_empty("warnings", &self.warnings)
+            .done()
+    }
+}
+
+impl<Op: ToValue> ToValue for Outcome<Op> {
+    fn to_value(&self) -> Value {
+        match self {
+            Outcome::Disabled => Object::tagged("outcome", "disabled").done(),
+            Outcome::Operations { operations } => {
+                Object::tagged("outcome", "operations").field("operations", operations).done()
+            }
+            Outcome::Skipped(skip) => Object::tagged("outcome", "skipped").extend(skip.to_value()).done(),
+        }
+    }
+}
+
+impl ToValue for Skip {
+    fn to_value(&self) -> Value {
+        Object::new().field("code", &self.code).field("message", &self.message).done()
+    }
+}
+
+impl ToValue for Warning {
+    fn to_value(&self) -> Value {
+        Object::new().field("code", &self.code).field("message", &self.message).done()
+    }
+}
+
+impl ToValue for ZendeskOp {
+    fn to_value(&self) -> Value {
+        let op = |name| Object::tagged("op", name);
+        match self {
+            ZendeskOp::UpsertUser { user, match_on, organization_id, create_missing_fields } => op("upsert_user")
+                .field("user", user)
+                .field("match_on", match_on)
+                .some("organization_id", organization_id)
+                .field("create_missing_fields", create_missing_fields),
+            ZendeskOp::AddOrganizationMembership { user, organization } => {
+                op("add_organization_membership").field("user", user).field("organization", organization)
+            }
+            ZendeskOp::RemoveOrganizationMembership { user, organization } => {
+                op("remove_organization_membership").field("user", user).field("organization", organization)
+            }
+            ZendeskOp::MakeEmailPrimary { user, email } => op("make_email_primary").field("user", user).field("email", email),
+            ZendeskOp::UpsertOrganization { organization, create_missing_fields } => op("upsert_organization")
+                .field("organization", organization)
+                .field("create_missing_fields", create_missing_fields),
+            ZendeskOp::CreateTicket { ticket, idempotency_key } => {
+                op("create_ticket").field("ticket", ticket).some("idempotency_key", idempotency_key)
+            }
+            ZendeskOp::UpdateTicket { ticket_id, changes } => {
+                op("update_ticket").field("ticket_id", ticket_id).field("changes", changes)
+            }
+            ZendeskOp::CreateUserEvent { user, event } => op("create_user_event").field("user", user).field("event", event),
+            ZendeskOp::MoveExternalId { from, to } => op("move_external_id").field("from", from).field("to", to),
+        }
+        .done()
+    }
+}
+
+impl ToValue for UserMatch {
+    fn to_value(&self) -> Value {
+        Object::new().some("email", &self.email).some("external_id", &self.external_id).done()
+    }
+}
+
+impl ToValue for UserRef {
+    fn to_value(&self) -> Value {
+        match self {
+            UserRef::Id(id) => Object::new().field("id", id),
+            UserRef::Email(email) => Object::new().field("email", email),
+            UserRef::ExternalId(id) => Object::new().field("external_id", id),
+        }
+        .done()
+    }
+}
+
+impl ToValue for OrganizationRef {
+    fn to_value(&self) -> Value {
+        match self {
+            OrganizationRef::Id(id) => Object::new().field("id", id),
+            OrganizationRef::ExternalId(id) => Object::new().field("external_id", id),
+        }
+        .done()
+    }
+}
+
+impl ToValue for User {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .field("name", &self.name)
+            .some("email", &self.email)
+            .some("external_id", &self.external_id)
+            .some("phone", &self.phone)
+            .some("time_zone", &self.time_zone)
+            .some("locale", &self.locale)
+            .some("locale_id", &self.locale_id)
+            .some("verified", &self.verified)
+            .some("skip_verify_email", &self.skip_verify_email)
+            .non_empty_map("user_fields", &self.user_fields)
+            .done()
+    }
+}
+
+impl ToValue for Organization {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .field("external_id", &self.external_id)
+            .some("name", &self.name)
+            .some("domain_names", &self.domain_names)
+            .some("tags", &self.tags)
+            .some("url", &self.url)
+            .some("deleted", &self.deleted)
+            .non_empty_map("organization_fields", &self.organization_fields)
+            .done()
+    }
+}
+
+impl ToValue for NewTicket {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .some("subject", &self.subject)
+            .field("comment", &self.comment)
+            .some("requester", &self.requester)
+            .some("requester_id", &self.requester_id)
+            .some("priority", &self.priority)
+            .some("status", &self.status)
+            .some("type", &self.ticket_type)
+            .non_empty("tags", &self.tags)
+            .non_empty("custom_fields", &self.custom_fields)
+            .some("external_id", &self.external_id)
+            .some("organization_id", &self.organization_id)
+            .done()
+    }
+}
+
+impl ToValue for Comment {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .some("body", &self.body)
+            .some("html_body", &self.html_body)
+            .field("public", &self.public)
+            .done()
+    }
+}
+
+impl ToValue for Requester {
+    fn to_value(&self) -> Value {
+        Object::new().field("email", &self.email).some("name", &self.name).done()
+    }
+}
+
+impl ToValue for CustomFieldValue {
+    fn to_value(&self) -> Value {
+        Object::new().field("id", &self.id).field("value", &self.value).done()
+    }
+}
+
+impl ToValue for TicketChanges {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .some("subject", &self.subject)
+            .some("comment", &self.comment)
+            .some("priority", &self.priority)
+            .some("status", &self.status)
+            .some("type", &self.ticket_type)
+            .non_empty("custom_fields", &self.custom_fields)
+            .some("tags", &self.tags)
+            .some("safe_update", &self.safe_update)
+            .done()
+    }
+}
+
+impl ToValue for TagChange {
+    fn to_value(&self) -> Value {
+        let (mode, tags) = match self {
+            TagChange::Add(tags) => ("add", tags),
+            TagChange::Remove(tags) => ("remove", tags),
+            TagChange::Replace(tags) => ("replace", tags),
+        };
+        Object::tagged("mode", mode).field("tags", tags).done()
+    }
+}
+
+impl ToValue for UserEvent {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .field("source", &self.source)
+            .field("type", &self.event_type)
+            .non_empty_map("properties", &self.properties)
+            .some("created_at", &self.created_at)
+            .done()
+    }
+}
+
+impl ToValue for ConnectOp {
+    fn to_value(&self) -> Value {
+        match self {
+            ConnectOp::Identify(user) => Object::tagged("op", "identify").extend(user.to_value()),
+            ConnectOp::Track { user_id, event, properties, timestamp } => Object::tagged("op", "track")
+                .field("user_id", user_id)
+                .field("event", event)
+                .non_empty_map("properties", properties)
+                .some("timestamp", timestamp),
+        }
+        .done()
+    }
+}
+
+impl ToValue for ConnectUser {
+    fn to_value(&self) -> Value {
+        Object::new()
+            .field("user_id", &self.user_id)
+            .some("previous_id", &self.previous_id)
+            .some("first_name", &self.first_name)
+            .some("last_name", &self.last_name)
+            .some("email", &self.email)
+            .some("phone_number", &self.phone_number)
+            .some("timezone", &self.timezone)
+            .non_empty_map("attributes", &self.attributes)
+            .non_empty("apns", &self.apns)
+            .non_empty("fcm", &self.fcm)
+            .done()
+    }
+}
