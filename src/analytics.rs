@@ -158,7 +158,7 @@ impl Analytics {
         let mut properties = call.properties;
         if let Some(name) = &call.name {
             fields.insert("name".into(), name.as_str().into());
-            properties.entry("name".into()).or_insert_with(|| name.as_str().into());
+            properties.get_or_insert_with("name".into(), || name.as_str().into());
         }
         if let Some(category) = call.category {
             fields.insert("category".into(), category.into());

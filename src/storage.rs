@@ -75,14 +75,15 @@ fn probe_domain() -> Option<String> {
         return None;
     }
     let doc = document()?;
-    let labels: Vec<&str> = host.split('.').collect();
     const PROBE: &str = "__za_tld__";
-    for start in (0..labels.len() - 1).rev() {
-        let candidate = labels[start..].join(".");
+    // The candidates are the host's suffixes that start at a label: the last
+    // two labels, then the last three, … up to the whole host.
+    let starts = host.rmatch_indices('.').skip(1).map(|(dot, _)| dot + 1).chain([0]);
+    for candidate in starts.map(|start| &host[start..]) {
         let set = format!("{PROBE}=1; path=/; max-age=10; domain={candidate}");
         if doc.set_cookie(&set).is_ok() && doc.cookie().is_ok_and(|c| c.contains(PROBE)) {
             let _ = doc.set_cookie(&format!("{PROBE}=; path=/; max-age=0; domain={candidate}"));
-            return Some(candidate);
+            return Some(candidate.to_owned());
         }
     }
     None

@@ -111,7 +111,7 @@ impl Event {
         if kind == EventType::Identify {
             if let Some(Value::Object(ctx_traits)) = context.get("traits") {
                 for (k, v) in ctx_traits {
-                    traits.entry(k.clone()).or_insert_with(|| v.clone());
+                    traits.get_or_insert_with(k.clone(), || v.clone());
                 }
             }
         }

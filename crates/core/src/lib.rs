@@ -10,6 +10,7 @@
 
 pub mod connect;
 pub mod event;
+mod map;
 pub mod mapping;
 pub mod settings;
 pub mod to_value;

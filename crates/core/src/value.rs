@@ -2,17 +2,15 @@
 //!
 //! The browser build must not carry `serde_json`, so the core defines its own
 //! value type with hand-written serde impls: the proxy (de)serializes it with
-//! `serde_json`, the SDK with `serde-wasm-bindgen`. Objects are `BTreeMap`s so
-//! that every output of the core is deterministic.
+//! `serde_json`, the SDK with `serde-wasm-bindgen`. Objects are [`Map`]s, kept
+//! sorted by key so that every output of the core is deterministic.
 
-use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 
-/// A JSON object.
-pub type Map = BTreeMap<String, Value>;
+pub use crate::map::Map;
 
 /// A JSON number. Integers stay integers so that ids such as `6789` are sent
 /// to Zendesk as `6789`, not `6789.0`.
@@ -222,13 +220,7 @@ impl Serialize for Value {
                 }
                 seq.end()
             }
-            Value::Object(map) => {
-                let mut out = serializer.serialize_map(Some(map.len()))?;
-                for (k, v) in map {
-                    out.serialize_entry(k, v)?;
-                }
-                out.end()
-            }
+            Value::Object(map) => map.serialize(serializer),
         }
     }
 }

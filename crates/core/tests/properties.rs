@@ -49,13 +49,13 @@ fn json() -> impl Strategy<Value = Value> {
     scalar().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            proptest::collection::btree_map(key(), inner, 0..6).prop_map(Value::Object),
+            proptest::collection::btree_map(key(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 fn object() -> impl Strategy<Value = Value> {
-    proptest::collection::btree_map(key(), json(), 0..8).prop_map(Value::Object)
+    proptest::collection::btree_map(key(), json(), 0..8).prop_map(|m| Value::Object(m.into_iter().collect()))
 }
 
 /// A Segment-shaped event whose fields hold anything.

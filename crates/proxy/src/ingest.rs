@@ -162,7 +162,7 @@ fn merge_defaults(event: &mut Map, field: &str, defaults: &Map) {
     match event.get_mut(field) {
         Some(Value::Object(own)) => {
             for (k, v) in defaults {
-                own.entry(k.clone()).or_insert_with(|| v.clone());
+                own.get_or_insert_with(k.clone(), || v.clone());
             }
         }
         None | Some(Value::Null) => {

@@ -53,7 +53,7 @@ fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectU
 
 /// `traits.phone`, or the first of a list of numbers.
 /// The traits Connect keeps as custom attributes. A filtered clone rather
-/// than a collect: collecting into a BTreeMap sorts, code the wasm is spared.
+/// than a collect, which would insert (and search) member by member.
 fn without_top_level(traits: &Map) -> Map {
     let mut attributes = traits.clone();
     attributes.retain(|k, _| !TOP_LEVEL_TRAITS.contains(&k.as_str()));

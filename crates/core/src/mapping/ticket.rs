@@ -130,8 +130,16 @@ fn choice<T: Copy>(p: &Map, key: &str, choices: &[(&str, T)], warnings: &mut War
     let value = p.get(key).filter(|v| !v.is_null())?;
     let found = value.as_str().and_then(|s| choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(s.trim())).map(|(_, c)| *c));
     if found.is_none() {
-        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
-        warn(warnings, WarningCode::InvalidValue, format!("properties.{key} left out: Zendesk accepts {}, got {}", names.join(", "), describe(value)));
+        let mut message = format!("properties.{key} left out: Zendesk accepts ");
+        for (i, (name, _)) in choices.iter().enumerate() {
+            if i > 0 {
+                message.push_str(", ");
+            }
+            message.push_str(name);
+        }
+        message.push_str(", got ");
+        message.push_str(&describe(value));
+        warn(warnings, WarningCode::InvalidValue, message);
     }
     found
 }
