@@ -2,7 +2,8 @@
 //!
 //! The browser build must not carry `serde_json`, so the core defines its own
 //! value type with hand-written serde impls: the proxy (de)serializes it with
-//! `serde_json`, the SDK with `serde-wasm-bindgen`. Objects are [`Map`]s, kept
+//! `serde_json`; the SDK converts it to and from JavaScript values itself
+//! (src/js.rs), without serde. Objects are [`Map`]s, kept
 //! sorted by key so that every output of the core is deterministic.
 
 use std::fmt::{self, Write as _};
