@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
@@ -15,10 +14,11 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Emitter};
 use crate::event::{build, finish, Built};
 use crate::identity::Identity;
-use crate::js::{get_string, object_to_js, parse_json, set, to_js, to_value, warn};
+use crate::js::{get, get_string, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
+use crate::promise::{after, clear_timeout, set_timeout, sleep};
 use crate::queue::{Queue, Queued, FLUSH_AT};
-use crate::transport::{batch_url, body, post, send_on_exit, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
+use crate::transport::{batch_url, body, fetch, post, send_on_exit, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
 const FLUSH_INTERVAL_MS: f64 = 5_000.0;
@@ -81,13 +81,12 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
     let ready = Rc::new(Cell::new(false));
     let settings_loaded = {
         let (settings, ready) = (settings.clone(), ready.clone());
-        future_to_promise(async move {
-            match fetch_settings(&settings_url).await {
+        fetch_settings(&settings_url, move |loaded| {
+            match loaded {
                 Ok(loaded) => *settings.borrow_mut() = Some(loaded),
                 Err(reason) => warn(&format!("could not load settings from the proxy ({reason}); events are sent unfiltered")),
             }
             ready.set(true);
-            Ok(JsValue::UNDEFINED)
         })
     };
     let persisted = Persisted::new(&write_key);
@@ -116,11 +115,11 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
     inner.save();
     inner.listen();
     let loaded = inner.clone();
-    spawn_local(async move {
-        let _ = JsFuture::from(loaded.settings_loaded.clone()).await;
-        if !loaded.queue.borrow().is_empty() {
-            loaded.drain(false).await;
+    let _ = after(&settings_loaded, move |_| {
+        if loaded.queue.borrow().is_empty() {
+            return JsValue::UNDEFINED;
         }
+        loaded.drain(false)
     });
     Ok(Analytics { inner })
 }
@@ -209,27 +208,18 @@ impl Analytics {
     /// them, or once they are back in the queue for a retry.
     pub fn flush(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let _ = JsFuture::from(inner.settings_loaded.clone()).await;
-            while inner.sending.get() {
-                sleep(20).await;
-            }
-            inner.drain(true).await;
-            Ok(JsValue::UNDEFINED)
-        })
+        after(&self.inner.settings_loaded, move |_| inner.flush_when_idle())
     }
 
     /// Resolves (and calls `callback`) once the settings are loaded.
     pub fn ready(&self, callback: JsValue) -> Promise {
-        let loaded = self.inner.settings_loaded.clone();
-        future_to_promise(async move {
-            let _ = JsFuture::from(loaded).await;
+        after(&self.inner.settings_loaded, move |_| {
             if let Some(cb) = callback.dyn_ref::<Function>() {
                 if cb.call0(&JsValue::NULL).is_err() {
                     warn("the ready() callback threw");
                 }
             }
-            Ok(JsValue::UNDEFINED)
+            JsValue::UNDEFINED
         })
     }
 
@@ -312,10 +302,8 @@ impl Inner {
         if self.ready.get() {
             return Promise::resolve(&self.dispatch(built, callback));
         }
-        future_to_promise(async move {
-            let _ = JsFuture::from(self.settings_loaded.clone()).await;
-            Ok(self.dispatch(built, callback))
-        })
+        let loaded = self.settings_loaded.clone();
+        after(&loaded, move |_| self.dispatch(built, callback))
     }
 
     /// A call refused before it became an event: reported, never thrown.
@@ -423,77 +411,93 @@ impl Inner {
         if self.timer_due.get().is_some_and(|pending| pending <= due) {
             return;
         }
-        if let Some(window) = web_sys::window() {
-            window.clear_timeout_with_handle(self.timer_id.get());
-        }
+        clear_timeout(self.timer_id.get());
         self.timer_due.set(Some(due));
         let inner = self.clone();
         let id = set_timeout(due - now, move || {
             inner.timer_due.set(None);
-            spawn_local(async move { inner.drain(false).await });
+            inner.drain(false);
         });
         self.timer_id.set(id);
     }
 
+    /// `flush()` waits out a send in progress (its batch may not hold the
+    /// latest events), then drains.
+    fn flush_when_idle(self: Rc<Self>) -> JsValue {
+        if self.sending.get() {
+            return after(&sleep(20), move |_| self.flush_when_idle()).into();
+        }
+        self.drain(true)
+    }
+
     /// Sends queued events batch by batch until the queue is empty or the
     /// proxy asks us to wait. `forced` (an explicit `flush()`) ignores the
-    /// backoff timer, never the offline state.
-    async fn drain(self: &Rc<Self>, forced: bool) {
+    /// backoff timer, never the offline state. Returns the Promise of the
+    /// sending, if it started.
+    fn drain(self: &Rc<Self>, forced: bool) -> JsValue {
         if self.sending.get() || !self.ready.get() {
-            return;
+            return JsValue::UNDEFINED;
         }
         if !online() {
-            return; // the `online` listener resumes
+            return JsValue::UNDEFINED; // the `online` listener resumes
         }
         if !forced && js_sys::Date::now() < self.retry_at.get() {
             self.schedule(0.0);
-            return;
+            return JsValue::UNDEFINED;
         }
         self.sending.set(true);
-        loop {
-            let batch = self.queue.borrow().batch(MAX_BATCH_BYTES);
-            if batch.is_empty() {
-                break;
+        self.clone().send_next()
+    }
+
+    /// Sends the oldest batch, then (from `sent`) the next one.
+    fn send_next(self: Rc<Self>) -> JsValue {
+        let batch = self.queue.borrow().batch(MAX_BATCH_BYTES);
+        if batch.is_empty() {
+            self.sending.set(false);
+            return JsValue::UNDEFINED;
+        }
+        let inner = self.clone();
+        post(&self.url, &body(&self.write_key, &batch), move |outcome| inner.sent(batch, outcome))
+    }
+
+    fn sent(self: Rc<Self>, batch: Vec<Queued>, outcome: Result<(), SendError>) -> JsValue {
+        let ids: Vec<String> = batch.iter().map(|e| e.message_id.clone()).collect();
+        match outcome {
+            Ok(()) => {
+                self.queue.borrow_mut().remove(&ids);
+                self.retry_at.set(0.0);
+                self.save();
+                let payload = Object::new();
+                set(&payload, "messageIds", &to_js(&ids.to_value()));
+                emit(self.emitter.borrow().listeners("delivered"), &payload);
             }
-            let ids: Vec<String> = batch.iter().map(|e| e.message_id.clone()).collect();
-            let outcome = post(&self.url, &body(&self.write_key, &batch)).await;
-            match outcome {
-                Ok(()) => {
-                    self.queue.borrow_mut().remove(&ids);
-                    self.retry_at.set(0.0);
-                    self.save();
-                    let payload = Object::new();
-                    set(&payload, "messageIds", &to_js(&ids.to_value()));
-                    emit(self.emitter.borrow().listeners("delivered"), &payload);
+            Err(SendError::Refused(reason)) => {
+                self.queue.borrow_mut().remove(&ids);
+                self.save();
+                for event in &batch {
+                    self.report_dropped(event, &reason);
                 }
-                Err(SendError::Refused(reason)) => {
-                    self.queue.borrow_mut().remove(&ids);
-                    self.save();
-                    for event in &batch {
-                        self.report_dropped(event, &reason);
-                    }
+            }
+            Err(failure) => {
+                let exhausted = self.queue.borrow_mut().fail(&ids, MAX_ATTEMPTS);
+                self.save();
+                let reason = format!("not delivered after {MAX_ATTEMPTS} attempts ({failure})");
+                for event in &exhausted {
+                    self.report_dropped(event, &reason);
                 }
-                Err(failure) => {
-                    let exhausted = self.queue.borrow_mut().fail(&ids, MAX_ATTEMPTS);
-                    self.save();
-                    let reason = format!("not delivered after {MAX_ATTEMPTS} attempts ({failure})");
-                    for event in &exhausted {
-                        self.report_dropped(event, &reason);
-                    }
-                    let attempts = self.queue.borrow().events().first().map_or(1, |e| e.attempts.max(1));
-                    let wait = match failure {
-                        SendError::RateLimited(Some(ms)) => ms,
-                        _ => delay_ms(attempts, js_sys::Math::random()),
-                    };
-                    warn(&format!("sending failed ({failure}); retrying in {} ms", wait as u64));
-                    self.retry_at.set(js_sys::Date::now() + wait);
-                    self.sending.set(false);
-                    self.schedule(wait);
-                    return;
-                }
+                let attempts = self.queue.borrow().events().first().map_or(1, |e| e.attempts.max(1));
+                let wait = match failure {
+                    SendError::RateLimited(Some(ms)) => ms,
+                    _ => delay_ms(attempts, js_sys::Math::random()),
+                };
+                warn(&format!("sending failed ({failure}); retrying in {} ms", wait as u64));
+                self.retry_at.set(js_sys::Date::now() + wait);
+                self.sending.set(false);
+                self.schedule(wait);
+                return JsValue::UNDEFINED;
             }
         }
-        self.sending.set(false);
+        self.send_next()
     }
 
     /// Page exit: persist, then hand every queued event to keepalive requests.
@@ -509,13 +513,13 @@ impl Inner {
             let Some(request) = send_on_exit(&self.url, &body(&self.write_key, chunk)) else { continue };
             // If the page lives on (a hidden tab), learn the outcome.
             let inner = self.clone();
-            spawn_local(async move {
-                let answer = JsFuture::from(request).await;
+            let _ = after(&request, move |answer| {
                 if answer.as_ref().is_ok_and(crate::transport::accepted) {
                     inner.queue.borrow_mut().remove(&ids);
                     inner.save();
                 }
                 inner.exit_sent.borrow_mut().retain(|id| !ids.contains(id));
+                JsValue::UNDEFINED
             });
         }
     }
@@ -525,8 +529,7 @@ impl Inner {
         let Some(window) = web_sys::window() else { return };
         let inner = self.clone();
         add_listener(&window, "online", move |_| {
-            let inner = inner.clone();
-            spawn_local(async move { inner.drain(true).await });
+            inner.drain(true);
         });
         let inner = self.clone();
         add_listener(&window, "pagehide", move |_| inner.on_exit(true));
@@ -582,43 +585,39 @@ fn online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
-fn set_timeout(delay_ms: f64, f: impl FnOnce() + 'static) -> i32 {
-    let callback = Closure::once_into_js(f);
-    web_sys::window()
-        .and_then(|w| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay_ms.max(0.0) as i32)
-                .ok()
-        })
-        .unwrap_or(0)
-}
-
-async fn sleep(ms: i32) {
-    let promise = Promise::new(&mut |resolve, _| {
-        set_timeout(ms as f64, move || {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-    });
-    let _ = JsFuture::from(promise).await;
-}
-
 fn add_listener(target: &web_sys::EventTarget, name: &str, f: impl FnMut(web_sys::Event) + 'static) {
     let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
     let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
     closure.forget();
 }
 
-async fn fetch_settings(url: &str) -> Result<Settings, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|_| "network error".to_owned())?
-        .unchecked_into();
-    if !response.ok() {
-        return Err(format!("the proxy answered {}", response.status()));
-    }
-    let json = JsFuture::from(response.json().map_err(|_| "unreadable body")?)
-        .await
-        .map_err(|_| "the settings are not JSON".to_owned())?;
-    let integrations = js_sys::Reflect::get(&json, &"integrations".into()).map_err(|_| "no integrations")?;
-    Settings::from_value(&to_value(&integrations)).map_err(|e| e.to_string())
+/// Asks the proxy for the destination settings; `done` gets them or the
+/// reason why not. The Promise settles after `done` has run.
+fn fetch_settings(url: &str, done: impl FnOnce(Result<Settings, String>) + 'static) -> Promise {
+    let request = fetch(url, &JsValue::UNDEFINED).unwrap_or_else(|e| Promise::reject(&e));
+    after(&request, move |answer| {
+        let body = answer.map_err(|_| "network error".to_owned()).and_then(|response| {
+            let response: web_sys::Response = response.unchecked_into();
+            if !response.ok() {
+                return Err(format!("the proxy answered {}", response.status()));
+            }
+            response.text().map_err(|_| "unreadable body".to_owned())
+        });
+        let body = match body {
+            Ok(body) => body,
+            Err(reason) => {
+                done(Err(reason));
+                return JsValue::UNDEFINED;
+            }
+        };
+        after(&body, move |text| {
+            let json = text.map(|t| parse_json(&t.as_string().unwrap_or_default())).unwrap_or_default();
+            done(match json.is_object() {
+                true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.to_string()),
+                false => Err("the settings are not JSON".into()),
+            });
+            JsValue::UNDEFINED
+        })
+        .into()
+    })
 }

@@ -118,9 +118,14 @@ pub fn parse_json_object(text: &str) -> Option<Map> {
     }
 }
 
+/// `obj[key]`, or `undefined` when it cannot be read.
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or_default()
+}
+
 /// `obj[key]` as a string, if it is one.
 pub fn get_string(obj: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(obj, &JsValue::from_str(key)).ok()?.as_string()
+    get(obj, key).as_string()
 }
 
 /// Sets `obj[key] = value`, ignoring failure (frozen objects).

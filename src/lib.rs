@@ -22,6 +22,7 @@ pub mod identity;
 pub mod js;
 pub mod json;
 pub mod persist;
+mod promise;
 pub mod queue;
 pub mod storage;
 mod transport;

@@ -5,13 +5,14 @@
 //! same body goes with `keepalive: true` (which survives the page), in
 //! chunks under the browsers' 64 KB keepalive budget, or by `sendBeacon`.
 
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
 use web_sys::{RequestInit, Response};
 
 use crate::backoff::retry_after_ms;
 use crate::js::now_iso;
 use crate::json::write_string;
+use crate::promise::after;
 use crate::queue::Queued;
 
 /// Largest batch in normal sending (the Segment API limit is 500 KB).
@@ -62,6 +63,14 @@ pub fn batch_url(proxy_url: &str) -> String {
     format!("{}/v1/batch", proxy_url.trim_end_matches('/'))
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`; `Err` when it throws at once (a keepalive body
+    /// over the browser's budget) rather than rejecting.
+    #[wasm_bindgen(catch)]
+    pub fn fetch(url: &str, init: &JsValue) -> Result<Promise, JsValue>;
+}
+
 fn init(body: &str, keepalive: bool) -> RequestInit {
     let init = RequestInit::new();
     init.set_method("POST");
@@ -73,19 +82,23 @@ fn init(body: &str, keepalive: bool) -> RequestInit {
     init
 }
 
-/// POSTs one batch body and classifies the answer.
-pub async fn post(url: &str, body: &str) -> Result<(), SendError> {
-    let window = web_sys::window().ok_or_else(|| SendError::Retryable("no window".into()))?;
-    let promise = window.fetch_with_str_and_init(url, &init(body, false));
-    let response: Response = JsFuture::from(promise)
-        .await
-        .map_err(|e| SendError::Retryable(format!("network error: {}", describe(&e))))?
-        .unchecked_into();
-    classify(&response).await
+/// POSTs one batch body and hands the classified answer to `done`; the
+/// Promise (or `undefined`, when `done` ran at once) settles after `done`.
+pub fn post(url: &str, body: &str, done: impl FnOnce(Result<(), SendError>) -> JsValue + 'static) -> JsValue {
+    let network_error = |e: &JsValue| SendError::Retryable(format!("network error: {}", describe(e)));
+    let request = match fetch(url, &init(body, false)) {
+        Ok(request) => request,
+        Err(e) => return done(Err(network_error(&e))),
+    };
+    after(&request, move |answer| match answer {
+        Ok(response) => classify(response.unchecked_into(), done),
+        Err(e) => done(Err(network_error(&e))),
+    })
+    .into()
 }
 
-async fn classify(response: &Response) -> Result<(), SendError> {
-    match response.status() {
+fn classify(response: Response, done: impl FnOnce(Result<(), SendError>) -> JsValue + 'static) -> JsValue {
+    let outcome = match response.status() {
         200..=299 => Ok(()),
         429 => {
             let header = response.headers().get("Retry-After").ok().flatten();
@@ -93,28 +106,27 @@ async fn classify(response: &Response) -> Result<(), SendError> {
         }
         status @ (408 | 500..=599) => Err(SendError::Retryable(format!("the proxy answered {status}"))),
         status => {
-            let text = match response.text() {
-                Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
-                Err(_) => String::new(),
-            };
-            Err(SendError::Refused(format!("the proxy answered {status}: {text}")))
+            // The proxy says in the body why it refused the batch.
+            let text = response.text().unwrap_or_else(|e| Promise::reject(&e));
+            return after(&text, move |text| {
+                let text = text.ok().and_then(|t| t.as_string()).unwrap_or_default();
+                done(Err(SendError::Refused(format!("the proxy answered {status}: {text}"))))
+            })
+            .into();
         }
-    }
+    };
+    done(outcome)
 }
 
 /// Sends `body` on page exit: `fetch` with keepalive, or `sendBeacon` where
 /// keepalive fetch is refused. Returns the keepalive request's Promise (if
 /// any) so a page that stays alive can learn the outcome.
-pub fn send_on_exit(url: &str, body: &str) -> Option<js_sys::Promise> {
-    let window = web_sys::window()?;
-    // `fetch` itself can throw synchronously for a keepalive body over the budget.
-    let attempt = js_sys::Reflect::get(&window, &"fetch".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call2(&window, &JsValue::from_str(url), &init(body, true)).ok())
-        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+pub fn send_on_exit(url: &str, body: &str) -> Option<Promise> {
+    let attempt = fetch(url, &init(body, true)).ok();
     if attempt.is_none() {
-        let _ = window.navigator().send_beacon_with_opt_str(url, Some(body));
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().send_beacon_with_opt_str(url, Some(body));
+        }
     }
     attempt
 }
