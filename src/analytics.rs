@@ -14,11 +14,11 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Emitter};
 use crate::event::{build, finish, Built};
 use crate::identity::Identity;
-use crate::js::{get, get_string, object_to_js, parse_json, set, to_js, to_value, warn};
+use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::promise::{after, clear_timeout, set_timeout, sleep};
 use crate::queue::{Queue, Queued, FLUSH_AT};
-use crate::transport::{batch_url, body, fetch, post, send_on_exit, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
+use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
 const FLUSH_INTERVAL_MS: f64 = 5_000.0;
@@ -336,7 +336,7 @@ impl Inner {
                 if let Some(mapping) = &mapping {
                     let mapped = to_js(&mapping.to_value());
                     if self.debug.get() {
-                        web_sys::console::log_3(&"zendesk-analytics".into(), &event.kind.as_str().into(), &mapped);
+                        let _ = call(&global("console"), "log", &[&"zendesk-analytics".into(), &event.kind.as_str().into(), &mapped]);
                     }
                     set(&result, "mapping", &mapped);
                 }
@@ -514,7 +514,7 @@ impl Inner {
             // If the page lives on (a hidden tab), learn the outcome.
             let inner = self.clone();
             let _ = after(&request, move |answer| {
-                if answer.as_ref().is_ok_and(crate::transport::accepted) {
+                if answer.as_ref().is_ok_and(accepted) {
                     inner.queue.borrow_mut().remove(&ids);
                     inner.save();
                 }
@@ -526,29 +526,27 @@ impl Inner {
 
     /// `online`, `pagehide`, `visibilitychange` and the heartbeat.
     fn listen(self: &Rc<Self>) {
-        let Some(window) = web_sys::window() else { return };
+        let window = global("window");
         let inner = self.clone();
-        add_listener(&window, "online", move |_| {
+        listen_to(&window, "online", move || {
             inner.drain(true);
         });
         let inner = self.clone();
-        add_listener(&window, "pagehide", move |_| inner.on_exit(true));
-        if let Some(document) = window.document() {
-            let inner = self.clone();
-            let doc = document.clone();
-            add_listener(&document, "visibilitychange", move |_| {
-                if doc.visibility_state() == web_sys::VisibilityState::Hidden {
-                    inner.on_exit(false);
-                }
-            });
-        }
+        listen_to(&window, "pagehide", move || inner.on_exit(true));
+        let inner = self.clone();
+        let document = global("document");
+        listen_to(&document.clone(), "visibilitychange", move || {
+            if get(&document, "visibilityState") == "hidden" {
+                inner.on_exit(false);
+            }
+        });
         let inner = self.clone();
         let heartbeat = Closure::<dyn FnMut()>::new(move || {
             if !inner.queue.borrow().is_empty() {
                 inner.save();
             }
         });
-        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(heartbeat.as_ref().unchecked_ref(), HEARTBEAT_MS);
+        let _ = call_global("setInterval", &[heartbeat.as_ref(), &HEARTBEAT_MS.into()]);
         heartbeat.forget();
     }
 }
@@ -582,12 +580,13 @@ fn chunks(events: &[Queued], max_bytes: usize) -> Vec<&[Queued]> {
 }
 
 fn online() -> bool {
-    web_sys::window().is_none_or(|w| w.navigator().on_line())
+    get(&global("navigator"), "onLine") != JsValue::FALSE
 }
 
-fn add_listener(target: &web_sys::EventTarget, name: &str, f: impl FnMut(web_sys::Event) + 'static) {
-    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-    let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+/// Calls `f` on every `name` event of `target` for the page's lifetime.
+fn listen_to(target: &JsValue, name: &str, f: impl FnMut() + 'static) {
+    let closure = Closure::<dyn FnMut()>::new(f);
+    let _ = call(target, "addEventListener", &[&name.into(), closure.as_ref()]);
     closure.forget();
 }
 
@@ -596,21 +595,18 @@ fn add_listener(target: &web_sys::EventTarget, name: &str, f: impl FnMut(web_sys
 fn fetch_settings(url: &str, done: impl FnOnce(Result<Settings, String>) + 'static) -> Promise {
     let request = fetch(url, &JsValue::UNDEFINED).unwrap_or_else(|e| Promise::reject(&e));
     after(&request, move |answer| {
-        let body = answer.map_err(|_| "network error".to_owned()).and_then(|response| {
-            let response: web_sys::Response = response.unchecked_into();
-            if !response.ok() {
-                return Err(format!("the proxy answered {}", response.status()));
+        let response = match answer {
+            Ok(response) if accepted(&response) => response,
+            Ok(response) => {
+                done(Err(format!("the proxy answered {}", status(&response))));
+                return JsValue::UNDEFINED;
             }
-            response.text().map_err(|_| "unreadable body".to_owned())
-        });
-        let body = match body {
-            Ok(body) => body,
-            Err(reason) => {
-                done(Err(reason));
+            Err(_) => {
+                done(Err("network error".into()));
                 return JsValue::UNDEFINED;
             }
         };
-        after(&body, move |text| {
+        after(&text(&response), move |text| {
             let json = text.map(|t| parse_json(&t.as_string().unwrap_or_default())).unwrap_or_default();
             done(match json.is_object() {
                 true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.to_string()),

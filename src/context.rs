@@ -3,9 +3,9 @@
 //! life is read once; the page is read per call, because single-page apps
 //! change the URL without reloading.
 
-use js_sys::{Array, Intl, Object, Reflect};
-use wasm_bindgen::JsValue;
 use zendesk_analytics_core::{Map, Value};
+
+use crate::js::{call, call_with_text, get_string, global};
 
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -20,16 +20,12 @@ pub struct StaticContext {
 
 impl StaticContext {
     pub fn read() -> StaticContext {
-        let navigator = web_sys::window().map(|w| w.navigator());
-        let timezone = Reflect::get(
-            &Intl::DateTimeFormat::new(&Array::new(), &Object::new()).resolved_options(),
-            &JsValue::from_str("timeZone"),
-        )
-        .ok()
-        .and_then(|v| v.as_string());
+        let navigator = global("navigator");
+        let format = call(&global("Intl"), "DateTimeFormat", &[]).unwrap_or_default();
+        let timezone = call(&format, "resolvedOptions", &[]).ok().and_then(|o| get_string(&o, "timeZone"));
         StaticContext {
-            user_agent: navigator.as_ref().and_then(|n| n.user_agent().ok()),
-            locale: navigator.as_ref().and_then(|n| n.language()),
+            user_agent: get_string(&navigator, "userAgent"),
+            locale: get_string(&navigator, "language"),
             timezone,
         }
     }
@@ -59,18 +55,15 @@ impl StaticContext {
 /// The current page as Segment's `context.page`: url, path, referrer, title, search.
 pub fn current_page() -> Map {
     let mut page = Map::new();
-    let Some(window) = web_sys::window() else { return page };
-    let location = window.location();
-    let document = window.document();
-    let fields = [
-        ("url", location.href().ok()),
-        ("path", location.pathname().ok()),
-        ("search", location.search().ok()),
-        ("referrer", document.as_ref().map(|d| d.referrer())),
-        ("title", document.as_ref().map(|d| d.title())),
-    ];
-    for (key, value) in fields {
-        page.insert(key.into(), value.unwrap_or_default().into());
+    let location = global("location");
+    if !location.is_object() {
+        return page;
+    }
+    let document = global("document");
+    let fields =
+        [("url", &location, "href"), ("path", &location, "pathname"), ("search", &location, "search"), ("referrer", &document, "referrer"), ("title", &document, "title")];
+    for (key, source, name) in fields {
+        page.insert(key.into(), get_string(source, name).unwrap_or_default().into());
     }
     page
 }
@@ -87,7 +80,7 @@ pub fn campaign(search: &str) -> Map {
         }
         let plus_as_space = value.replace('+', " ");
         // A malformed escape keeps the raw text rather than losing the value.
-        let decoded = js_sys::decode_uri_component(&plus_as_space).map(String::from).unwrap_or(plus_as_space);
+        let decoded = call_with_text("decodeURIComponent", &plus_as_space).unwrap_or(plus_as_space);
         campaign.insert(field.into(), decoded.into());
     }
     campaign

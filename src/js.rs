@@ -1,9 +1,47 @@
 //! Small, fallible helpers over browser APIs.
+//!
+//! Browser objects are reached by name (`global`, `get`, `call`) rather than
+//! through web-sys' typed bindings: each typed method is one more import,
+//! with a shim in the wasm and a function in the JS glue.
 
-use js_sys::{Date, Reflect};
-use wasm_bindgen::JsValue;
-use wasm_bindgen::JsCast;
+use js_sys::{Date, Function, Reflect};
+use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{Map, Number, Value};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+    static GLOBAL_THIS: JsValue;
+}
+
+/// `globalThis[name]` (`document`, `navigator`, `localStorage`, …), or
+/// `undefined` when it is absent or the browser refuses it.
+pub fn global(name: &str) -> JsValue {
+    GLOBAL_THIS.with(|global| get(global, name))
+}
+
+/// `target[method](...args)` (up to three arguments); `Err` when it is not
+/// a function or it throws.
+pub fn call(target: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+    let function: Function = get(target, method).unchecked_into();
+    match args {
+        [] => function.call0(target),
+        [a] => function.call1(target, a),
+        [a, b] => function.call2(target, a, b),
+        [a, b, c, ..] => function.call3(target, a, b, c),
+    }
+}
+
+/// `globalThis[function](...args)`, as [`call`].
+pub fn call_global(function: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+    GLOBAL_THIS.with(|global| call(global, function, args))
+}
+
+/// A global string function (`encodeURIComponent`, …) applied to `text`;
+/// `None` when it throws (a malformed escape).
+pub fn call_with_text(function: &str, text: &str) -> Option<String> {
+    call_global(function, &[&text.into()]).ok()?.as_string()
+}
 
 /// The current time as an ISO-8601 string, as Segment timestamps are.
 pub fn now_iso() -> String {
@@ -13,8 +51,8 @@ pub fn now_iso() -> String {
 /// A random UUID v4 (`crypto.randomUUID`), falling back to `Math.random`
 /// where crypto is unavailable (insecure contexts).
 pub fn uuid_v4() -> String {
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
-    if let Some(id) = crypto.map(|c| c.random_uuid()) {
+    // `randomUUID` is missing outside secure contexts.
+    if let Some(id) = call(&global("crypto"), "randomUUID", &[]).ok().and_then(|id| id.as_string()) {
         return id;
     }
     let hex = |n: usize| -> String {
@@ -128,12 +166,12 @@ pub fn get_string(obj: &JsValue, key: &str) -> Option<String> {
     get(obj, key).as_string()
 }
 
-/// Sets `obj[key] = value`, ignoring failure (frozen objects).
-pub fn set(obj: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+/// Sets `obj[key] = value`; false when that threw (a refusing setter).
+pub fn set(obj: &JsValue, key: &str, value: &JsValue) -> bool {
+    Reflect::set(obj, &JsValue::from_str(key), value).is_ok()
 }
 
 /// Logs `zendesk-analytics: {message}` as a console warning.
 pub fn warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("zendesk-analytics: {message}")));
+    let _ = call(&global("console"), "warn", &[&JsValue::from_str(&format!("zendesk-analytics: {message}"))]);
 }

@@ -6,7 +6,7 @@
 //! stops its heartbeat. A loading tab adopts closed and stale entries under
 //! a cross-tab lock, so exactly one tab takes over (and sends) them.
 
-use crate::js::{parse_json, uuid_v4};
+use crate::js::{call, get, parse_json, uuid_v4};
 use crate::queue::Queue;
 use crate::storage::{local_get, local_remove, local_set, local_storage};
 
@@ -62,7 +62,7 @@ impl Persisted {
         for key in self.other_keys() {
             let Some(text) = local_get(&key) else { continue };
             let entry = parse_json(&text);
-            let field = |name: &str| js_sys::Reflect::get(&entry, &name.into()).unwrap_or_default();
+            let field = |name: &str| get(&entry, name);
             let closed = field("c").as_bool().unwrap_or(true);
             let stale = field("t").as_f64().is_none_or(|t| now - t > STALE_MS);
             if closed || stale {
@@ -78,9 +78,9 @@ impl Persisted {
 
     fn other_keys(&self) -> Vec<String> {
         let Some(storage) = local_storage() else { return Vec::new() };
-        let count = storage.length().unwrap_or(0);
+        let count = get(&storage, "length").as_f64().unwrap_or(0.0) as u32;
         (0..count)
-            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter_map(|i| call(&storage, "key", &[&i.into()]).ok()?.as_string())
             .filter(|k| k.starts_with(&self.prefix) && *k != self.key)
             .collect()
     }

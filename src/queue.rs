@@ -2,7 +2,7 @@
 //! and crashes. Bounded by count and bytes (a queue that grows without limit
 //! breaks the host page's own storage), deduplicated by messageId.
 
-use crate::js::get_string;
+use crate::js::{get, get_string};
 
 /// Flush as soon as this many events are waiting.
 pub const FLUSH_AT: usize = 20;
@@ -117,10 +117,10 @@ impl Queue {
         let mut queue = Queue::default();
         let Some(items) = items.dyn_ref::<js_sys::Array>() else { return queue };
         for item in items.iter() {
-            let Ok(event) = js_sys::Reflect::get(&item, &"e".into()) else { continue };
+            let event = get(&item, "e");
             let Some(message_id) = get_string(&event, "messageId") else { continue };
             let Some(json) = js_sys::JSON::stringify(&event).ok().and_then(|s| s.as_string()) else { continue };
-            let attempts = js_sys::Reflect::get(&item, &"a".into()).ok().and_then(|a| a.as_f64()).unwrap_or(0.0) as u32;
+            let attempts = get(&item, "a").as_f64().unwrap_or(0.0) as u32;
             queue.push(Queued { message_id, json, attempts });
         }
         queue

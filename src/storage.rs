@@ -5,56 +5,64 @@
 
 use std::cell::OnceCell;
 
-use wasm_bindgen::JsCast;
-use web_sys::{HtmlDocument, Storage};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::Storage;
+
+use crate::js::{call, call_with_text, get_string, global, set};
 
 const YEAR_SECONDS: u32 = 365 * 24 * 60 * 60;
 
-fn document() -> Option<HtmlDocument> {
-    web_sys::window()?.document()?.dyn_into::<HtmlDocument>().ok()
-}
-
 /// `window.localStorage`, if the browser lets us have it.
 pub fn local_storage() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+    Some(global("localStorage")).filter(JsValue::is_object).map(JsCast::unchecked_into)
 }
 
 pub fn local_get(key: &str) -> Option<String> {
-    local_storage()?.get_item(key).ok().flatten()
+    let storage = local_storage()?;
+    call(&storage, "getItem", &[&key.into()]).ok()?.as_string()
 }
 
 /// False when the write failed (blocked storage, quota exceeded).
 pub fn local_set(key: &str, value: &str) -> bool {
-    local_storage().is_some_and(|s| s.set_item(key, value).is_ok())
+    local_storage().is_some_and(|s| call(&s, "setItem", &[&key.into(), &value.into()]).is_ok())
 }
 
 pub fn local_remove(key: &str) {
     if let Some(storage) = local_storage() {
-        let _ = storage.remove_item(key);
+        let _ = call(&storage, "removeItem", &[&key.into()]);
     }
+}
+
+/// `document.cookie`, unless the page's cookies are blocked.
+fn cookies() -> Option<String> {
+    get_string(&global("document"), "cookie")
+}
+
+/// Writes one `document.cookie` line; false when the browser refused it.
+fn write_cookie(line: &str) -> bool {
+    set(&global("document"), "cookie", &line.into())
 }
 
 /// The value of cookie `name`, URI-decoded.
 pub fn cookie_get(name: &str) -> Option<String> {
-    let all = document()?.cookie().ok()?;
+    let all = cookies()?;
     all.split(';').find_map(|pair| {
         let (k, v) = pair.trim().split_once('=')?;
         if k != name {
             return None;
         }
-        js_sys::decode_uri_component(v).ok().map(String::from).filter(|v| !v.is_empty())
+        call_with_text("decodeURIComponent", v).filter(|v| !v.is_empty())
     })
 }
 
 /// Sets (or, with `None`, deletes) cookie `name` on the registrable domain
 /// for a year, SameSite=Lax. False when the browser refused it.
 pub fn cookie_set(name: &str, value: Option<&str>) -> bool {
-    let Some(doc) = document() else { return false };
-    let encoded = value.map(|v| String::from(js_sys::encode_uri_component(v))).unwrap_or_default();
+    let encoded = value.and_then(|v| call_with_text("encodeURIComponent", v)).unwrap_or_default();
     let max_age = if value.is_some() { YEAR_SECONDS } else { 0 };
     let domain = registrable_domain().map(|d| format!("; domain={d}")).unwrap_or_default();
     let line = format!("{name}={encoded}; path=/; max-age={max_age}; SameSite=Lax{domain}");
-    doc.set_cookie(&line).is_ok() && (value.is_none() || cookie_get(name).as_deref() == value)
+    write_cookie(&line) && (value.is_none() || cookie_get(name).as_deref() == value)
 }
 
 thread_local! {
@@ -69,20 +77,19 @@ pub fn registrable_domain() -> Option<String> {
 }
 
 fn probe_domain() -> Option<String> {
-    let host = web_sys::window()?.location().hostname().ok()?;
+    let host = get_string(&global("location"), "hostname")?;
     let is_ip = host.contains(':') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if is_ip || !host.contains('.') {
         return None;
     }
-    let doc = document()?;
     const PROBE: &str = "__za_tld__";
     // The candidates are the host's suffixes that start at a label: the last
     // two labels, then the last three, … up to the whole host.
     let starts = host.rmatch_indices('.').skip(1).map(|(dot, _)| dot + 1).chain([0]);
     for candidate in starts.map(|start| &host[start..]) {
         let set = format!("{PROBE}=1; path=/; max-age=10; domain={candidate}");
-        if doc.set_cookie(&set).is_ok() && doc.cookie().is_ok_and(|c| c.contains(PROBE)) {
-            let _ = doc.set_cookie(&format!("{PROBE}=; path=/; max-age=0; domain={candidate}"));
+        if write_cookie(&set) && cookies().is_some_and(|c| c.contains(PROBE)) {
+            write_cookie(&format!("{PROBE}=; path=/; max-age=0; domain={candidate}"));
             return Some(candidate.to_owned());
         }
     }

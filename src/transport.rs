@@ -5,12 +5,11 @@
 //! same body goes with `keepalive: true` (which survives the page), in
 //! chunks under the browsers' 64 KB keepalive budget, or by `sendBeacon`.
 
-use js_sys::Promise;
+use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{RequestInit, Response};
 
 use crate::backoff::retry_after_ms;
-use crate::js::now_iso;
+use crate::js::{call, get, get_string, global, now_iso, set};
 use crate::json::write_string;
 use crate::promise::after;
 use crate::queue::Queued;
@@ -71,15 +70,25 @@ extern "C" {
     pub fn fetch(url: &str, init: &JsValue) -> Result<Promise, JsValue>;
 }
 
-fn init(body: &str, keepalive: bool) -> RequestInit {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
+/// The `fetch` options of a batch: a POST of `body`.
+fn init(body: &str, keepalive: bool) -> JsValue {
+    let init = Object::new().into();
+    set(&init, "method", &"POST".into());
+    set(&init, "body", &body.into());
     if keepalive {
-        // `keepalive` is not in web-sys' stable RequestInit API.
-        crate::js::set(&init, "keepalive", &JsValue::TRUE);
+        set(&init, "keepalive", &JsValue::TRUE);
     }
     init
+}
+
+/// A `fetch` Response's status code (0 for anything else).
+pub fn status(response: &JsValue) -> u16 {
+    get(response, "status").as_f64().unwrap_or(0.0) as u16
+}
+
+/// `response.text()`, a Promise that rejects when the body cannot be read.
+pub fn text(response: &JsValue) -> Promise {
+    call(response, "text", &[]).map_or_else(|e| Promise::reject(&e), JsCast::unchecked_into)
 }
 
 /// POSTs one batch body and hands the classified answer to `done`; the
@@ -91,24 +100,23 @@ pub fn post(url: &str, body: &str, done: impl FnOnce(Result<(), SendError>) -> J
         Err(e) => return done(Err(network_error(&e))),
     };
     after(&request, move |answer| match answer {
-        Ok(response) => classify(response.unchecked_into(), done),
+        Ok(response) => classify(&response, done),
         Err(e) => done(Err(network_error(&e))),
     })
     .into()
 }
 
-fn classify(response: Response, done: impl FnOnce(Result<(), SendError>) -> JsValue + 'static) -> JsValue {
-    let outcome = match response.status() {
+fn classify(response: &JsValue, done: impl FnOnce(Result<(), SendError>) -> JsValue + 'static) -> JsValue {
+    let outcome = match status(response) {
         200..=299 => Ok(()),
         429 => {
-            let header = response.headers().get("Retry-After").ok().flatten();
+            let header = call(&get(response, "headers"), "get", &[&"Retry-After".into()]).ok().and_then(|h| h.as_string());
             Err(SendError::RateLimited(header.and_then(|h| retry_after_ms(&h, js_sys::Date::now()))))
         }
         status @ (408 | 500..=599) => Err(SendError::Retryable(format!("the proxy answered {status}"))),
         status => {
             // The proxy says in the body why it refused the batch.
-            let text = response.text().unwrap_or_else(|e| Promise::reject(&e));
-            return after(&text, move |text| {
+            return after(&text(response), move |text| {
                 let text = text.ok().and_then(|t| t.as_string()).unwrap_or_default();
                 done(Err(SendError::Refused(format!("the proxy answered {status}: {text}"))))
             })
@@ -124,22 +132,16 @@ fn classify(response: Response, done: impl FnOnce(Result<(), SendError>) -> JsVa
 pub fn send_on_exit(url: &str, body: &str) -> Option<Promise> {
     let attempt = fetch(url, &init(body, true)).ok();
     if attempt.is_none() {
-        if let Some(window) = web_sys::window() {
-            let _ = window.navigator().send_beacon_with_opt_str(url, Some(body));
-        }
+        let _ = call(&global("navigator"), "sendBeacon", &[&url.into(), &body.into()]);
     }
     attempt
 }
 
 /// Whether a keepalive response (a `Response`) was accepted.
 pub fn accepted(response: &JsValue) -> bool {
-    response.dyn_ref::<Response>().is_some_and(|r| r.ok())
+    (200..=299).contains(&status(response))
 }
 
 fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| "unknown".into())
+    get_string(error, "message").or_else(|| error.as_string()).unwrap_or_else(|| "unknown".into())
 }
