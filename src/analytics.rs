@@ -16,7 +16,7 @@ use crate::event::{build, finish, Built};
 use crate::identity::Identity;
 use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
-use crate::promise::{after, clear_timeout, set_timeout, sleep};
+use crate::promise::{after, clear_timeout, set_timeout};
 use crate::queue::{Queue, Queued, FLUSH_AT};
 use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
@@ -54,7 +54,8 @@ struct Inner {
     queue: RefCell<Queue>,
     persisted: Persisted,
     debug: Cell<bool>,
-    sending: Cell<bool>,
+    /// The sending in progress, if any (`flush()` waits for it).
+    sending: RefCell<Option<Promise>>,
     /// When the pending flush timer fires (ms since epoch), if one is set.
     timer_due: Cell<Option<f64>>,
     timer_id: Cell<i32>,
@@ -104,7 +105,7 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
         queue: RefCell::new(queue),
         persisted,
         debug: Cell::new(false),
-        sending: Cell::new(false),
+        sending: RefCell::new(None),
         timer_due: Cell::new(None),
         timer_id: Cell::new(0),
         retry_at: Cell::new(0.0),
@@ -424,8 +425,9 @@ impl Inner {
     /// `flush()` waits out a send in progress (its batch may not hold the
     /// latest events), then drains.
     fn flush_when_idle(self: Rc<Self>) -> JsValue {
-        if self.sending.get() {
-            return after(&sleep(20), move |_| self.flush_when_idle()).into();
+        let sending = self.sending.borrow().clone();
+        if let Some(sending) = sending {
+            return after(&sending, move |_| self.flush_when_idle()).into();
         }
         self.drain(true)
     }
@@ -435,7 +437,7 @@ impl Inner {
     /// backoff timer, never the offline state. Returns the Promise of the
     /// sending, if it started.
     fn drain(self: &Rc<Self>, forced: bool) -> JsValue {
-        if self.sending.get() || !self.ready.get() {
+        if self.sending.borrow().is_some() || !self.ready.get() {
             return JsValue::UNDEFINED;
         }
         if !online() {
@@ -445,15 +447,20 @@ impl Inner {
             self.schedule(0.0);
             return JsValue::UNDEFINED;
         }
-        self.sending.set(true);
-        self.clone().send_next()
+        // Marked before the first request: its answer may come back at once.
+        *self.sending.borrow_mut() = Some(Promise::resolve(&JsValue::UNDEFINED));
+        let sending = self.clone().send_next();
+        if let Some(current) = self.sending.borrow_mut().as_mut() {
+            *current = sending.clone().unchecked_into();
+        }
+        sending
     }
 
     /// Sends the oldest batch, then (from `sent`) the next one.
     fn send_next(self: Rc<Self>) -> JsValue {
         let batch = self.queue.borrow().batch(MAX_BATCH_BYTES);
         if batch.is_empty() {
-            self.sending.set(false);
+            self.sending.take();
             return JsValue::UNDEFINED;
         }
         let inner = self.clone();
@@ -492,7 +499,7 @@ impl Inner {
                 };
                 warn(&format!("sending failed ({failure}); retrying in {} ms", wait as u64));
                 self.retry_at.set(js_sys::Date::now() + wait);
-                self.sending.set(false);
+                self.sending.take();
                 self.schedule(wait);
                 return JsValue::UNDEFINED;
             }

@@ -46,10 +46,3 @@ pub fn set_timeout(delay_ms: f64, f: impl FnOnce() + 'static) -> i32 {
 fn set_timeout_boxed(delay_ms: f64, f: Box<dyn FnOnce()>) -> i32 {
     set_timeout_with(&Closure::once_into_js(f), delay_ms.max(0.0) as i32)
 }
-
-/// A Promise that resolves after `delay_ms`.
-pub fn sleep(delay_ms: i32) -> Promise {
-    Promise::new(&mut |resolve, _| {
-        set_timeout_with(&resolve, delay_ms);
-    })
-}
