@@ -7,7 +7,7 @@ use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js::to_value;
-use zendesk_analytics_core::{Map, Number, Value};
+use zendesk_analytics_core::{Map, Value};
 
 /// A resolved `identify` or `group` call.
 #[derive(Debug, Default)]
@@ -71,12 +71,8 @@ pub fn as_id(v: &JsValue) -> Option<String> {
     if let Some(s) = v.as_string() {
         return Some(s).filter(|s| !s.is_empty());
     }
-    // `String(n)`, as analytics.js does (`toString()`); whole numbers print
-    // without a fraction either way.
-    v.as_f64().filter(|f| f.is_finite()).map(|f| match Number::from_f64(f) {
-        Number::Int(i) => i.to_string(),
-        Number::Float(_) => crate::js::number_text(f),
-    })
+    // `String(n)`, as analytics.js does (`toString()`).
+    v.as_f64().filter(|f| f.is_finite()).map(crate::js::number_text)
 }
 
 /// The first function among `args`.
@@ -114,24 +110,18 @@ pub fn resolve_track(a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> Opti
 /// properties and options.
 pub fn resolve_page(args: [&JsValue; 5]) -> PageCall {
     let callback = callback(&args);
-    let strings: Vec<String> = args.iter().take(2).filter_map(|a| a.as_string()).collect();
-    let objects: Vec<&JsValue> = args.iter().copied().filter(|a| is_object(a)).take(2).collect();
-    let (category, name) = match strings.as_slice() {
-        [name] => (None, Some(name.clone())),
-        [category, name, ..] => (Some(category.clone()), Some(name.clone())),
-        [] => (None, None),
+    // A string in either of the first two slots alone is the name
+    // (`page('Home')`, `page(null, 'Home')`).
+    let (category, name) = match (args[0].as_string(), args[1].as_string()) {
+        (Some(category), Some(name)) => (Some(category), Some(name)),
+        (name, None) | (None, name) => (None, name),
     };
-    // Nulls in the string slots (`page(null, 'Home')`) keep their position.
-    let (category, name) = if strings.len() == 1 && args[0].is_null() && args[1].as_string().is_some() {
-        (None, args[1].as_string())
-    } else {
-        (category, name)
-    };
+    let mut objects = args.iter().filter(|a| is_object(a)).map(|o| as_map(o));
     PageCall {
         category: category.filter(|s| !s.is_empty()),
         name: name.filter(|s| !s.is_empty()),
-        properties: objects.first().map(|o| as_map(o)).unwrap_or_default(),
-        options: objects.get(1).map(|o| as_map(o)).unwrap_or_default(),
+        properties: objects.next().unwrap_or_default(),
+        options: objects.next().unwrap_or_default(),
         callback,
     }
 }

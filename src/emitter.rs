@@ -18,7 +18,7 @@ impl Emitter {
 
     pub fn off(&mut self, name: &str, listener: Option<&Function>) {
         self.listeners
-            .retain(|(n, f)| n != name || listener.is_some_and(|l| !JsValue::from(l.clone()).eq(&JsValue::from(f.clone()))));
+            .retain(|(n, f)| n != name || listener.is_some_and(|l| l != f));
     }
 
     /// The listeners for `name` (cloned, so a listener may call `on`/`off`).

@@ -55,12 +55,13 @@ pub fn uuid_v4() -> String {
     if let Some(id) = call(&global("crypto"), "randomUUID", &[]).ok().and_then(|id| id.as_string()) {
         return id;
     }
-    let hex = |n: usize| -> String {
-        (0..n)
-            .map(|_| char::from_digit((js_sys::Math::random() * 16.0) as u32 & 0xf, 16).unwrap_or('0'))
-            .collect()
-    };
-    format!("{}-{}-4{}-a{}-{}", hex(8), hex(4), hex(3), hex(3), hex(12))
+    "xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx"
+        .chars()
+        .map(|c| match c {
+            'x' => char::from_digit((js_sys::Math::random() * 16.0) as u32 & 0xf, 16).unwrap_or('0'),
+            c => c,
+        })
+        .collect()
 }
 
 /// A number as JavaScript's `String(x)` writes it: Rust's float formatting

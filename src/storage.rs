@@ -10,7 +10,8 @@ use web_sys::Storage;
 
 use crate::js::{call, call_with_text, get_string, global, set};
 
-const YEAR_SECONDS: u32 = 365 * 24 * 60 * 60;
+/// A year in seconds (`max-age` of the id cookies).
+const YEAR_SECONDS: &str = "31536000";
 
 /// `window.localStorage`, if the browser lets us have it.
 pub fn local_storage() -> Option<Storage> {
@@ -59,9 +60,10 @@ pub fn cookie_get(name: &str) -> Option<String> {
 /// for a year, SameSite=Lax. False when the browser refused it.
 pub fn cookie_set(name: &str, value: Option<&str>) -> bool {
     let encoded = value.and_then(|v| call_with_text("encodeURIComponent", v)).unwrap_or_default();
-    let max_age = if value.is_some() { YEAR_SECONDS } else { 0 };
-    let domain = registrable_domain().map(|d| format!("; domain={d}")).unwrap_or_default();
-    let line = format!("{name}={encoded}; path=/; max-age={max_age}; SameSite=Lax{domain}");
+    let max_age = if value.is_some() { YEAR_SECONDS } else { "0" };
+    let domain = registrable_domain().unwrap_or_default();
+    let domain_attribute = if domain.is_empty() { "" } else { "; domain=" };
+    let line = [name, "=", &encoded, "; path=/; max-age=", max_age, "; SameSite=Lax", domain_attribute, &domain].concat();
     write_cookie(&line) && (value.is_none() || cookie_get(name).as_deref() == value)
 }
 
@@ -85,11 +87,10 @@ fn probe_domain() -> Option<String> {
     const PROBE: &str = "__za_tld__";
     // The candidates are the host's suffixes that start at a label: the last
     // two labels, then the last three, … up to the whole host.
-    let starts = host.rmatch_indices('.').skip(1).map(|(dot, _)| dot + 1).chain([0]);
-    for candidate in starts.map(|start| &host[start..]) {
-        let set = format!("{PROBE}=1; path=/; max-age=10; domain={candidate}");
-        if write_cookie(&set) && cookies().is_some_and(|c| c.contains(PROBE)) {
-            write_cookie(&format!("{PROBE}=; path=/; max-age=0; domain={candidate}"));
+    let dots = host.bytes().enumerate().rev().filter(|&(_, b)| b == b'.').map(|(dot, _)| dot + 1);
+    for candidate in dots.skip(1).chain([0]).map(|start| &host[start..]) {
+        if write_cookie(&[PROBE, "=1; path=/; max-age=10; domain=", candidate].concat()) && cookie_get(PROBE).is_some() {
+            write_cookie(&[PROBE, "=; path=/; max-age=0; domain=", candidate].concat());
             return Some(candidate.to_owned());
         }
     }
