@@ -16,7 +16,7 @@ use crate::event::{build, finish, Built};
 use crate::identity::Identity;
 use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
-use crate::promise::{after, clear_timeout, set_timeout};
+use crate::callbacks::{after, clear_timeout, forever, set_timeout};
 use crate::queue::{Queue, Queued, FLUSH_AT};
 use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
@@ -273,15 +273,17 @@ impl Analytics {
 
 #[wasm_bindgen]
 impl User {
-    /// The userId (or groupId), or null.
-    pub fn id(&self) -> Option<String> {
+    /// The userId (or groupId), or `undefined`. JsValues out, not Strings:
+    /// no conversion code per getter.
+    pub fn id(&self) -> JsValue {
         let identity = self.inner.identity.borrow();
-        if self.group { identity.group_id.clone() } else { identity.user_id.clone() }
+        let id = if self.group { &identity.group_id } else { &identity.user_id };
+        id.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str)
     }
 
     #[wasm_bindgen(js_name = anonymousId)]
-    pub fn anonymous_id(&self) -> String {
-        self.inner.identity.borrow().anonymous_id.clone()
+    pub fn anonymous_id(&self) -> JsValue {
+        self.inner.identity.borrow().anonymous_id.as_str().into()
     }
 
     pub fn traits(&self) -> JsValue {
@@ -548,13 +550,12 @@ impl Inner {
             }
         });
         let inner = self.clone();
-        let heartbeat = Closure::<dyn FnMut()>::new(move || {
+        let heartbeat = forever(move || {
             if !inner.queue.borrow().is_empty() {
                 inner.save();
             }
         });
-        let _ = call_global("setInterval", &[heartbeat.as_ref(), &HEARTBEAT_MS.into()]);
-        heartbeat.forget();
+        let _ = call_global("setInterval", &[&heartbeat, &HEARTBEAT_MS.into()]);
     }
 }
 
@@ -592,15 +593,16 @@ fn online() -> bool {
 
 /// Calls `f` on every `name` event of `target` for the page's lifetime.
 fn listen_to(target: &JsValue, name: &str, f: impl FnMut() + 'static) {
-    let closure = Closure::<dyn FnMut()>::new(f);
-    let _ = call(target, "addEventListener", &[&name.into(), closure.as_ref()]);
-    closure.forget();
+    let _ = call(target, "addEventListener", &[&name.into(), &forever(f)]);
 }
 
 /// Asks the proxy for the destination settings; `done` gets them or the
 /// reason why not. The Promise settles after `done` has run.
 fn fetch_settings(url: &str, done: impl FnOnce(Result<Settings, String>) + 'static) -> Promise {
-    let request = fetch(url, &JsValue::UNDEFINED).unwrap_or_else(|e| Promise::reject(&e));
+    let Ok(request) = fetch(url, &JsValue::UNDEFINED) else {
+        done(Err("network error".into()));
+        return Promise::resolve(&JsValue::UNDEFINED);
+    };
     after(&request, move |answer| {
         let response = match answer {
             Ok(response) if accepted(&response) => response,

@@ -13,6 +13,7 @@
 //! console warning.
 
 mod analytics;
+mod callbacks;
 pub mod args;
 pub mod backoff;
 pub mod context;
@@ -22,7 +23,6 @@ pub mod identity;
 pub mod js;
 pub mod json;
 pub mod persist;
-mod promise;
 pub mod queue;
 pub mod storage;
 mod transport;

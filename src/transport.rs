@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::backoff::retry_after_ms;
 use crate::js::{call, get, get_string, global, now_iso, set};
 use crate::json::write_string;
-use crate::promise::after;
+use crate::callbacks::after;
 use crate::queue::Queued;
 
 /// Largest batch in normal sending (the Segment API limit is 500 KB).
@@ -86,9 +86,10 @@ pub fn status(response: &JsValue) -> u16 {
     get(response, "status").as_f64().unwrap_or(0.0) as u16
 }
 
-/// `response.text()`, a Promise that rejects when the body cannot be read.
+/// `response.text()`: a Promise of the body, which resolves to `undefined`
+/// or rejects when the body cannot be read.
 pub fn text(response: &JsValue) -> Promise {
-    call(response, "text", &[]).map_or_else(|e| Promise::reject(&e), JsCast::unchecked_into)
+    call(response, "text", &[]).map_or_else(|_| Promise::resolve(&JsValue::UNDEFINED), JsCast::unchecked_into)
 }
 
 /// POSTs one batch body and hands the classified answer to `done`; the

@@ -1,5 +1,8 @@
-//! Asynchronous steps as Promise callbacks and timers: far less wasm than an
-//! async executor (wasm-bindgen-futures) plus a state machine per `async fn`.
+//! Callbacks from the browser: Promise continuations, timers and event
+//! listeners. Asynchronous steps are callbacks rather than `async fn`s: far
+//! less wasm than an executor (wasm-bindgen-futures) and a state machine each.
+//! Every callback has the one signature [`Callback`], boxed, so that the glue
+//! converting a Rust closure for JS exists once.
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
@@ -20,6 +23,9 @@ extern "C" {
     pub fn clear_timeout(id: i32);
 }
 
+/// What every callback handed to JS is.
+type Callback = dyn FnMut(JsValue) -> JsValue;
+
 /// What a Promise settled to: its value, or the reason it was rejected.
 pub type Settled = Result<JsValue, JsValue>;
 
@@ -31,11 +37,13 @@ pub fn after(promise: &Promise, next: impl FnOnce(Settled) -> JsValue + 'static)
 
 // Boxed: one closure type for every caller, so its glue exists once.
 fn after_boxed(promise: &Promise, next: Box<dyn FnOnce(Settled) -> JsValue>) -> Promise {
-    let on_settled = Closure::once_into_js(move |results: JsValue| {
+    let on_settled = Closure::<Callback>::once_into_js(move |results: JsValue| {
         let result = get(&results, "0");
         next(if get(&result, "status") == "fulfilled" { Ok(get(&result, "value")) } else { Err(get(&result, "reason")) })
     });
-    all_settled(&Array::of1(promise)).then(&on_settled)
+    let promises = Array::new();
+    promises.push(promise);
+    all_settled(&promises).then(&on_settled)
 }
 
 /// Runs `f` once after `delay_ms`; returns the timer id.
@@ -44,5 +52,23 @@ pub fn set_timeout(delay_ms: f64, f: impl FnOnce() + 'static) -> i32 {
 }
 
 fn set_timeout_boxed(delay_ms: f64, f: Box<dyn FnOnce()>) -> i32 {
-    set_timeout_with(&Closure::once_into_js(f), delay_ms.max(0.0) as i32)
+    let callback = Closure::<Callback>::once_into_js(move |_: JsValue| {
+        f();
+        JsValue::UNDEFINED
+    });
+    set_timeout_with(&callback, delay_ms.max(0.0) as i32)
+}
+
+/// A JS function that runs `f` on every call, for the page's lifetime
+/// (listeners, the heartbeat).
+pub fn forever(f: impl FnMut() + 'static) -> JsValue {
+    forever_boxed(Box::new(f))
+}
+
+fn forever_boxed(mut f: Box<dyn FnMut()>) -> JsValue {
+    Closure::<Callback>::new(move |_: JsValue| {
+        f();
+        JsValue::UNDEFINED
+    })
+    .into_js_value()
 }
