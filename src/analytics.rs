@@ -12,7 +12,7 @@ use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_t
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
 use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Emitter};
-use crate::event::{build, finish, Built};
+use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
 use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
@@ -136,7 +136,7 @@ impl Analytics {
             identity.traits.clone()
         };
         let mut fields = Map::new();
-        fields.insert("traits".into(), Value::Object(traits));
+        put(&mut fields, "traits", Value::Object(traits));
         self.inner.clone().call("identify", fields, call.options, call.callback)
     }
 
@@ -146,8 +146,8 @@ impl Analytics {
             return self.inner.invalid("track() needs an event name: track('Order Completed', {…})", None);
         };
         let mut fields = Map::new();
-        fields.insert("event".into(), call.event.into());
-        fields.insert("properties".into(), Value::Object(call.properties));
+        put(&mut fields, "event", call.event.into());
+        put(&mut fields, "properties", Value::Object(call.properties));
         self.inner.clone().call("track", fields, call.options, call.callback)
     }
 
@@ -157,13 +157,13 @@ impl Analytics {
         let mut fields = Map::new();
         let mut properties = call.properties;
         if let Some(name) = &call.name {
-            fields.insert("name".into(), name.as_str().into());
+            put(&mut fields, "name", name.as_str().into());
             properties.get_or_insert_with("name".into(), || name.as_str().into());
         }
         if let Some(category) = call.category {
-            fields.insert("category".into(), category.into());
+            put(&mut fields, "category", category.into());
         }
-        fields.insert("properties".into(), Value::Object(properties));
+        put(&mut fields, "properties", Value::Object(properties));
         self.inner.clone().call("page", fields, call.options, call.callback)
     }
 
@@ -182,9 +182,9 @@ impl Analytics {
         };
         let mut fields = Map::new();
         if let Some(id) = group_id {
-            fields.insert("groupId".into(), id.into());
+            put(&mut fields, "groupId", id.into());
         }
-        fields.insert("traits".into(), Value::Object(traits));
+        put(&mut fields, "traits", Value::Object(traits));
         self.inner.clone().call("group", fields, call.options, call.callback).into()
     }
 
@@ -200,8 +200,8 @@ impl Analytics {
             identity.user_id.clone().unwrap_or_else(|| identity.anonymous_id.clone())
         });
         let mut fields = Map::new();
-        fields.insert("userId".into(), to.into());
-        fields.insert("previousId".into(), from.into());
+        put(&mut fields, "userId", to.into());
+        put(&mut fields, "previousId", from.into());
         self.inner.clone().call("alias", fields, call.options, call.callback)
     }
 

@@ -5,6 +5,7 @@
 
 use zendesk_analytics_core::{Map, Value};
 
+use crate::event::put;
 use crate::js::{call, call_with_text, get_string, global};
 
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
@@ -34,20 +35,20 @@ impl StaticContext {
     pub fn with_page(&self, page: Map) -> Map {
         let mut context = Map::new();
         let mut library = Map::new();
-        library.insert("name".into(), LIBRARY_NAME.into());
-        library.insert("version".into(), LIBRARY_VERSION.into());
-        context.insert("library".into(), library.into());
+        put(&mut library, "name", LIBRARY_NAME.into());
+        put(&mut library, "version", LIBRARY_VERSION.into());
+        put(&mut context, "library", library.into());
         for (key, value) in [("userAgent", &self.user_agent), ("locale", &self.locale), ("timezone", &self.timezone)] {
             if let Some(v) = value {
-                context.insert(key.into(), v.as_str().into());
+                put(&mut context, key, v.as_str().into());
             }
         }
         let search = page.get("search").and_then(Value::as_str).unwrap_or_default();
         let campaign = campaign(search);
         if !campaign.is_empty() {
-            context.insert("campaign".into(), campaign.into());
+            put(&mut context, "campaign", campaign.into());
         }
-        context.insert("page".into(), page.into());
+        put(&mut context, "page", page.into());
         context
     }
 }
@@ -63,7 +64,7 @@ pub fn current_page() -> Map {
     let fields =
         [("url", &location, "href"), ("path", &location, "pathname"), ("search", &location, "search"), ("referrer", &document, "referrer"), ("title", &document, "title")];
     for (key, source, name) in fields {
-        page.insert(key.into(), get_string(source, name).unwrap_or_default().into());
+        put(&mut page, key, get_string(source, name).unwrap_or_default().into());
     }
     page
 }
@@ -81,7 +82,7 @@ pub fn campaign(search: &str) -> Map {
         let plus_as_space = value.replace('+', " ");
         // A malformed escape keeps the raw text rather than losing the value.
         let decoded = call_with_text("decodeURIComponent", &plus_as_space).unwrap_or(plus_as_space);
-        campaign.insert(field.into(), decoded.into());
+        put(&mut campaign, field, decoded.into());
     }
     campaign
 }

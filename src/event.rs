@@ -19,18 +19,24 @@ pub struct Built {
     pub json: String,
 }
 
+/// Sets `map[key]`: the insert code once rather than at each of the SDK's
+/// fixed keys.
+pub fn put(map: &mut Map, key: &str, value: Value) {
+    map.insert(key.to_owned(), value);
+}
+
 /// Builds an event of `kind` with `fields` (traits, properties, event, …), the
 /// automatic `context` and the call's `options` as Segment defines them:
 /// `userId`, `anonymousId`, `timestamp`, `messageId` and `integrations` go to
 /// the top level, `options.context` and every other key into `context`.
 pub fn build(kind: &str, identity: &Identity, fields: Map, options: Map, mut context: Map) -> Value {
     let mut event = Map::new();
-    event.insert("type".into(), kind.into());
-    event.insert("messageId".into(), uuid_v4().into());
-    event.insert("timestamp".into(), now_iso().into());
-    event.insert("anonymousId".into(), identity.anonymous_id.as_str().into());
+    put(&mut event, "type", kind.into());
+    put(&mut event, "messageId", uuid_v4().into());
+    put(&mut event, "timestamp", now_iso().into());
+    put(&mut event, "anonymousId", identity.anonymous_id.as_str().into());
     if let Some(user_id) = &identity.user_id {
-        event.insert("userId".into(), user_id.as_str().into());
+        put(&mut event, "userId", user_id.as_str().into());
     }
     for (key, value) in options {
         match key.as_str() {
@@ -49,7 +55,7 @@ pub fn build(kind: &str, identity: &Identity, fields: Map, options: Map, mut con
             }
         }
     }
-    event.insert("context".into(), context.into());
+    put(&mut event, "context", context.into());
     event.extend(fields);
     Value::Object(event)
 }
