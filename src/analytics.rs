@@ -250,7 +250,7 @@ impl Analytics {
     /// `on('delivered' | 'dropped' | 'invalid', listener)`.
     pub fn on(&self, name: JsValue, listener: JsValue) {
         if let (Some(name), Ok(listener)) = (name.as_string(), listener.dyn_into::<Function>()) {
-            self.inner.emitter.borrow_mut().on(name, listener);
+            self.inner.emitter.borrow_mut().on(&name, listener);
         }
     }
 
@@ -309,12 +309,19 @@ impl Inner {
         after(&loaded, move |_| self.dispatch(built, callback))
     }
 
+    /// Tells the `on(name)` listeners. The emitter is not borrowed while they
+    /// run: a listener may call `on`, `off` or another method that emits.
+    fn emit(&self, name: &str, payload: &JsValue) {
+        let listeners = self.emitter.borrow_mut().listeners(name);
+        emit(listeners, payload);
+    }
+
     /// A call refused before it became an event: reported, never thrown.
     fn invalid(&self, reason: &str, callback: Option<Function>) -> Promise {
         warn(&format!("call ignored: {reason}"));
         let result = Object::new();
         set(&result, "invalid", &reason.into());
-        emit(self.emitter.borrow().listeners("invalid"), &result);
+        self.emit("invalid", &result);
         if let Some(cb) = callback {
             let _ = cb.call1(&JsValue::NULL, &result);
         }
@@ -332,7 +339,7 @@ impl Inner {
                 warn(&format!("event not sent: {reason}"));
                 set(&result, "invalid", &reason.into());
                 set(&result, "event", &parse_json(&built.json));
-                emit(self.emitter.borrow().listeners("invalid"), &result);
+                self.emit("invalid", &result);
             }
             Ok(event) => {
                 let mapping = self.settings.borrow().as_ref().map(|s| map_event(&event, s));
@@ -347,7 +354,7 @@ impl Inner {
                     Some(reason) => {
                         set(&result, "dropped", &reason.into());
                         set(&result, "event", &parse_json(&built.json));
-                        emit(self.emitter.borrow().listeners("dropped"), &result);
+                        self.emit("dropped", &result);
                     }
                     None => {
                         self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 });
@@ -387,7 +394,7 @@ impl Inner {
         set(&payload, "messageId", &event.message_id.as_str().into());
         set(&payload, "dropped", &reason.into());
         set(&payload, "event", &parse_json(&event.json));
-        emit(self.emitter.borrow().listeners("dropped"), &payload);
+        self.emit("dropped", &payload);
     }
 
     /// Persists the queue once the current task is done: a burst of calls
@@ -478,7 +485,7 @@ impl Inner {
                 self.save();
                 let payload = Object::new();
                 set(&payload, "messageIds", &to_js(&ids.to_value()));
-                emit(self.emitter.borrow().listeners("delivered"), &payload);
+                self.emit("delivered", &payload);
             }
             Err(SendError::Refused(reason)) => {
                 self.queue.borrow_mut().remove(&ids);

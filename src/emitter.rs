@@ -6,24 +6,38 @@ use wasm_bindgen::JsValue;
 
 use crate::js::warn;
 
+/// The events the SDK emits; listeners for any other name would never run,
+/// so they are not kept.
+const EVENTS: [&str; 3] = ["delivered", "dropped", "invalid"];
+
 #[derive(Debug, Default)]
 pub struct Emitter {
-    listeners: Vec<(String, Function)>,
+    /// The listeners of each of `EVENTS`, in the same order.
+    listeners: [Vec<Function>; 3],
 }
 
 impl Emitter {
-    pub fn on(&mut self, name: String, listener: Function) {
-        self.listeners.push((name, listener));
+    fn of(&mut self, name: &str) -> Option<&mut Vec<Function>> {
+        let index = EVENTS.iter().position(|event| *event == name)?;
+        self.listeners.get_mut(index)
+    }
+
+    pub fn on(&mut self, name: &str, listener: Function) {
+        if let Some(listeners) = self.of(name) {
+            listeners.push(listener);
+        }
     }
 
     pub fn off(&mut self, name: &str, listener: Option<&Function>) {
-        self.listeners
-            .retain(|(n, f)| n != name || listener.is_some_and(|l| l != f));
+        if let Some(listeners) = self.of(name) {
+            listeners.retain(|f| listener.is_some_and(|l| l != f));
+        }
     }
 
-    /// The listeners for `name` (cloned, so a listener may call `on`/`off`).
-    pub fn listeners(&self, name: &str) -> Vec<Function> {
-        self.listeners.iter().filter(|(n, _)| n == name).map(|(_, f)| f.clone()).collect()
+    /// The listeners for `name` (cloned, so a listener may call `on`/`off`;
+    /// `&mut`: one lookup shared with `on`/`off`).
+    pub fn listeners(&mut self, name: &str) -> Vec<Function> {
+        self.of(name).map(|listeners| listeners.clone()).unwrap_or_default()
     }
 }
 
