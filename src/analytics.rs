@@ -17,7 +17,7 @@ use crate::identity::Identity;
 use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::callbacks::{after, clear_timeout, forever, set_timeout};
-use crate::queue::{Queue, Queued, FLUSH_AT};
+use crate::queue::{fitting, Queue, Queued, FLUSH_AT};
 use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
@@ -523,7 +523,11 @@ impl Inner {
             let sent = self.exit_sent.borrow();
             self.queue.borrow().events().iter().filter(|e| !sent.contains(&e.message_id)).cloned().collect()
         };
-        for chunk in chunks(&pending, MAX_KEEPALIVE_BYTES) {
+        // Keepalive requests in chunks, with room for the batch envelope.
+        let mut rest = pending.as_slice();
+        while !rest.is_empty() {
+            let (chunk, next) = rest.split_at(fitting(rest, MAX_KEEPALIVE_BYTES - 256));
+            rest = next;
             let ids: Vec<String> = chunk.iter().map(|e| e.message_id.clone()).collect();
             self.exit_sent.borrow_mut().extend(ids.iter().cloned());
             let Some(request) = send_on_exit(&self.url, &body(&self.write_key, chunk)) else { continue };
@@ -573,25 +577,6 @@ fn drop_reason<Op>(zendesk: &Outcome<Op>) -> String {
         Outcome::Disabled => "no destination is enabled for this write key".into(),
         Outcome::Operations { .. } => String::new(),
     }
-}
-
-/// Splits events into runs whose batch body stays under `max_bytes`.
-fn chunks(events: &[Queued], max_bytes: usize) -> Vec<&[Queued]> {
-    let mut out = Vec::new();
-    let (mut start, mut size) = (0, 0);
-    for (i, e) in events.iter().enumerate() {
-        let len = e.json.len() + 1;
-        if i > start && size + len > max_bytes - 256 {
-            out.push(&events[start..i]);
-            start = i;
-            size = 0;
-        }
-        size += len;
-    }
-    if start < events.len() {
-        out.push(&events[start..]);
-    }
-    out
 }
 
 fn online() -> bool {

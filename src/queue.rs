@@ -11,6 +11,17 @@ pub const MAX_EVENTS: usize = 1_000;
 /// Most bytes of JSON kept.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 
+/// How many of `events`, oldest first, fit in a batch of at most
+/// `max_bytes` of JSON (each event's text and its comma); at least one.
+pub fn fitting(events: &[Queued], max_bytes: usize) -> usize {
+    let mut size = 0;
+    let over = events.iter().position(|e| {
+        size += e.json.len() + 1;
+        size > max_bytes
+    });
+    over.map_or(events.len(), |i| i.max(1))
+}
+
 /// One event waiting for the proxy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queued {
@@ -60,16 +71,7 @@ impl Queue {
     /// The oldest events that fit in one batch of at most `max_bytes` of JSON
     /// (always at least one event), left in the queue until `remove`.
     pub fn batch(&self, max_bytes: usize) -> Vec<Queued> {
-        let mut size = 0;
-        let mut batch = Vec::new();
-        for event in &self.events {
-            if !batch.is_empty() && size + event.json.len() + 1 > max_bytes {
-                break;
-            }
-            size += event.json.len() + 1;
-            batch.push(event.clone());
-        }
-        batch
+        self.events[..fitting(&self.events, max_bytes)].to_vec()
     }
 
     /// Removes the events with these messageIds (delivered or given up on).
