@@ -17,7 +17,7 @@ use crate::identity::Identity;
 use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::callbacks::{after, clear_timeout, forever, set_timeout};
-use crate::queue::{fitting, Queue, Queued, FLUSH_AT};
+use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
 use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
@@ -477,7 +477,7 @@ impl Inner {
     }
 
     fn sent(self: Rc<Self>, batch: Vec<Queued>, outcome: Result<(), SendError>) -> JsValue {
-        let ids: Vec<String> = batch.iter().map(|e| e.message_id.clone()).collect();
+        let ids = message_ids(&batch);
         match outcome {
             Ok(()) => {
                 self.queue.borrow_mut().remove(&ids);
@@ -528,7 +528,7 @@ impl Inner {
         while !rest.is_empty() {
             let (chunk, next) = rest.split_at(fitting(rest, MAX_KEEPALIVE_BYTES - 256));
             rest = next;
-            let ids: Vec<String> = chunk.iter().map(|e| e.message_id.clone()).collect();
+            let ids = message_ids(chunk);
             self.exit_sent.borrow_mut().extend(ids.iter().cloned());
             let Some(request) = send_on_exit(&self.url, &body(&self.write_key, chunk)) else { continue };
             // If the page lives on (a hidden tab), learn the outcome.

@@ -79,10 +79,14 @@ impl Persisted {
     fn other_keys(&self) -> Vec<String> {
         let Some(storage) = local_storage() else { return Vec::new() };
         let count = get(&storage, "length").as_f64().unwrap_or(0.0) as u32;
-        (0..count)
-            .filter_map(|i| call(&storage, "key", &[&i.into()]).ok()?.as_string())
-            .filter(|k| k.starts_with(&self.prefix) && *k != self.key)
-            .collect()
+        let mut keys = Vec::new();
+        for i in 0..count {
+            let Some(key) = call(&storage, "key", &[&i.into()]).ok().and_then(|k| k.as_string()) else { continue };
+            if key.starts_with(&self.prefix) && key != self.key {
+                keys.push(key);
+            }
+        }
+        keys
     }
 
     /// Takes the cross-tab lock: free or expired, then written and read back

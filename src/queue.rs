@@ -22,6 +22,11 @@ pub fn fitting(events: &[Queued], max_bytes: usize) -> usize {
     over.map_or(events.len(), |i| i.max(1))
 }
 
+/// The messageIds of `events`.
+pub fn message_ids(events: &[Queued]) -> Vec<String> {
+    events.iter().map(|e| e.message_id.clone()).collect()
+}
+
 /// One event waiting for the proxy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queued {
@@ -90,8 +95,7 @@ impl Queue {
                 exhausted.push(event.clone());
             }
         }
-        let gone: Vec<String> = exhausted.iter().map(|e| e.message_id.clone()).collect();
-        self.remove(&gone);
+        self.remove(&message_ids(&exhausted));
         exhausted
     }
 

@@ -87,8 +87,17 @@ fn probe_domain() -> Option<String> {
     const PROBE: &str = "__za_tld__";
     // The candidates are the host's suffixes that start at a label: the last
     // two labels, then the last three, … up to the whole host.
-    let dots = host.bytes().enumerate().rev().filter(|&(_, b)| b == b'.').map(|(dot, _)| dot + 1);
-    for candidate in dots.skip(1).chain([0]).map(|start| &host[start..]) {
+    let bytes = host.as_bytes();
+    let mut labels = 0;
+    for start in (0..bytes.len()).rev() {
+        if start > 0 && bytes[start - 1] != b'.' {
+            continue;
+        }
+        labels += 1;
+        if labels < 2 {
+            continue;
+        }
+        let candidate = &host[start..];
         if write_cookie(&[PROBE, "=1; path=/; max-age=10; domain=", candidate].concat()) && cookie_get(PROBE).is_some() {
             write_cookie(&[PROBE, "=; path=/; max-age=0; domain=", candidate].concat());
             return Some(candidate.to_owned());
