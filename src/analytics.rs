@@ -125,46 +125,100 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
     Ok(Analytics { inner })
 }
 
+/// The five calls that become events.
+#[derive(Clone, Copy)]
+enum Kind {
+    Identify,
+    Track,
+    Page,
+    Group,
+    Alias,
+}
+
+impl Analytics {
+    /// Resolves the arguments of a `kind` call and makes it: one function for
+    /// the five, so what they share is compiled once.
+    fn make_call(&self, kind: Kind, [a, b, c, d, e]: [JsValue; 5]) -> JsValue {
+        let inner = &self.inner;
+        let mut fields = Map::new();
+        let (name, options, callback) = match kind {
+            Kind::Identify => {
+                let call = resolve_id_call(&a, &b, &c, &d);
+                let traits = {
+                    let mut identity = inner.identity.borrow_mut();
+                    identity.identify(call.id.as_deref(), &call.traits);
+                    identity.traits.clone()
+                };
+                put(&mut fields, "traits", Value::Object(traits));
+                ("identify", call.options, call.callback)
+            }
+            Kind::Track => {
+                let Some(call) = resolve_track(&a, &b, &c, &d) else {
+                    return inner.invalid("track() needs an event name: track('Order Completed', {…})", None).into();
+                };
+                put(&mut fields, "event", call.event.into());
+                put(&mut fields, "properties", Value::Object(call.properties));
+                ("track", call.options, call.callback)
+            }
+            Kind::Page => {
+                let call = resolve_page([&a, &b, &c, &d, &e]);
+                let mut properties = call.properties;
+                if let Some(name) = &call.name {
+                    put(&mut fields, "name", name.as_str().into());
+                    properties.get_or_insert_with("name".into(), || name.as_str().into());
+                }
+                if let Some(category) = call.category {
+                    put(&mut fields, "category", category.into());
+                }
+                put(&mut fields, "properties", Value::Object(properties));
+                ("page", call.options, call.callback)
+            }
+            Kind::Group => {
+                let call = resolve_id_call(&a, &b, &c, &d);
+                let (group_id, traits) = {
+                    let mut identity = inner.identity.borrow_mut();
+                    identity.group(call.id.as_deref(), &call.traits);
+                    (identity.group_id.clone(), identity.group_traits.clone())
+                };
+                if let Some(id) = group_id {
+                    put(&mut fields, "groupId", id.into());
+                }
+                put(&mut fields, "traits", Value::Object(traits));
+                ("group", call.options, call.callback)
+            }
+            Kind::Alias => {
+                let call = resolve_alias(&a, &b, &c, &d);
+                let Some(to) = call.to else {
+                    return inner.invalid("alias() needs the new userId: alias('new-id', 'previous-id')", call.callback).into();
+                };
+                let from = call.from.unwrap_or_else(|| {
+                    let identity = inner.identity.borrow();
+                    identity.user_id.clone().unwrap_or_else(|| identity.anonymous_id.clone())
+                });
+                put(&mut fields, "userId", to.into());
+                put(&mut fields, "previousId", from.into());
+                ("alias", call.options, call.callback)
+            }
+        };
+        inner.clone().call(name, fields, options, callback).into()
+    }
+}
+
 #[wasm_bindgen]
 impl Analytics {
     /// `identify(userId?, traits?, options?, callback?)`.
     pub fn identify(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
-        let call = resolve_id_call(&a, &b, &c, &d);
-        let traits = {
-            let mut identity = self.inner.identity.borrow_mut();
-            identity.identify(call.id.as_deref(), &call.traits);
-            identity.traits.clone()
-        };
-        let mut fields = Map::new();
-        put(&mut fields, "traits", Value::Object(traits));
-        self.inner.clone().call("identify", fields, call.options, call.callback)
+        self.make_call(Kind::Identify, [a, b, c, d, JsValue::UNDEFINED]).unchecked_into()
     }
 
     /// `track(event, properties?, options?, callback?)`.
     pub fn track(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
-        let Some(call) = resolve_track(&a, &b, &c, &d) else {
-            return self.inner.invalid("track() needs an event name: track('Order Completed', {…})", None);
-        };
-        let mut fields = Map::new();
-        put(&mut fields, "event", call.event.into());
-        put(&mut fields, "properties", Value::Object(call.properties));
-        self.inner.clone().call("track", fields, call.options, call.callback)
+        self.make_call(Kind::Track, [a, b, c, d, JsValue::UNDEFINED]).unchecked_into()
     }
 
     /// `page(category?, name?, properties?, options?, callback?)`.
     pub fn page(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue, e: JsValue) -> Promise {
-        let call = resolve_page([&a, &b, &c, &d, &e]);
-        let mut fields = Map::new();
-        let mut properties = call.properties;
-        if let Some(name) = &call.name {
-            put(&mut fields, "name", name.as_str().into());
-            properties.get_or_insert_with("name".into(), || name.as_str().into());
-        }
-        if let Some(category) = call.category {
-            put(&mut fields, "category", category.into());
-        }
-        put(&mut fields, "properties", Value::Object(properties));
-        self.inner.clone().call("page", fields, call.options, call.callback)
+        self.make_call(Kind::Page, [a, b, c, d, e]).unchecked_into()
     }
 
     /// `group(groupId?, traits?, options?, callback?)`; with no arguments, the
@@ -174,35 +228,13 @@ impl Analytics {
             self.inner.replay_page.borrow_mut().take();
             return User { inner: self.inner.clone(), group: true }.into();
         }
-        let call = resolve_id_call(&a, &b, &c, &d);
-        let (group_id, traits) = {
-            let mut identity = self.inner.identity.borrow_mut();
-            identity.group(call.id.as_deref(), &call.traits);
-            (identity.group_id.clone(), identity.group_traits.clone())
-        };
-        let mut fields = Map::new();
-        if let Some(id) = group_id {
-            put(&mut fields, "groupId", id.into());
-        }
-        put(&mut fields, "traits", Value::Object(traits));
-        self.inner.clone().call("group", fields, call.options, call.callback).into()
+        self.make_call(Kind::Group, [a, b, c, d, JsValue::UNDEFINED])
     }
 
     /// `alias(userId, previousId?, options?, callback?)`; `previousId`
     /// defaults to the current userId, else the anonymousId.
     pub fn alias(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
-        let call = resolve_alias(&a, &b, &c, &d);
-        let Some(to) = call.to else {
-            return self.inner.invalid("alias() needs the new userId: alias('new-id', 'previous-id')", call.callback);
-        };
-        let from = call.from.unwrap_or_else(|| {
-            let identity = self.inner.identity.borrow();
-            identity.user_id.clone().unwrap_or_else(|| identity.anonymous_id.clone())
-        });
-        let mut fields = Map::new();
-        put(&mut fields, "userId", to.into());
-        put(&mut fields, "previousId", from.into());
-        self.inner.clone().call("alias", fields, call.options, call.callback)
+        self.make_call(Kind::Alias, [a, b, c, d, JsValue::UNDEFINED]).unchecked_into()
     }
 
     /// Sends every queued event now; the Promise settles once the proxy has
