@@ -11,7 +11,7 @@ use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
 use crate::context::{current_page, StaticContext};
-use crate::emitter::{emit, Emitter};
+use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
 use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
@@ -281,16 +281,14 @@ impl Analytics {
 
     /// `on('delivered' | 'dropped' | 'invalid', listener)`.
     pub fn on(&self, name: JsValue, listener: JsValue) {
-        if let (Some(name), Ok(listener)) = (name.as_string(), listener.dyn_into::<Function>()) {
+        if let Ok(listener) = listener.dyn_into::<Function>() {
             self.inner.emitter.borrow_mut().on(&name, listener);
         }
     }
 
     /// `off(name, listener?)`: without a listener, removes all for `name`.
     pub fn off(&self, name: JsValue, listener: JsValue) {
-        if let Some(name) = name.as_string() {
-            self.inner.emitter.borrow_mut().off(&name, listener.dyn_ref::<Function>());
-        }
+        self.inner.emitter.borrow_mut().off(&name, listener.dyn_ref::<Function>());
     }
 
     /// Used by the snippet when it replays a call: the page the call was
@@ -341,10 +339,10 @@ impl Inner {
         after(&loaded, move |_| self.dispatch(built, callback))
     }
 
-    /// Tells the `on(name)` listeners. The emitter is not borrowed while they
+    /// Tells the `on(event)` listeners. The emitter is not borrowed while they
     /// run: a listener may call `on`, `off` or another method that emits.
-    fn emit(&self, name: &str, payload: &JsValue) {
-        let listeners = self.emitter.borrow_mut().listeners(name);
+    fn emit(&self, event: Delivery, payload: &JsValue) {
+        let listeners = self.emitter.borrow().listeners(event);
         emit(listeners, payload);
     }
 
@@ -353,7 +351,7 @@ impl Inner {
         warn(&format!("call ignored: {reason}"));
         let result = Object::new();
         set(&result, "invalid", &reason.into());
-        self.emit("invalid", &result);
+        self.emit(Delivery::Invalid, &result);
         if let Some(cb) = callback {
             let _ = cb.call1(&JsValue::NULL, &result);
         }
@@ -371,7 +369,7 @@ impl Inner {
                 warn(&format!("event not sent: {reason}"));
                 set(&result, "invalid", &reason.into());
                 set(&result, "event", &parse_json(&built.json));
-                self.emit("invalid", &result);
+                self.emit(Delivery::Invalid, &result);
             }
             Ok(event) => {
                 let mapping = self.settings.borrow().as_ref().map(|s| map_event(&event, s));
@@ -386,7 +384,7 @@ impl Inner {
                     Some(reason) => {
                         set(&result, "dropped", &reason.into());
                         set(&result, "event", &parse_json(&built.json));
-                        self.emit("dropped", &result);
+                        self.emit(Delivery::Dropped, &result);
                     }
                     None => {
                         self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 });
@@ -426,7 +424,7 @@ impl Inner {
         set(&payload, "messageId", &event.message_id.as_str().into());
         set(&payload, "dropped", &reason.into());
         set(&payload, "event", &parse_json(&event.json));
-        self.emit("dropped", &payload);
+        self.emit(Delivery::Dropped, &payload);
     }
 
     /// Persists the queue once the current task is done: a burst of calls
@@ -517,7 +515,7 @@ impl Inner {
                 self.save();
                 let payload = Object::new();
                 set(&payload, "messageIds", &to_js(&ids.to_value()));
-                self.emit("delivered", &payload);
+                self.emit(Delivery::Delivered, &payload);
             }
             Err(SendError::Refused(reason)) => {
                 self.queue.borrow_mut().remove(&ids);

@@ -6,38 +6,47 @@ use wasm_bindgen::JsValue;
 
 use crate::js::warn;
 
-/// The events the SDK emits; listeners for any other name would never run,
-/// so they are not kept.
-const EVENTS: [&str; 3] = ["delivered", "dropped", "invalid"];
+/// The events the SDK emits.
+#[derive(Debug, Clone, Copy)]
+pub enum Delivery {
+    Delivered,
+    Dropped,
+    Invalid,
+}
+
+/// The names of the `Delivery` events, in their order.
+const NAMES: [&str; 3] = ["delivered", "dropped", "invalid"];
 
 #[derive(Debug, Default)]
 pub struct Emitter {
-    /// The listeners of each of `EVENTS`, in the same order.
+    /// The listeners of each `Delivery` event, in its order. Listeners for
+    /// any other name would never run, so they are not kept.
     listeners: [Vec<Function>; 3],
 }
 
 impl Emitter {
-    fn of(&mut self, name: &str) -> Option<&mut Vec<Function>> {
-        let index = EVENTS.iter().position(|event| *event == name)?;
+    /// The listeners of the event `name` (compared as a JS value: no string
+    /// crosses into the wasm).
+    fn named(&mut self, name: &JsValue) -> Option<&mut Vec<Function>> {
+        let index = NAMES.iter().position(|event| name == event)?;
         self.listeners.get_mut(index)
     }
 
-    pub fn on(&mut self, name: &str, listener: Function) {
-        if let Some(listeners) = self.of(name) {
+    pub fn on(&mut self, name: &JsValue, listener: Function) {
+        if let Some(listeners) = self.named(name) {
             listeners.push(listener);
         }
     }
 
-    pub fn off(&mut self, name: &str, listener: Option<&Function>) {
-        if let Some(listeners) = self.of(name) {
+    pub fn off(&mut self, name: &JsValue, listener: Option<&Function>) {
+        if let Some(listeners) = self.named(name) {
             listeners.retain(|f| listener.is_some_and(|l| l != f));
         }
     }
 
-    /// The listeners for `name` (cloned, so a listener may call `on`/`off`;
-    /// `&mut`: one lookup shared with `on`/`off`).
-    pub fn listeners(&mut self, name: &str) -> Vec<Function> {
-        self.of(name).map(|listeners| listeners.clone()).unwrap_or_default()
+    /// The listeners of `event` (cloned, so a listener may call `on`/`off`).
+    pub fn listeners(&self, event: Delivery) -> Vec<Function> {
+        self.listeners[event as usize].clone()
     }
 }
 
