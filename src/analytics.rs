@@ -549,10 +549,12 @@ impl Inner {
     /// Page exit: persist, then hand every queued event to keepalive requests.
     fn on_exit(self: &Rc<Self>, closing: bool) {
         self.persisted.save(&self.queue.borrow(), closing);
-        let pending: Vec<Queued> = {
-            let sent = self.exit_sent.borrow();
-            self.queue.borrow().events().iter().filter(|e| !sent.contains(&e.message_id)).cloned().collect()
-        };
+        let mut pending = Vec::new();
+        for event in self.queue.borrow().events() {
+            if !self.exit_sent.borrow().contains(&event.message_id) {
+                pending.push(event.clone());
+            }
+        }
         // Keepalive requests in chunks, with room for the batch envelope.
         let mut rest = pending.as_slice();
         while !rest.is_empty() {

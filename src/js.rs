@@ -102,7 +102,11 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
         return Value::Null;
     }
     if let Some(array) = js.dyn_ref::<js_sys::Array>() {
-        return Value::Array(array.iter().map(|item| to_value_at(&item, depth + 1)).collect());
+        let mut items = Vec::new();
+        for item in array.iter() {
+            items.push(to_value_at(&item, depth + 1));
+        }
+        return Value::Array(items);
     }
     if let Some(date) = js.dyn_ref::<js_sys::Date>() {
         return Value::String(date.to_iso_string().into());
@@ -130,7 +134,13 @@ pub fn to_js(value: &Value) -> JsValue {
         Value::Bool(b) => JsValue::from_bool(*b),
         Value::Number(n) => JsValue::from_f64(n.as_f64()),
         Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
+        Value::Array(items) => {
+            let array = js_sys::Array::new();
+            for item in items {
+                array.push(&to_js(item));
+            }
+            array.into()
+        }
         Value::Object(map) => object_to_js(map),
     }
 }

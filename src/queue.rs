@@ -89,7 +89,10 @@ impl Queue {
     /// now used up `max_attempts` (removed from the queue).
     pub fn fail(&mut self, ids: &[String], max_attempts: u32) -> Vec<Queued> {
         let mut exhausted = Vec::new();
-        for event in self.events.iter_mut().filter(|e| ids.contains(&e.message_id)) {
+        for event in &mut self.events {
+            if !ids.contains(&event.message_id) {
+                continue;
+            }
             event.attempts += 1;
             if event.attempts >= max_attempts {
                 exhausted.push(event.clone());
