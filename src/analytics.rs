@@ -77,7 +77,7 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
     let proxy_url = get_string(options, "proxyUrl")
         .filter(|u| !u.is_empty())
         .ok_or_else(|| JsError::new("load() needs the proxyUrl of your zendesk-analytics proxy: load({writeKey, proxyUrl: 'https://…'})"))?;
-    let settings_url = format!("{}/v1/projects/{}/settings", proxy_url.trim_end_matches('/'), write_key);
+    let settings_url = [proxy_url.trim_end_matches('/'), "/v1/projects/", &write_key, "/settings"].concat();
     let settings = Rc::new(RefCell::new(None));
     let ready = Rc::new(Cell::new(false));
     let settings_loaded = {
@@ -85,7 +85,7 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
         fetch_settings(&settings_url, move |loaded| {
             match loaded {
                 Ok(loaded) => *settings.borrow_mut() = Some(loaded),
-                Err(reason) => warn(&format!("could not load settings from the proxy ({reason}); events are sent unfiltered")),
+                Err(reason) => warn(&["could not load settings from the proxy (", &reason, "); events are sent unfiltered"].concat()),
             }
             ready.set(true);
         })
@@ -348,7 +348,7 @@ impl Inner {
 
     /// A call refused before it became an event: reported, never thrown.
     fn invalid(&self, reason: &str, callback: Option<Function>) -> Promise {
-        warn(&format!("call ignored: {reason}"));
+        warn(&["call ignored: ", reason].concat());
         let result = Object::new();
         set(&result, "invalid", &reason.into());
         self.emit(Delivery::Invalid, &result);
@@ -366,7 +366,7 @@ impl Inner {
         match Event::from_value(&built.value) {
             Err(e) => {
                 let reason = e.to_string();
-                warn(&format!("event not sent: {reason}"));
+                warn(&["event not sent: ", &reason].concat());
                 set(&result, "invalid", &reason.into());
                 set(&result, "event", &parse_json(&built.json));
                 self.emit(Delivery::Invalid, &result);
@@ -419,7 +419,7 @@ impl Inner {
     }
 
     fn report_dropped(&self, event: &Queued, reason: &str) {
-        warn(&format!("event {} dropped: {reason}", event.message_id));
+        warn(&["event ", &event.message_id, " dropped: ", reason].concat());
         let payload = Object::new();
         set(&payload, "messageId", &event.message_id.as_str().into());
         set(&payload, "dropped", &reason.into());

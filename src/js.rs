@@ -184,5 +184,5 @@ pub fn set(obj: &JsValue, key: &str, value: &JsValue) -> bool {
 
 /// Logs `zendesk-analytics: {message}` as a console warning.
 pub fn warn(message: &str) {
-    let _ = call(&global("console"), "warn", &[&JsValue::from_str(&format!("zendesk-analytics: {message}"))]);
+    let _ = call(&global("console"), "warn", &[&JsValue::from_str(&["zendesk-analytics: ", message].concat())]);
 }

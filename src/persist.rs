@@ -29,8 +29,8 @@ pub struct Persisted {
 impl Persisted {
     pub fn new(write_key: &str) -> Persisted {
         let tab_id = uuid_v4();
-        let prefix = format!("za_q:{write_key}:");
-        Persisted { key: format!("{prefix}{tab_id}"), lock_key: format!("za_lock:{write_key}"), prefix, tab_id }
+        let prefix = ["za_q:", write_key, ":"].concat();
+        Persisted { key: [prefix.as_str(), &tab_id].concat(), lock_key: ["za_lock:", write_key].concat(), prefix, tab_id }
     }
 
     /// Writes this tab's queue; `closed` when the page is going away. False

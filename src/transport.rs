@@ -59,7 +59,7 @@ pub fn body(write_key: &str, events: &[Queued]) -> String {
 }
 
 pub fn batch_url(proxy_url: &str) -> String {
-    format!("{}/v1/batch", proxy_url.trim_end_matches('/'))
+    [proxy_url.trim_end_matches('/'), "/v1/batch"].concat()
 }
 
 #[wasm_bindgen]
@@ -95,7 +95,7 @@ pub fn text(response: &JsValue) -> Promise {
 /// POSTs one batch body and hands the classified answer to `done`; the
 /// Promise (or `undefined`, when `done` ran at once) settles after `done`.
 pub fn post(url: &str, body: &str, done: impl FnOnce(Result<(), SendError>) -> JsValue + 'static) -> JsValue {
-    let network_error = |e: &JsValue| SendError::Retryable(format!("network error: {}", describe(e)));
+    let network_error = |e: &JsValue| SendError::Retryable(["network error: ", &describe(e)].concat());
     let request = match fetch(url, &init(body, false)) {
         Ok(request) => request,
         Err(e) => return done(Err(network_error(&e))),
