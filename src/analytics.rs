@@ -10,13 +10,13 @@ use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, 
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
+use crate::callbacks::{after, clear_timeout, forever, set_timeout};
 use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
 use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
 use crate::persist::{Persisted, HEARTBEAT_MS};
-use crate::callbacks::{after, clear_timeout, forever, set_timeout};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
 use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 

@@ -13,9 +13,9 @@
 //! console warning.
 
 mod analytics;
-mod callbacks;
 pub mod args;
 pub mod backoff;
+mod callbacks;
 pub mod context;
 mod emitter;
 pub mod event;

@@ -9,9 +9,9 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::backoff::retry_after_ms;
+use crate::callbacks::after;
 use crate::js::{call, get, get_string, global, now_iso, set};
 use crate::json::write_string;
-use crate::callbacks::after;
 use crate::queue::Queued;
 
 /// Largest batch in normal sending (the Segment API limit is 500 KB).
