@@ -10,7 +10,7 @@ use crate::connect::{ConnectOp, ConnectUser};
 use crate::mapping::{Mapping, Outcome, Skip, SkipCode, Warning, WarningCode};
 use crate::value::{Map, Number, Value};
 use crate::zendesk::{
-    Comment, CustomFieldValue, NewTicket, Organization, OrganizationRef, Priority, Requester, Status, TagChange,
+    Choice, Comment, CustomFieldValue, NewTicket, Organization, OrganizationRef, Priority, Requester, Status, TagChange,
     TicketChanges, TicketType, User, UserEvent, UserMatch, UserRef, ZendeskOp,
 };
 
@@ -121,10 +121,20 @@ macro_rules! names {
     )*};
 }
 
+/// Zendesk's fixed ticket values, by their [`Choice::name`].
+macro_rules! choices {
+    ($($ty:ty),*) => {$(
+        impl ToValue for $ty {
+            fn to_value(&self) -> Value {
+                Value::from(self.name())
+            }
+        }
+    )*};
+}
+
+choices!(Priority, Status, TicketType);
+
 names! {
-    Priority { Urgent => "urgent", High => "high", Normal => "normal", Low => "low" }
-    Status { New => "new", Open => "open", Pending => "pending", Hold => "hold", Solved => "solved" }
-    TicketType { Problem => "problem", Incident => "incident", Question => "question", Task => "task" }
     SkipCode {
         TurnedOffByIntegrations => "turned_off_by_integrations",
         UnsupportedCall => "unsupported_call",

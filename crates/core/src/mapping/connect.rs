@@ -90,16 +90,21 @@ fn push_tokens(context: &Map, warnings: &mut Warnings) -> (Vec<String>, Vec<Stri
     let Some(token) = read::string(device, &["token"]).map(str::to_owned) else { return (vec![], vec![]) };
     let platform = read::string(device, &["type"])
         .or_else(|| context.get("library").and_then(Value::as_object).and_then(|l| read::string(l, &["name"])))
-        .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if platform.contains("ios") {
+    if mentions(platform, "ios") {
         (vec![token], vec![])
-    } else if platform.contains("android") {
+    } else if mentions(platform, "android") {
         (vec![], vec![token])
     } else {
         warn(warnings, WarningCode::InvalidValue, "context.device.token left out of the Connect user: set context.device.type to ios or android so Connect knows which push service it belongs to");
         (vec![], vec![])
     }
+}
+
+/// Whether `text` holds `word` in any ASCII case. A byte-window scan:
+/// `str::contains` would bring its Two-Way searcher into the wasm.
+fn mentions(text: &str, word: &str) -> bool {
+    text.as_bytes().windows(word.len()).any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// The event's timestamp in Unix seconds; absent, Connect uses the time it

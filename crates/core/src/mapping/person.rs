@@ -29,11 +29,9 @@ pub(super) fn full_name(traits: &Map) -> Option<String> {
 pub(super) fn split_name(traits: &Map) -> (Option<String>, Option<String>) {
     let (mut first, mut last) = (first_name(traits).map(str::to_owned), last_name(traits).map(str::to_owned));
     if let Some(name) = read::string(traits, &["name"]) {
-        let mut words = name.splitn(2, char::is_whitespace);
-        let head = words.next().map(str::to_owned);
-        let rest = words.next().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        first = first.or(head);
-        last = last.or(rest);
+        let (head, rest) = name.split_once(char::is_whitespace).unwrap_or((name, ""));
+        first = first.or_else(|| Some(head.to_owned()));
+        last = last.or_else(|| Some(rest.trim()).filter(|s| !s.is_empty()).map(str::to_owned));
     }
     (first, last)
 }

@@ -22,10 +22,26 @@ pub(super) fn id(map: &Map, keys: &[&str]) -> Option<String> {
 pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
     match value {
         Value::Number(Number::Int(i)) => Some(*i),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::String(s) => {
+            let s = s.trim();
+            whole_number(s.strip_prefix('+').unwrap_or(s))
+        }
         _ => None,
     }
     .filter(|i| *i > 0)
+}
+
+/// A run of ASCII digits as a number; `None` when empty or too large. Only
+/// what the mapping needs of `str::parse::<i64>`, whose sign handling and
+/// error type weigh on the browser's wasm.
+pub(super) fn whole_number(digits: &str) -> Option<i64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0i64, |n, b| {
+        let digit = if b.is_ascii_digit() { i64::from(b - b'0') } else { return None };
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 /// A list of strings from an array of strings/numbers or a string separated

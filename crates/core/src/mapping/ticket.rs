@@ -8,7 +8,7 @@
 
 use crate::event::Event;
 use crate::value::{Map, Value};
-use crate::zendesk::{Comment, CustomFieldValue, NewTicket, Priority, Requester, Status, TagChange, TicketChanges, TicketType, ZendeskOp};
+use crate::zendesk::{Choice, Comment, CustomFieldValue, NewTicket, Requester, TagChange, TicketChanges, ZendeskOp};
 
 use super::read::{describe, list};
 use super::{person, read, warn, Skip, SkipCode, WarningCode, Warnings};
@@ -31,9 +31,9 @@ pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
         comment,
         requester,
         requester_id,
-        priority: choice(p, "priority", PRIORITIES, warnings),
-        status: choice(p, "status", STATUSES, warnings),
-        ticket_type: choice(p, "type", TYPES, warnings),
+        priority: choice(p, "priority", warnings),
+        status: choice(p, "status", warnings),
+        ticket_type: choice(p, "type", warnings),
         tags: list(p, "properties", &["tags"], warnings).unwrap_or_default(),
         custom_fields: custom_fields(p, warnings),
         external_id: read::id(p, &["external_id"]),
@@ -50,9 +50,9 @@ pub(super) fn update(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
     let changes = TicketChanges {
         subject: read::string(p, &["subject"]).map(str::to_owned),
         comment: comment(p, warnings),
-        priority: choice(p, "priority", PRIORITIES, warnings),
-        status: choice(p, "status", STATUSES, warnings),
-        ticket_type: choice(p, "type", TYPES, warnings),
+        priority: choice(p, "priority", warnings),
+        status: choice(p, "status", warnings),
+        ticket_type: choice(p, "type", warnings),
         custom_fields: custom_fields(p, warnings),
         tags: tag_change(p, warnings),
         safe_update: read::string(p, &["updated_stamp"]).map(str::to_owned),
@@ -118,20 +118,19 @@ fn id_property(p: &Map, key: &str, warnings: &mut Warnings) -> Option<i64> {
     id
 }
 
-const PRIORITIES: &[(&str, Priority)] =
-    &[("urgent", Priority::Urgent), ("high", Priority::High), ("normal", Priority::Normal), ("low", Priority::Low)];
-const STATUSES: &[(&str, Status)] =
-    &[("new", Status::New), ("open", Status::Open), ("pending", Status::Pending), ("hold", Status::Hold), ("solved", Status::Solved)];
-const TYPES: &[(&str, TicketType)] =
-    &[("problem", TicketType::Problem), ("incident", TicketType::Incident), ("question", TicketType::Question), ("task", TicketType::Task)];
-
 /// One of Zendesk's fixed values (any case); anything else is left out.
-fn choice<T: Copy>(p: &Map, key: &str, choices: &[(&str, T)], warnings: &mut Warnings) -> Option<T> {
+fn choice<T: Choice>(p: &Map, key: &str, warnings: &mut Warnings) -> Option<T> {
+    choice_index(p, key, T::NAMES, warnings).map(|i| T::VALUES[i])
+}
+
+/// Where `properties[key]` is among `names`. One non-generic copy for every
+/// kind of choice: keeps the wasm small.
+fn choice_index(p: &Map, key: &str, names: &[&str], warnings: &mut Warnings) -> Option<usize> {
     let value = p.get(key).filter(|v| !v.is_null())?;
-    let found = value.as_str().and_then(|s| choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(s.trim())).map(|(_, c)| *c));
+    let found = value.as_str().and_then(|s| names.iter().position(|name| name.eq_ignore_ascii_case(s.trim())));
     if found.is_none() {
         let mut message = format!("properties.{key} left out: Zendesk accepts ");
-        for (i, (name, _)) in choices.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
             if i > 0 {
                 message.push_str(", ");
             }

@@ -3,14 +3,13 @@
 //! Segment timestamps are RFC 3339 (`2026-11-25T04:00:00.123Z`); a dozen lines
 //! here keep a date-time dependency out of the browser build.
 
+use super::read::whole_number;
+
 /// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM|±HHMM)`; `None` for anything else.
 pub(super) fn unix_seconds(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = s.get(from..from + len)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
-    };
+    let num = |from: usize, len: usize| s.get(from..from + len).and_then(whole_number);
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return None;
     }
@@ -39,7 +38,7 @@ pub(super) fn unix_seconds(s: &str) -> Option<i64> {
             if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) || rest.len() > 6 {
                 return None;
             }
-            let (h, m): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+            let (h, m) = (whole_number(&digits[..2])?, whole_number(&digits[2..])?);
             if h > 23 || m > 59 {
                 return None;
             }
