@@ -148,7 +148,11 @@ impl<'a> Fields<'a> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(items)) => {
-                items.iter().map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong)).collect::<Result<_, _>>().map(Some)
+                let mut strings = Vec::with_capacity(items.len());
+                for item in items {
+                    strings.push(item.as_str().ok_or_else(wrong)?.to_owned());
+                }
+                Ok(Some(strings))
             }
             Some(_) => Err(wrong()),
         }

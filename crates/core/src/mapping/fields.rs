@@ -95,7 +95,7 @@ pub(super) enum FieldKey {
 /// an all-digit key gets a `field_` prefix.
 pub(super) fn field_key(name: &str) -> FieldKey {
     let key = snake_case(name);
-    let dropped = name.chars().any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.')));
+    let dropped = name.bytes().any(|b| !(b.is_ascii_alphanumeric() || is_separator(b)));
     if key.is_empty() {
         FieldKey::Invalid
     } else if key.bytes().all(|b| b.is_ascii_digit()) {
@@ -109,33 +109,43 @@ pub(super) fn field_key(name: &str) -> FieldKey {
 
 /// `favoriteColor` → `favorite_color`, `Plan Tier` → `plan_tier`,
 /// `HTMLColor` → `html_color`; characters outside `[a-z0-9_]` are dropped,
-/// runs of `_` collapsed and `_` trimmed at both ends.
+/// runs of `_` collapsed and `_` trimmed at both ends. Read byte by byte: a
+/// byte of a non-ASCII character is neither a letter nor a digit, just as the
+/// character is not, and is dropped with it.
 pub(super) fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
+    let bytes = name.as_bytes();
     let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
-            let next = chars.get(i + 1).copied();
-            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
-                || (prev.is_some_and(|p| p.is_ascii_uppercase()) && next.is_some_and(|n| n.is_ascii_lowercase()));
-            if boundary {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if matches!(c, '_' | ' ' | '-' | '.') {
+    // Between words only: never first, never twice in a row.
+    let separate = |out: &mut String| {
+        if !out.is_empty() && !out.ends_with('_') {
             out.push('_');
         }
-    }
-    let mut collapsed = String::with_capacity(out.len());
-    for c in out.chars() {
-        if !(c == '_' && (collapsed.is_empty() || collapsed.ends_with('_'))) {
-            collapsed.push(c);
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|p| bytes[p]);
+            let next = bytes.get(i + 1);
+            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(|p| p.is_ascii_uppercase()) && next.is_some_and(u8::is_ascii_lowercase));
+            if boundary {
+                separate(&mut out);
+            }
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else if b.is_ascii_lowercase() || b.is_ascii_digit() {
+            out.push(char::from(b));
+        } else if is_separator(b) {
+            separate(&mut out);
         }
     }
-    collapsed.trim_end_matches('_').to_owned()
+    if out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// What separates words in a trait name.
+fn is_separator(b: u8) -> bool {
+    matches!(b, b'_' | b' ' | b'-' | b'.')
 }
 
 #[cfg(test)]

@@ -21,14 +21,17 @@ pub(super) fn id(map: &Map, keys: &[&str]) -> Option<String> {
 /// A Zendesk record id: a positive integer, as a number or a decimal string.
 pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
     match value {
-        Value::Number(Number::Int(i)) => Some(*i),
-        Value::String(s) => {
-            let s = s.trim();
-            whole_number(s.strip_prefix('+').unwrap_or(s))
-        }
+        Value::Number(Number::Int(i)) => Some(*i).filter(|i| *i > 0),
+        Value::String(s) => zendesk_id_text(s),
         _ => None,
     }
-    .filter(|i| *i > 0)
+}
+
+/// A Zendesk record id written as a decimal string. A sign could only make
+/// it zero or less, so only `+` is read.
+pub(super) fn zendesk_id_text(text: &str) -> Option<i64> {
+    let text = text.trim();
+    whole_number(text.strip_prefix('+').unwrap_or(text)).filter(|i| *i > 0)
 }
 
 /// A run of ASCII digits as a number; `None` when empty or too large. Only
@@ -49,12 +52,15 @@ pub(super) fn whole_number(digits: &str) -> Option<i64> {
 /// are dropped; `None` when the value has another shape.
 pub(super) fn string_list(value: &Value) -> Option<Vec<String>> {
     let items: Vec<String> = match value {
-        Value::String(s) => s
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        Value::String(s) => {
+            let mut items = Vec::new();
+            for item in s.split(|c: char| c == ',' || c.is_whitespace()) {
+                if !item.is_empty() {
+                    items.push(item.to_owned());
+                }
+            }
+            items
+        }
         Value::Array(values) => {
             let mut items = Vec::with_capacity(values.len());
             for v in values {

@@ -161,7 +161,7 @@ fn custom_fields(p: &Map, warnings: &mut Warnings) -> Vec<CustomFieldValue> {
         }
         Some(Value::Object(map)) => {
             for (key, value) in map {
-                match read::zendesk_id(&Value::String(key.clone())) {
+                match read::zendesk_id_text(key) {
                     Some(id) => fields.push(CustomFieldValue { id, value: value.clone() }),
                     None => invalid += 1,
                 }
