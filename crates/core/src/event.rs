@@ -104,10 +104,24 @@ impl Event {
                 })
             }
         };
+        // Every member is checked before anything is copied, in the order
+        // errors are reported: an error then has nothing to drop, which keeps
+        // the error paths out of the wasm.
         let user_id = id_field(obj, "userId")?;
         let anonymous_id = id_field(obj, "anonymousId")?;
-        let mut traits = object_field(obj, "traits")?;
+        let traits = object_field(obj, "traits")?;
         let context = object_field(obj, "context")?;
+        let message_id = id_field(obj, "messageId")?;
+        let properties = object_field(obj, "properties")?;
+        let integrations = object_field(obj, "integrations")?;
+        let name = string_field(obj, if kind == EventType::Track { "event" } else { "name" })?;
+        let category = string_field(obj, "category")?;
+        let group_id = id_field(obj, "groupId")?;
+        let previous_id = id_field(obj, "previousId")?;
+        let timestamp = string_field(obj, "timestamp")?;
+
+        let mut traits = traits.cloned().unwrap_or_default();
+        let context = context.cloned().unwrap_or_default();
         if kind == EventType::Identify {
             if let Some(Value::Object(ctx_traits)) = context.get("traits") {
                 for (k, v) in ctx_traits {
@@ -117,21 +131,18 @@ impl Event {
         }
         let event = Event {
             kind,
-            message_id: id_field(obj, "messageId")?,
-            user_id,
-            anonymous_id,
+            message_id: message_id.and_then(Value::as_id),
+            user_id: user_id.and_then(Value::as_id),
+            anonymous_id: anonymous_id.and_then(Value::as_id),
             traits,
-            properties: object_field(obj, "properties")?,
+            properties: properties.cloned().unwrap_or_default(),
             context,
-            integrations: object_field(obj, "integrations")?,
-            name: match kind {
-                EventType::Track => string_field(obj, "event")?,
-                _ => string_field(obj, "name")?,
-            },
-            category: string_field(obj, "category")?,
-            group_id: id_field(obj, "groupId")?,
-            previous_id: id_field(obj, "previousId")?,
-            timestamp: string_field(obj, "timestamp")?,
+            integrations: integrations.cloned().unwrap_or_default(),
+            name: name.map(str::to_owned),
+            category: category.map(str::to_owned),
+            group_id: group_id.and_then(Value::as_id),
+            previous_id: previous_id.and_then(Value::as_id),
+            timestamp: timestamp.map(str::to_owned),
         };
         event.validate()?;
         Ok(event)
@@ -164,10 +175,11 @@ impl Event {
     }
 }
 
-fn id_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventError> {
+/// A string or number member, to be read with [`Value::as_id`].
+fn id_field<'a>(obj: &'a Map, field: &'static str) -> Result<Option<&'a Value>, EventError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v @ (Value::String(_) | Value::Number(_))) => Ok(v.as_id()),
+        Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(v)),
         Some(other) => Err(EventError::WrongType {
             field,
             expected: "a string or a number",
@@ -176,10 +188,10 @@ fn id_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventError
     }
 }
 
-fn string_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventError> {
+fn string_field<'a>(obj: &'a Map, field: &'static str) -> Result<Option<&'a str>, EventError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(EventError::WrongType {
             field,
             expected: "a string",
@@ -188,10 +200,10 @@ fn string_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventE
     }
 }
 
-fn object_field(obj: &Map, field: &'static str) -> Result<Map, EventError> {
+fn object_field<'a>(obj: &'a Map, field: &'static str) -> Result<Option<&'a Map>, EventError> {
     match obj.get(field) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m.clone()),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
         Some(other) => Err(EventError::WrongType {
             field,
             expected: "an object",

@@ -16,21 +16,23 @@ const TOP_LEVEL_TRAITS: &[&str] = &[
 pub(super) fn map(event: &Event, warnings: &mut Warnings) -> Result<Vec<ConnectOp>, Skip> {
     // Every valid event has a userId or an anonymousId.
     let user_id = event.user_id.clone().or_else(|| event.anonymous_id.clone()).unwrap_or_default();
-    match event.kind {
-        EventType::Identify => Ok(vec![ConnectOp::Identify(identify(event, user_id, warnings))]),
-        EventType::Track => Ok(vec![ConnectOp::Track {
+    let op = match event.kind {
+        EventType::Identify => ConnectOp::Identify(identify(event, user_id, warnings)),
+        EventType::Track => ConnectOp::Track {
             user_id,
             event: event.name.clone().unwrap_or_default(),
             properties: event.properties.clone(),
             timestamp: timestamp(event, warnings),
-        }]),
+        },
         EventType::Alias => {
             let (previous_id, user_id) = alias::ids(event, ZENDESK_CONNECT)?;
-            Ok(vec![ConnectOp::Identify(ConnectUser { user_id, previous_id: Some(previous_id), ..ConnectUser::default() })])
+            ConnectOp::Identify(ConnectUser { user_id, previous_id: Some(previous_id), ..ConnectUser::default() })
         }
-        EventType::Group => Err(unsupported(event.kind, ZENDESK_CONNECT, "Connect has no organizations — send the company as identify traits")),
-        EventType::Page | EventType::Screen => Err(unsupported(event.kind, ZENDESK_CONNECT, super::NO_PAGE_VIEWS)),
-    }
+        EventType::Group => return Err(unsupported(event.kind, ZENDESK_CONNECT, "Connect has no organizations — send the company as identify traits")),
+        EventType::Page | EventType::Screen => return Err(unsupported(event.kind, ZENDESK_CONNECT, super::NO_PAGE_VIEWS)),
+    };
+    // Every call maps to one Connect call: one `vec!` for all of them.
+    Ok(vec![op])
 }
 
 fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectUser {
