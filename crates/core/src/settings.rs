@@ -90,23 +90,30 @@ impl Settings {
 }
 
 impl ZendeskSettings {
+    /// The defaults, overwritten member by member: an error drops one whole
+    /// value instead of each partly built field (smaller wasm).
     fn from_fields(fields: Fields<'_>) -> Result<ZendeskSettings, SettingsError> {
-        let defaults = ZendeskSettings::default();
-        let flag = |name, default| Ok::<_, SettingsError>(fields.bool(name)?.unwrap_or(default));
-        Ok(ZendeskSettings {
-            subdomain: fields.string("subdomain")?.unwrap_or_default(),
-            events: fields.strings("events")?,
-            create_users_as_verified: flag("createUsersAsVerified", defaults.create_users_as_verified)?,
-            skip_verify_email: flag("skipVerifyEmail", defaults.skip_verify_email)?,
-            send_group_calls_without_user_id: flag("sendGroupCallsWithoutUserId", defaults.send_group_calls_without_user_id)?,
-            remove_users_from_organizations: flag("removeUsersFromOrganizations", defaults.remove_users_from_organizations)?,
-            create_missing_custom_fields: flag("createMissingCustomFields", defaults.create_missing_custom_fields)?,
-            update_primary_email: flag("updatePrimaryEmail", defaults.update_primary_email)?,
-            event_source: match fields.string("eventSource")? {
-                Some(source) => EventSource::try_from(source)?,
-                None => defaults.event_source,
-            },
-        })
+        let mut settings = ZendeskSettings::default();
+        if let Some(subdomain) = fields.string("subdomain")? {
+            settings.subdomain = subdomain;
+        }
+        settings.events = fields.strings("events")?;
+        for (name, flag) in [
+            ("createUsersAsVerified", &mut settings.create_users_as_verified),
+            ("skipVerifyEmail", &mut settings.skip_verify_email),
+            ("sendGroupCallsWithoutUserId", &mut settings.send_group_calls_without_user_id),
+            ("removeUsersFromOrganizations", &mut settings.remove_users_from_organizations),
+            ("createMissingCustomFields", &mut settings.create_missing_custom_fields),
+            ("updatePrimaryEmail", &mut settings.update_primary_email),
+        ] {
+            if let Some(value) = fields.bool(name)? {
+                *flag = value;
+            }
+        }
+        if let Some(source) = fields.string("eventSource")? {
+            settings.event_source = EventSource::try_from(source)?;
+        }
+        Ok(settings)
     }
 }
 
