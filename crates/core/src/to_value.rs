@@ -72,29 +72,35 @@ impl Object {
 
     /// An object whose first member is its serde tag (`"op": "upsert_user"`).
     fn tagged(tag: &str, name: &str) -> Object {
-        Object::new().field(tag, &name.to_owned())
+        Object::new().member(tag, Value::from(name))
     }
 
-    fn field(mut self, key: &str, value: &(impl ToValue + ?Sized)) -> Object {
-        self.0.insert(key.to_owned(), value.to_value());
-        self
+    fn field(self, key: &str, value: &(impl ToValue + ?Sized)) -> Object {
+        self.member(key, value.to_value())
     }
 
     /// `skip_serializing_if = "Option::is_none"`.
     fn some(self, key: &str, value: &Option<impl ToValue>) -> Object {
         match value {
-            Some(v) => self.field(key, v),
+            Some(v) => self.member(key, v.to_value()),
             None => self,
         }
     }
 
+    /// What every member is added by: the generic methods above only convert
+    /// their value, so each type adds no copy of the insertion to the wasm.
+    fn member(mut self, key: &str, value: Value) -> Object {
+        self.0.insert(key.to_owned(), value);
+        self
+    }
+
     /// `skip_serializing_if = "Vec::is_empty"` / `"Map::is_empty"`.
     fn non_empty<T: ToValue>(self, key: &str, items: &[T]) -> Object {
-        if items.is_empty() { self } else { self.field(key, items) }
+        if items.is_empty() { self } else { self.member(key, items.to_value()) }
     }
 
     fn non_empty_map(self, key: &str, map: &Map) -> Object {
-        if map.is_empty() { self } else { self.field(key, map) }
+        if map.is_empty() { self } else { self.member(key, map.to_value()) }
     }
 
     /// The members of an internally tagged newtype variant's content.
