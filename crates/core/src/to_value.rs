@@ -51,7 +51,11 @@ impl ToValue for Map {
 
 impl<T: ToValue> ToValue for [T] {
     fn to_value(&self) -> Value {
-        Value::Array(self.iter().map(ToValue::to_value).collect())
+        let mut items = Vec::with_capacity(self.len());
+        for item in self {
+            items.push(item.to_value());
+        }
+        Value::Array(items)
     }
 }
 

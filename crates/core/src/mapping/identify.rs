@@ -2,7 +2,7 @@
 
 use crate::event::Event;
 use crate::settings::ZendeskSettings;
-use crate::value::{Quoted, Value};
+use crate::value::Quoted;
 use crate::zendesk::{OrganizationRef, User, UserMatch, ZendeskOp};
 
 use super::{fields, person, read, timezone, warn, Skip, SkipCode, WarningCode, Warnings};
@@ -49,15 +49,15 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         phone: read::string(&event.traits, &["phone"]).map(str::to_owned),
         time_zone: time_zone(event, warnings),
         locale: read::string(&event.traits, &["locale"]).map(str::to_owned),
-        locale_id: event.traits.get("locale_id").and_then(|v| checked_id(v, "traits.locale_id", warnings)),
+        locale_id: event.traits.get("locale_id").and_then(|v| read::checked_id(v, "traits", "locale_id", warnings)),
         verified: Some(settings.create_users_as_verified),
         skip_verify_email: settings.skip_verify_email.then_some(true),
         user_fields: fields::custom_fields(&event.traits, STANDARD_USER_TRAITS, "traits", "user_fields", warnings),
     };
     let organization_id = ["organizationId", "organization_id"]
         .iter()
-        .find_map(|k| event.traits.get(*k).filter(|v| !v.is_null()).map(|v| (k, v)))
-        .and_then(|(k, v)| checked_id(v, &format!("traits.{k}"), warnings));
+        .find_map(|k| event.traits.get(k).filter(|v| !v.is_null()).map(|v| (k, v)))
+        .and_then(|(k, v)| read::checked_id(v, "traits", k, warnings));
     let mut ops = vec![ZendeskOp::UpsertUser {
         user,
         match_on: user_match.clone(),
@@ -72,7 +72,9 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
             });
         }
     }
-    ops.extend(membership(event, settings, user_match, warnings));
+    if let Some(op) = membership(event, settings, user_match, warnings) {
+        ops.push(op);
+    }
     Ok(ops)
 }
 
@@ -90,15 +92,6 @@ fn time_zone(event: &Event, warnings: &mut Warnings) -> Option<String> {
             None
         }
     }
-}
-
-/// A Zendesk id, or a warning that says the value was left out.
-fn checked_id(value: &Value, what: &str, warnings: &mut Warnings) -> Option<i64> {
-    let id = read::zendesk_id(value);
-    if id.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("{what} left out: it must be a Zendesk id (a positive whole number), got {}", read::describe(value)));
-    }
-    id
 }
 
 /// `traits.company.id` adds the user to that organization (by external_id);

@@ -27,6 +27,15 @@ pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
     }
 }
 
+/// A Zendesk id, or a warning that `{what}.{key}` was left out.
+pub(super) fn checked_id(value: &Value, what: &str, key: &str, warnings: &mut Warnings) -> Option<i64> {
+    let id = zendesk_id(value);
+    if id.is_none() {
+        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a Zendesk id (a positive whole number), got {}", describe(value)));
+    }
+    id
+}
+
 /// A Zendesk record id written as a decimal string. A sign could only make
 /// it zero or less, so only `+` is read.
 pub(super) fn zendesk_id_text(text: &str) -> Option<i64> {

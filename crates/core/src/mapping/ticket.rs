@@ -111,11 +111,7 @@ fn requester(event: &Event) -> Option<Requester> {
 
 fn id_property(p: &Map, key: &str, warnings: &mut Warnings) -> Option<i64> {
     let value = p.get(key).filter(|v| !v.is_null())?;
-    let id = read::zendesk_id(value);
-    if id.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("properties.{key} left out: it must be a Zendesk id (a positive whole number), got {}", describe(value)));
-    }
-    id
+    read::checked_id(value, "properties", key, warnings)
 }
 
 /// One of Zendesk's fixed values (any case); anything else is left out.
@@ -180,20 +176,21 @@ fn custom_fields(p: &Map, warnings: &mut Warnings) -> Vec<CustomFieldValue> {
 /// `tags` replaces the ticket's tags (Zendesk's own meaning), `add_tags`
 /// keeps the others, `remove_tags` removes some. One per event.
 fn tag_change(p: &Map, warnings: &mut Warnings) -> Option<TagChange> {
-    let mut changes = Vec::new();
-    if let Some(tags) = list(p, "properties", &["tags"], warnings) {
-        changes.push(("tags", TagChange::Replace(tags)));
+    const CHANGES: [(&str, fn(Vec<String>) -> TagChange); 3] =
+        [("tags", TagChange::Replace), ("add_tags", TagChange::Add), ("remove_tags", TagChange::Remove)];
+    // Every list is read (and its shape warned about) before any is ignored.
+    let lists = CHANGES.map(|(key, _)| list(p, "properties", &[key], warnings));
+    let mut kept: Option<(&str, TagChange)> = None;
+    for ((key, change), tags) in CHANGES.into_iter().zip(lists) {
+        let Some(tags) = tags else { continue };
+        match &kept {
+            None => kept = Some((key, change(tags))),
+            Some((first, _)) => warn(
+                warnings,
+                WarningCode::InvalidValue,
+                format!("properties.{key} left out: properties.{first} already changes the tags, and one event makes one tag change — send two events"),
+            ),
+        }
     }
-    if let Some(tags) = list(p, "properties", &["add_tags"], warnings) {
-        changes.push(("add_tags", TagChange::Add(tags)));
-    }
-    if let Some(tags) = list(p, "properties", &["remove_tags"], warnings) {
-        changes.push(("remove_tags", TagChange::Remove(tags)));
-    }
-    let mut changes = changes.into_iter();
-    let (kept, change) = changes.next()?;
-    for (ignored, _) in changes {
-        warn(warnings, WarningCode::InvalidValue, format!("properties.{ignored} left out: properties.{kept} already changes the tags, and one event makes one tag change — send two events"));
-    }
-    Some(change)
+    kept.map(|(_, change)| change)
 }
