@@ -125,7 +125,9 @@ impl Event {
         if kind == EventType::Identify {
             if let Some(Value::Object(ctx_traits)) = context.get("traits") {
                 for (k, v) in ctx_traits {
-                    traits.get_or_insert_with(k.clone(), || v.clone());
+                    if !traits.contains_key(k) {
+                        traits.insert(k.clone(), v.clone());
+                    }
                 }
             }
         }

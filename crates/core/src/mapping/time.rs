@@ -34,11 +34,22 @@ pub(super) fn unix_seconds(s: &str) -> Option<i64> {
                 b'-' => -1,
                 _ => return None,
             };
-            let digits: String = rest[1..].chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) || rest.len() > 6 {
+            // Four digits, `:` anywhere among them.
+            if rest.len() > 6 {
                 return None;
             }
-            let (h, m) = (whole_number(&digits[..2])?, whole_number(&digits[2..])?);
+            let (mut hhmm, mut count) = (0, 0);
+            for b in rest[1..].bytes().filter(|b| *b != b':') {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                hhmm = hhmm * 10 + i64::from(b - b'0');
+                count += 1;
+            }
+            if count != 4 {
+                return None;
+            }
+            let (h, m) = (hhmm / 100, hhmm % 100);
             if h > 23 || m > 59 {
                 return None;
             }

@@ -206,20 +206,41 @@ pub(super) struct Zone {
 /// Matching ignores case, and `_` vs space.
 pub(super) fn resolve(input: &str) -> Option<Zone> {
     let input = input.trim();
-    let same = |a: &str, b: &str| {
-        a.len() == b.len() && a.chars().zip(b.chars()).all(|(x, y)| x.eq_ignore_ascii_case(&y) || (x == '_' && y == ' ') || (x == ' ' && y == '_'))
-    };
-    let by_iana = |iana: &str| pairs(ZONES).find(|(_, i)| *i == iana).map(|(zendesk, iana)| Zone { zendesk, iana });
-    if let Some((zendesk, iana)) = pairs(ZONES).find(|(z, _)| same(z, input)) {
-        return Some(Zone { zendesk, iana });
+    for (zendesk, iana) in pairs(ZONES) {
+        if same_name(zendesk, input) {
+            return Some(Zone { zendesk, iana });
+        }
     }
-    // Every IANA name of the table is an alias of itself.
-    let aliases = || pairs(ZONES).map(|(_, iana)| (iana, iana)).chain(pairs(IANA_ALIASES));
-    if let Some((_, iana)) = aliases().find(|(alias, _)| same(alias, input)) {
-        return by_iana(iana);
+    for (name, iana) in iana_names() {
+        if same_name(name, input) {
+            return by_iana(iana);
+        }
     }
-    let city = |iana: &'static str| iana.bytes().rposition(|b| b == b'/').map(|slash| &iana[slash + 1..]);
-    aliases().map(|(_, iana)| iana).find(|iana| city(iana).is_some_and(|city| same(city, input))).and_then(by_iana)
+    for (_, iana) in iana_names() {
+        let city = iana.bytes().rposition(|b| b == b'/').map(|slash| &iana[slash + 1..]);
+        if city.is_some_and(|city| same_name(city, input)) {
+            return by_iana(iana);
+        }
+    }
+    None
+}
+
+/// Equal but for ASCII case, and `_` vs space. Byte by byte: the names of
+/// the tables are ASCII, and other bytes must be equal.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).all(|(x, y)| x.eq_ignore_ascii_case(&y) || matches!((x, y), (b'_', b' ') | (b' ', b'_')))
+}
+
+/// The first zone listed with this IANA name.
+fn by_iana(iana: &str) -> Option<Zone> {
+    pairs(ZONES).find(|(_, i)| *i == iana).map(|(zendesk, iana)| Zone { zendesk, iana })
+}
+
+/// Every IANA name known, with the listed IANA name it stands for: each
+/// zone's own name (for itself), then the aliases.
+fn iana_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    pairs(ZONES).map(|(_, iana)| (iana, iana)).chain(pairs(IANA_ALIASES))
 }
 
 /// The `name=name` lines of a table.
