@@ -232,6 +232,22 @@ pub struct TicketChanges {
     pub safe_update: Option<String>,
 }
 
+impl TicketChanges {
+    /// True when only the `safe_update` stamp is set. Every field is named,
+    /// so a new one cannot be forgotten; no comparison with a default value,
+    /// whose deep equality would weigh on the browser's wasm.
+    pub fn changes_nothing(&self) -> bool {
+        let TicketChanges { subject, comment, priority, status, ticket_type, custom_fields, tags, safe_update: _ } = self;
+        subject.is_none()
+            && comment.is_none()
+            && priority.is_none()
+            && status.is_none()
+            && ticket_type.is_none()
+            && custom_fields.is_empty()
+            && tags.is_none()
+    }
+}
+
 /// Zendesk's `tags` on a ticket update replaces the whole list, which loses
 /// tags other people set; adding and removing are separate calls. The
 /// mapping says which one the event asked for.

@@ -88,19 +88,20 @@ fn iana_timezone(event: &Event, warnings: &mut Warnings) -> Option<String> {
 /// `context.device.token` as an iOS (APNs) or Android (FCM) token, by
 /// `context.device.type`, else by the library that sent the event.
 fn push_tokens(context: &Map, warnings: &mut Warnings) -> (Vec<String>, Vec<String>) {
-    let Some(device) = context.get("device").and_then(Value::as_object) else { return (vec![], vec![]) };
-    let Some(token) = read::string(device, &["token"]).map(str::to_owned) else { return (vec![], vec![]) };
+    let (mut apns, mut fcm) = (Vec::new(), Vec::new());
+    let Some(device) = context.get("device").and_then(Value::as_object) else { return (apns, fcm) };
+    let Some(token) = read::string(device, &["token"]).map(str::to_owned) else { return (apns, fcm) };
     let platform = read::string(device, &["type"])
         .or_else(|| context.get("library").and_then(Value::as_object).and_then(|l| read::string(l, &["name"])))
         .unwrap_or_default();
     if mentions(platform, "ios") {
-        (vec![token], vec![])
+        apns.push(token);
     } else if mentions(platform, "android") {
-        (vec![], vec![token])
+        fcm.push(token);
     } else {
         warn(warnings, WarningCode::InvalidValue, "context.device.token left out of the Connect user: set context.device.type to ios or android so Connect knows which push service it belongs to");
-        (vec![], vec![])
     }
+    (apns, fcm)
 }
 
 /// Whether `text` holds `word` in any ASCII case. A byte-window scan:

@@ -57,8 +57,7 @@ pub(super) fn update(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
         tags: tag_change(p, warnings),
         safe_update: read::string(p, &["updated_stamp"]).map(str::to_owned),
     };
-    let unchanged = TicketChanges { safe_update: changes.safe_update.clone(), ..TicketChanges::default() };
-    if changes == unchanged {
+    if changes.changes_nothing() {
         return Err(Skip::new(
             SkipCode::NothingToUpdate,
             "track \"Ticket Updated\" not sent to Zendesk: it changes nothing — send a comment, status, priority, type, subject, tags or custom_fields",
