@@ -48,7 +48,7 @@ pub(super) fn custom_fields(
         };
         if let Some(Value::String(first)) = sources.get(&key) {
             // The trait already spelled like the key wins over a converted one.
-            let (kept, dropped) = if *name == key { (name.as_str(), first.clone()) } else { (first.as_str(), name.clone()) };
+            let (kept, dropped) = if *name == key { (name, first) } else { (first, name) };
             warn(
                 warnings,
                 WarningCode::InvalidFieldKey,
