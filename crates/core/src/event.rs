@@ -104,24 +104,19 @@ impl Event {
                 })
             }
         };
-        // Every member is checked before anything is copied, in the order
-        // errors are reported: an error then has nothing to drop, which keeps
-        // the error paths out of the wasm.
-        let user_id = id_field(obj, "userId")?;
-        let anonymous_id = id_field(obj, "anonymousId")?;
-        let traits = object_field(obj, "traits")?;
-        let context = object_field(obj, "context")?;
-        let message_id = id_field(obj, "messageId")?;
-        let properties = object_field(obj, "properties")?;
-        let integrations = object_field(obj, "integrations")?;
-        let name = string_field(obj, if kind == EventType::Track { "event" } else { "name" })?;
-        let category = string_field(obj, "category")?;
-        let group_id = id_field(obj, "groupId")?;
-        let previous_id = id_field(obj, "previousId")?;
-        let timestamp = string_field(obj, "timestamp")?;
+        // Every member is checked, in the order errors are reported, before
+        // any is read: one error path for all of them in the wasm, and
+        // nothing copied yet to drop.
+        let name_field = if kind == EventType::Track { "event" } else { "name" };
+        for &(field, shape) in MEMBERS_BEFORE_NAME.iter().chain(&[(name_field, Shape::String)]).chain(MEMBERS_AFTER_NAME) {
+            check(obj, field, shape)?;
+        }
+        let id = |field| obj.get(field).and_then(Value::as_id);
+        let string = |field| obj.get(field).and_then(Value::as_str).map(str::to_owned);
+        let object = |field| obj.get(field).and_then(Value::as_object).cloned().unwrap_or_default();
 
-        let mut traits = traits.cloned().unwrap_or_default();
-        let context = context.cloned().unwrap_or_default();
+        let mut traits = object("traits");
+        let context = object("context");
         if kind == EventType::Identify {
             if let Some(Value::Object(ctx_traits)) = context.get("traits") {
                 for (k, v) in ctx_traits {
@@ -133,18 +128,18 @@ impl Event {
         }
         let event = Event {
             kind,
-            message_id: message_id.and_then(Value::as_id),
-            user_id: user_id.and_then(Value::as_id),
-            anonymous_id: anonymous_id.and_then(Value::as_id),
+            message_id: id("messageId"),
+            user_id: id("userId"),
+            anonymous_id: id("anonymousId"),
             traits,
-            properties: properties.cloned().unwrap_or_default(),
+            properties: object("properties"),
             context,
-            integrations: integrations.cloned().unwrap_or_default(),
-            name: name.map(str::to_owned),
-            category: category.map(str::to_owned),
-            group_id: group_id.and_then(Value::as_id),
-            previous_id: previous_id.and_then(Value::as_id),
-            timestamp: timestamp.map(str::to_owned),
+            integrations: object("integrations"),
+            name: string(name_field),
+            category: string("category"),
+            group_id: id("groupId"),
+            previous_id: id("previousId"),
+            timestamp: string("timestamp"),
         };
         event.validate()?;
         Ok(event)
@@ -177,40 +172,42 @@ impl Event {
     }
 }
 
-/// A string or number member, to be read with [`Value::as_id`].
-fn id_field<'a>(obj: &'a Map, field: &'static str) -> Result<Option<&'a Value>, EventError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(v)),
-        Some(other) => Err(EventError::WrongType {
-            field,
-            expected: "a string or a number",
-            got: other.type_name(),
-        }),
-    }
+/// What a member of the event may hold.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// A string or a number, read with [`Value::as_id`].
+    Id,
+    String,
+    Object,
 }
 
-fn string_field<'a>(obj: &'a Map, field: &'static str) -> Result<Option<&'a str>, EventError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(EventError::WrongType {
-            field,
-            expected: "a string",
-            got: other.type_name(),
-        }),
-    }
-}
+/// The members checked before the name (`event` for track, else `name`)…
+const MEMBERS_BEFORE_NAME: &[(&str, Shape)] = &[
+    ("userId", Shape::Id),
+    ("anonymousId", Shape::Id),
+    ("traits", Shape::Object),
+    ("context", Shape::Object),
+    ("messageId", Shape::Id),
+    ("properties", Shape::Object),
+    ("integrations", Shape::Object),
+];
 
-fn object_field<'a>(obj: &'a Map, field: &'static str) -> Result<Option<&'a Map>, EventError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(other) => Err(EventError::WrongType {
-            field,
-            expected: "an object",
-            got: other.type_name(),
-        }),
+/// …and after it.
+const MEMBERS_AFTER_NAME: &[(&str, Shape)] =
+    &[("category", Shape::String), ("groupId", Shape::Id), ("previousId", Shape::Id), ("timestamp", Shape::String)];
+
+/// Whether the member `field`, when present and not null, has the `shape`.
+fn check(obj: &Map, field: &'static str, shape: Shape) -> Result<(), EventError> {
+    let Some(value) = obj.get(field).filter(|v| !v.is_null()) else { return Ok(()) };
+    let (fits, expected) = match shape {
+        Shape::Id => (matches!(value, Value::String(_) | Value::Number(_)), "a string or a number"),
+        Shape::String => (matches!(value, Value::String(_)), "a string"),
+        Shape::Object => (matches!(value, Value::Object(_)), "an object"),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(EventError::WrongType { field, expected, got: value.type_name() })
     }
 }
 

@@ -40,17 +40,17 @@ pub(super) fn checked_id(value: &Value, what: &str, key: &str, warnings: &mut Wa
 /// it zero or less, so only `+` is read.
 pub(super) fn zendesk_id_text(text: &str) -> Option<i64> {
     let text = text.trim();
-    whole_number(text.strip_prefix('+').unwrap_or(text)).filter(|i| *i > 0)
+    whole_number(text.strip_prefix('+').unwrap_or(text).as_bytes()).filter(|i| *i > 0)
 }
 
 /// A run of ASCII digits as a number; `None` when empty or too large. Only
 /// what the mapping needs of `str::parse::<i64>`, whose sign handling and
 /// error type weigh on the browser's wasm.
-pub(super) fn whole_number(digits: &str) -> Option<i64> {
+pub(super) fn whole_number(digits: &[u8]) -> Option<i64> {
     if digits.is_empty() {
         return None;
     }
-    digits.bytes().try_fold(0i64, |n, b| {
+    digits.iter().try_fold(0i64, |n, &b| {
         let digit = if b.is_ascii_digit() { i64::from(b - b'0') } else { return None };
         n.checked_mul(10)?.checked_add(digit)
     })

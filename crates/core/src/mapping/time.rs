@@ -9,7 +9,8 @@ use super::read::whole_number;
 pub(super) fn unix_seconds(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
-    let num = |from: usize, len: usize| s.get(from..from + len).and_then(whole_number);
+    // Bytes, not `str` slices: a byte of a non-ASCII character is no digit either.
+    let num = |from: usize, len: usize| whole_number(&b[from..from + len]);
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return None;
     }
