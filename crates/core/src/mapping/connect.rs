@@ -44,7 +44,7 @@ fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectU
         previous_id: None,
         first_name,
         last_name,
-        email: person::email(event).filter(|e| person::looks_like_email(e)),
+        email: person::email(event).filter(|e| person::looks_like_email(e)).map(str::to_owned),
         phone_number: phone(traits),
         timezone: iana_timezone(event, warnings),
         attributes: without_top_level(traits),
@@ -90,7 +90,7 @@ fn iana_timezone(event: &Event, warnings: &mut Warnings) -> Option<String> {
 fn push_tokens(context: &Map, warnings: &mut Warnings) -> (Vec<String>, Vec<String>) {
     let (mut apns, mut fcm) = (Vec::new(), Vec::new());
     let Some(device) = context.get("device").and_then(Value::as_object) else { return (apns, fcm) };
-    let Some(token) = read::string(device, &["token"]).map(str::to_owned) else { return (apns, fcm) };
+    let Some(token) = read::owned_string(device, &["token"]) else { return (apns, fcm) };
     let platform = read::string(device, &["type"])
         .or_else(|| context.get("library").and_then(Value::as_object).and_then(|l| read::string(l, &["name"])))
         .unwrap_or_default();

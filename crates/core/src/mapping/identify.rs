@@ -27,15 +27,16 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     let email = person::email(event).ok_or_else(|| {
         Skip::new(SkipCode::MissingEmail, "identify not sent to Zendesk: traits.email is missing — Zendesk matches users by email")
     })?;
-    if !person::looks_like_email(&email) {
+    if !person::looks_like_email(email) {
         return Err(Skip::new(
             SkipCode::InvalidEmail,
-            format!("identify not sent to Zendesk: traits.email {} is not an email address — Zendesk refuses it", Quoted(&email)),
+            format!("identify not sent to Zendesk: traits.email {} is not an email address — Zendesk refuses it", Quoted(email)),
         ));
     }
     let name = person::full_name(&event.traits).ok_or_else(|| {
         Skip::new(SkipCode::MissingName, "identify not sent to Zendesk: Zendesk requires a name — set traits.name, or traits.firstName and traits.lastName")
     })?;
+    let email = email.to_owned();
     for (name, setting) in SETTING_TRAITS {
         if event.traits.contains_key(*name) {
             warn(warnings, WarningCode::SettingNotOverridable, format!("traits.{name} ignored: the {setting} setting decides it for every user and cannot be overridden per event"));
@@ -46,9 +47,9 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         name,
         email: Some(email.clone()),
         external_id: event.user_id.clone(),
-        phone: read::string(&event.traits, &["phone"]).map(str::to_owned),
+        phone: read::owned_string(&event.traits, &["phone"]),
         time_zone: time_zone(event, warnings),
-        locale: read::string(&event.traits, &["locale"]).map(str::to_owned),
+        locale: read::owned_string(&event.traits, &["locale"]),
         locale_id: event.traits.get("locale_id").and_then(|v| read::checked_id(v, "traits", "locale_id", warnings)),
         verified: Some(settings.create_users_as_verified),
         skip_verify_email: settings.skip_verify_email.then_some(true),

@@ -6,10 +6,8 @@ use crate::value::Map;
 use super::read;
 
 /// `traits.email`, else a userId that is an email address.
-pub(super) fn email(event: &Event) -> Option<String> {
-    read::string(&event.traits, &["email"])
-        .map(str::to_owned)
-        .or_else(|| event.user_id.clone().filter(|id| looks_like_email(id)))
+pub(super) fn email(event: &Event) -> Option<&str> {
+    read::string(&event.traits, &["email"]).or_else(|| event.user_id.as_deref().filter(|id| looks_like_email(id)))
 }
 
 /// Trimmed `name`, else first and last name joined (either alone will do).

@@ -13,6 +13,12 @@ pub(super) fn string<'a>(map: &'a Map, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| map.get(*k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()))
 }
 
+/// [`string`], copied: one non-generic copy of the copying in the wasm for
+/// every field read this way.
+pub(super) fn owned_string(map: &Map, keys: &[&str]) -> Option<String> {
+    string(map, keys).map(str::to_owned)
+}
+
 /// The first of `keys` holding an id (string or number), as a string.
 pub(super) fn id(map: &Map, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| map.get(*k).and_then(Value::as_id))

@@ -27,7 +27,7 @@ pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
         ));
     }
     let ticket = NewTicket {
-        subject: read::string(p, &["subject"]).map(str::to_owned),
+        subject: read::owned_string(p, &["subject"]),
         comment,
         requester,
         requester_id,
@@ -48,14 +48,14 @@ pub(super) fn update(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
         Skip::new(SkipCode::MissingTicketId, "track \"Ticket Updated\" not sent to Zendesk: properties.ticket_id is missing — it names the ticket to update")
     })?;
     let changes = TicketChanges {
-        subject: read::string(p, &["subject"]).map(str::to_owned),
+        subject: read::owned_string(p, &["subject"]),
         comment: comment(p, warnings),
         priority: choice(p, "priority", warnings),
         status: choice(p, "status", warnings),
         ticket_type: choice(p, "type", warnings),
         custom_fields: custom_fields(p, warnings),
         tags: tag_change(p, warnings),
-        safe_update: read::string(p, &["updated_stamp"]).map(str::to_owned),
+        safe_update: read::owned_string(p, &["updated_stamp"]),
     };
     if changes.changes_nothing() {
         return Err(Skip::new(
@@ -78,8 +78,8 @@ fn comment(p: &Map, warnings: &mut Warnings) -> Option<Comment> {
     }
     let object = ["comment", "description"].iter().find_map(|k| p.get(*k).and_then(Value::as_object))?;
     let comment = Comment {
-        body: read::string(object, &["body"]).map(str::to_owned),
-        html_body: read::string(object, &["html_body"]).map(str::to_owned),
+        body: read::owned_string(object, &["body"]),
+        html_body: read::owned_string(object, &["html_body"]),
         public: !matches!(object.get("public"), Some(Value::Bool(false))) && public,
     };
     if comment.body.is_none() && comment.html_body.is_none() {
@@ -103,7 +103,7 @@ fn requester(event: &Event) -> Option<Requester> {
     sources.iter().find_map(|(map, email_keys, name_keys)| {
         let map = (*map)?;
         let email = read::string(map, email_keys).filter(|e| person::looks_like_email(e))?;
-        let name = read::string(map, name_keys).map(str::to_owned).or_else(|| person::full_name(map));
+        let name = read::owned_string(map, name_keys).or_else(|| person::full_name(map));
         Some(Requester { email: email.to_owned(), name })
     })
 }
