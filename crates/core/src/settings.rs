@@ -79,13 +79,14 @@ impl Settings {
     /// without serde: the browser SDK uses this to keep serde out of its wasm.
     pub fn from_value(value: &Value) -> Result<Settings, SettingsError> {
         let fields = Fields::of(value, "integrations")?;
-        Ok(Settings {
-            zendesk: fields.object("zendesk")?.map(ZendeskSettings::from_fields).transpose()?,
-            connect: fields
-                .object("connect")?
-                .map(|c| Ok::<_, SettingsError>(ConnectSettings { public_key: c.string("publicKey")?.unwrap_or_default() }))
-                .transpose()?,
-        })
+        let mut settings = Settings::default();
+        if let Some(zendesk) = fields.object("zendesk")? {
+            settings.zendesk = Some(ZendeskSettings::from_fields(zendesk)?);
+        }
+        if let Some(connect) = fields.object("connect")? {
+            settings.connect = Some(ConnectSettings { public_key: connect.string("publicKey")?.unwrap_or_default() });
+        }
+        Ok(settings)
     }
 }
 

@@ -10,12 +10,10 @@ use crate::value::{Map, Quoted, Value};
 use super::{warn, WarningCode, Warnings};
 
 /// Every trait except `reserved` ones, keyed by its Zendesk field key.
-/// `what` names the source in messages ("traits"), `destination` the target
-/// ("user_fields").
+/// `destination` names the target in messages ("user_fields").
 pub(super) fn custom_fields(
     traits: &Map,
     reserved: &[&str],
-    what: &str,
     destination: &str,
     warnings: &mut Warnings,
 ) -> Map {
@@ -30,7 +28,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::NestedTraitIgnored,
-                format!("{what}.{name} left out of {destination}: it is {}, and a Zendesk custom field holds a single value — send its parts as separate traits (e.g. {}_city)", value.type_name(), snake_case(name)),
+                format!("traits.{name} left out of {destination}: it is {}, and a Zendesk custom field holds a single value — send its parts as separate traits (e.g. {}_city)", value.type_name(), snake_case(name)),
             );
             continue;
         }
@@ -41,7 +39,7 @@ pub(super) fn custom_fields(
                 warn(
                     warnings,
                     WarningCode::InvalidFieldKey,
-                    format!("{what}.{} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _", Quoted(name)),
+                    format!("traits.{} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _", Quoted(name)),
                 );
                 continue;
             }
@@ -52,7 +50,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::InvalidFieldKey,
-                format!("{what}.{dropped} left out of {destination}: {what}.{kept} maps to the same field key {key} — send only one of them"),
+                format!("traits.{dropped} left out of {destination}: traits.{kept} maps to the same field key {key} — send only one of them"),
             );
             if *name != key {
                 continue;
@@ -62,7 +60,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::FieldKeyRenamed,
-                format!("{what}.{name} sent as {destination}.{key}: Zendesk field keys may only hold letters, digits and _, and not only digits"),
+                format!("traits.{name} sent as {destination}.{key}: Zendesk field keys may only hold letters, digits and _, and not only digits"),
             );
         }
         sources.insert(key.clone(), Value::String(name.clone()));

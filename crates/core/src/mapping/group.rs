@@ -32,7 +32,7 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         tags: list(traits, "traits", &["tags"], warnings),
         url: read::owned_string(traits, &["url"]),
         deleted: boolean(traits.get("deleted"), "traits.deleted", warnings),
-        organization_fields: fields::custom_fields(traits, STANDARD_ORGANIZATION_TRAITS, "traits", "organization_fields", warnings),
+        organization_fields: fields::custom_fields(traits, STANDARD_ORGANIZATION_TRAITS, "organization_fields", warnings),
     };
     let mut ops = vec![ZendeskOp::UpsertOrganization { organization, create_missing_fields: settings.create_missing_custom_fields }];
     if let Some(user_id) = &event.user_id {

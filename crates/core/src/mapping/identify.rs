@@ -53,7 +53,7 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         locale_id: event.traits.get("locale_id").and_then(|v| read::checked_id(v, "traits", "locale_id", warnings)),
         verified: Some(settings.create_users_as_verified),
         skip_verify_email: settings.skip_verify_email.then_some(true),
-        user_fields: fields::custom_fields(&event.traits, STANDARD_USER_TRAITS, "traits", "user_fields", warnings),
+        user_fields: fields::custom_fields(&event.traits, STANDARD_USER_TRAITS, "user_fields", warnings),
     };
     let organization_id = ["organizationId", "organization_id"]
         .iter()

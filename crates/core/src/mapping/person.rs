@@ -25,13 +25,13 @@ pub(super) fn full_name(traits: &Map) -> Option<String> {
 /// First and last name: the traits when given, else `name` split at its
 /// first space (a one-word name has no last name).
 pub(super) fn split_name(traits: &Map) -> (Option<String>, Option<String>) {
-    let (mut first, mut last) = (first_name(traits).map(str::to_owned), last_name(traits).map(str::to_owned));
+    let (mut first, mut last) = (first_name(traits), last_name(traits));
     if let Some(name) = read::string(traits, &["name"]) {
         let (head, rest) = name.split_once(char::is_whitespace).unwrap_or((name, ""));
-        first = first.or_else(|| Some(head.to_owned()));
-        last = last.or_else(|| Some(rest.trim()).filter(|s| !s.is_empty()).map(str::to_owned));
+        first = first.or(Some(head));
+        last = last.or(Some(rest.trim()).filter(|s| !s.is_empty()));
     }
-    (first, last)
+    (first.map(str::to_owned), last.map(str::to_owned))
 }
 
 fn first_name(traits: &Map) -> Option<&str> {
