@@ -70,23 +70,21 @@ pub(super) fn update(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
 /// public unless `public: false`.
 fn comment(p: &Map, warnings: &mut Warnings) -> Option<Comment> {
     let public = !matches!(p.get("public"), Some(Value::Bool(false)));
-    if let Some(body) = read::string(p, &["description", "comment"]) {
-        return Some(Comment { body: Some(body.to_owned()), html_body: None, public });
-    }
-    if let Some(html) = read::string(p, &["html_body"]) {
-        return Some(Comment { body: None, html_body: Some(html.to_owned()), public });
-    }
-    let object = ["comment", "description"].iter().find_map(|k| p.get(*k).and_then(Value::as_object))?;
-    let comment = Comment {
-        body: read::owned_string(object, &["body"]),
-        html_body: read::owned_string(object, &["html_body"]),
-        public: !matches!(object.get("public"), Some(Value::Bool(false))) && public,
+    // Borrowed until it is known to be sent: one place copies the texts.
+    let (body, html_body, public) = if let Some(body) = read::string(p, &["description", "comment"]) {
+        (Some(body), None, public)
+    } else if let Some(html) = read::string(p, &["html_body"]) {
+        (None, Some(html), public)
+    } else {
+        let object = ["comment", "description"].iter().find_map(|k| p.get(*k).and_then(Value::as_object))?;
+        let public = !matches!(object.get("public"), Some(Value::Bool(false))) && public;
+        (read::string(object, &["body"]), read::string(object, &["html_body"]), public)
     };
-    if comment.body.is_none() && comment.html_body.is_none() {
+    if body.is_none() && html_body.is_none() {
         warn(warnings, WarningCode::InvalidValue, "properties.comment left out: it needs a body or an html_body");
         return None;
     }
-    Some(comment)
+    Some(Comment { body: body.map(str::to_owned), html_body: html_body.map(str::to_owned), public })
 }
 
 /// `requester` {email, name}, else `requester_email`/`requester_name`, else
