@@ -4,6 +4,8 @@
 //! or strings, lists as arrays or comma-separated strings); these helpers
 //! accept every shape a user would reasonably send and nothing else.
 
+use std::fmt;
+
 use crate::value::{Map, Number, Quoted, Value};
 
 use super::{warn, WarningCode, Warnings};
@@ -37,7 +39,7 @@ pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
 pub(super) fn checked_id(value: &Value, what: &str, key: &str, warnings: &mut Warnings) -> Option<i64> {
     let id = zendesk_id(value);
     if id.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a Zendesk id (a positive whole number), got {}", describe(value)));
+        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a Zendesk id (a positive whole number), got {}", Described(value)));
     }
     id
 }
@@ -111,11 +113,16 @@ pub(super) fn list(map: &Map, what: &str, keys: &[&str], warnings: &mut Warnings
     items
 }
 
-/// A value as quoted in a warning.
-pub(super) fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => Quoted(s).to_string(),
-        Value::Number(n) => n.to_string(),
-        other => other.type_name().to_owned(),
+/// A value as quoted in a warning, written straight into the message
+/// rather than first into a `String` of its own.
+pub(super) struct Described<'a>(pub &'a Value);
+
+impl fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::String(s) => Quoted(s).fmt(f),
+            Value::Number(n) => n.fmt(f),
+            other => f.write_str(other.type_name()),
+        }
     }
 }

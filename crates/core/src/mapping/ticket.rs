@@ -6,11 +6,13 @@
 //! `status`, `type`, `tags`, `custom_fields`, `external_id`, `organization_id`;
 //! updates add `ticket_id`, `add_tags` / `remove_tags` and `updated_stamp`.
 
+use std::fmt::Write as _;
+
 use crate::event::Event;
 use crate::value::{Map, Value};
 use crate::zendesk::{Choice, Comment, CustomFieldValue, NewTicket, Requester, TagChange, TicketChanges, ZendeskOp};
 
-use super::read::{describe, list};
+use super::read::{list, Described};
 use super::{person, read, warn, Skip, SkipCode, WarningCode, Warnings};
 
 pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp, Skip> {
@@ -129,8 +131,8 @@ fn choice_index(p: &Map, key: &str, names: &[&str], warnings: &mut Warnings) -> 
             }
             message.push_str(name);
         }
-        message.push_str(", got ");
-        message.push_str(&describe(value));
+        // Writing into a String cannot fail.
+        let _ = write!(message, ", got {}", Described(value));
         warn(warnings, WarningCode::InvalidValue, message);
     }
     found
