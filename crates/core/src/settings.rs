@@ -99,16 +99,9 @@ impl ZendeskSettings {
             settings.subdomain = subdomain;
         }
         settings.events = fields.strings("events")?;
-        for (name, flag) in [
-            ("createUsersAsVerified", &mut settings.create_users_as_verified),
-            ("skipVerifyEmail", &mut settings.skip_verify_email),
-            ("sendGroupCallsWithoutUserId", &mut settings.send_group_calls_without_user_id),
-            ("removeUsersFromOrganizations", &mut settings.remove_users_from_organizations),
-            ("createMissingCustomFields", &mut settings.create_missing_custom_fields),
-            ("updatePrimaryEmail", &mut settings.update_primary_email),
-        ] {
+        for (name, flag) in FLAGS {
             if let Some(value) = fields.bool(name)? {
-                *flag = value;
+                *flag(&mut settings) = value;
             }
         }
         if let Some(source) = fields.string("eventSource")? {
@@ -117,6 +110,18 @@ impl ZendeskSettings {
         Ok(settings)
     }
 }
+
+/// The flag settings and the field each sets: a static table, where pairs of
+/// names and borrowed fields would be built on every read.
+type Flag = (&'static str, fn(&mut ZendeskSettings) -> &mut bool);
+const FLAGS: [Flag; 6] = [
+    ("createUsersAsVerified", |s| &mut s.create_users_as_verified),
+    ("skipVerifyEmail", |s| &mut s.skip_verify_email),
+    ("sendGroupCallsWithoutUserId", |s| &mut s.send_group_calls_without_user_id),
+    ("removeUsersFromOrganizations", |s| &mut s.remove_users_from_organizations),
+    ("createMissingCustomFields", |s| &mut s.create_missing_custom_fields),
+    ("updatePrimaryEmail", |s| &mut s.update_primary_email),
+];
 
 /// The members of a settings object, read with serde's rules: a missing
 /// member is absent, a `null` one is absent only where the field is optional.
