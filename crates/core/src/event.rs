@@ -16,27 +16,19 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every type, in declaration order…
+    const ALL: [EventType; 6] =
+        [EventType::Identify, EventType::Track, EventType::Group, EventType::Alias, EventType::Page, EventType::Screen];
+    /// …and its name, at the same index: tables rather than two `match`es on
+    /// strings, which weigh more on the wasm.
+    const NAMES: [&'static str; 6] = ["identify", "track", "group", "alias", "page", "screen"];
+
     pub fn parse(s: &str) -> Option<EventType> {
-        Some(match s {
-            "identify" => EventType::Identify,
-            "track" => EventType::Track,
-            "group" => EventType::Group,
-            "alias" => EventType::Alias,
-            "page" => EventType::Page,
-            "screen" => EventType::Screen,
-            _ => return None,
-        })
+        EventType::NAMES.iter().position(|name| *name == s).map(|i| EventType::ALL[i])
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Identify => "identify",
-            EventType::Track => "track",
-            EventType::Group => "group",
-            EventType::Alias => "alias",
-            EventType::Page => "page",
-            EventType::Screen => "screen",
-        }
+        EventType::NAMES[self as usize]
     }
 }
 
@@ -104,34 +96,42 @@ impl Event {
                 })
             }
         };
-        let user_id = id_field(obj, "userId")?;
-        let anonymous_id = id_field(obj, "anonymousId")?;
-        let mut traits = object_field(obj, "traits")?;
-        let context = object_field(obj, "context")?;
+        // Every member is checked, in the order errors are reported, before
+        // any is read: one error path for all of them in the wasm, and
+        // nothing copied yet to drop.
+        let name_field = if kind == EventType::Track { "event" } else { "name" };
+        for &(field, shape) in MEMBERS_BEFORE_NAME.iter().chain(&[(name_field, Shape::String)]).chain(MEMBERS_AFTER_NAME) {
+            check(obj, field, shape)?;
+        }
+        let id = |field| obj.get(field).and_then(Value::as_id);
+        let string = |field| obj.get(field).and_then(Value::as_str).map(str::to_owned);
+        let object = |field| obj.get(field).and_then(Value::as_object).cloned().unwrap_or_default();
+
+        let mut traits = object("traits");
+        let context = object("context");
         if kind == EventType::Identify {
             if let Some(Value::Object(ctx_traits)) = context.get("traits") {
                 for (k, v) in ctx_traits {
-                    traits.get_or_insert_with(k.clone(), || v.clone());
+                    if !traits.contains_key(k) {
+                        traits.insert(k.clone(), v.clone());
+                    }
                 }
             }
         }
         let event = Event {
             kind,
-            message_id: id_field(obj, "messageId")?,
-            user_id,
-            anonymous_id,
+            message_id: id("messageId"),
+            user_id: id("userId"),
+            anonymous_id: id("anonymousId"),
             traits,
-            properties: object_field(obj, "properties")?,
+            properties: object("properties"),
             context,
-            integrations: object_field(obj, "integrations")?,
-            name: match kind {
-                EventType::Track => string_field(obj, "event")?,
-                _ => string_field(obj, "name")?,
-            },
-            category: string_field(obj, "category")?,
-            group_id: id_field(obj, "groupId")?,
-            previous_id: id_field(obj, "previousId")?,
-            timestamp: string_field(obj, "timestamp")?,
+            integrations: object("integrations"),
+            name: string(name_field),
+            category: string("category"),
+            group_id: id("groupId"),
+            previous_id: id("previousId"),
+            timestamp: string("timestamp"),
         };
         event.validate()?;
         Ok(event)
@@ -164,39 +164,42 @@ impl Event {
     }
 }
 
-fn id_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v @ (Value::String(_) | Value::Number(_))) => Ok(v.as_id()),
-        Some(other) => Err(EventError::WrongType {
-            field,
-            expected: "a string or a number",
-            got: other.type_name(),
-        }),
-    }
+/// What a member of the event may hold.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// A string or a number, read with [`Value::as_id`].
+    Id,
+    String,
+    Object,
 }
 
-fn string_field(obj: &Map, field: &'static str) -> Result<Option<String>, EventError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(EventError::WrongType {
-            field,
-            expected: "a string",
-            got: other.type_name(),
-        }),
-    }
-}
+/// The members checked before the name (`event` for track, else `name`)…
+const MEMBERS_BEFORE_NAME: &[(&str, Shape)] = &[
+    ("userId", Shape::Id),
+    ("anonymousId", Shape::Id),
+    ("traits", Shape::Object),
+    ("context", Shape::Object),
+    ("messageId", Shape::Id),
+    ("properties", Shape::Object),
+    ("integrations", Shape::Object),
+];
 
-fn object_field(obj: &Map, field: &'static str) -> Result<Map, EventError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m.clone()),
-        Some(other) => Err(EventError::WrongType {
-            field,
-            expected: "an object",
-            got: other.type_name(),
-        }),
+/// …and after it.
+const MEMBERS_AFTER_NAME: &[(&str, Shape)] =
+    &[("category", Shape::String), ("groupId", Shape::Id), ("previousId", Shape::Id), ("timestamp", Shape::String)];
+
+/// Whether the member `field`, when present and not null, has the `shape`.
+fn check(obj: &Map, field: &'static str, shape: Shape) -> Result<(), EventError> {
+    let Some(value) = obj.get(field).filter(|v| !v.is_null()) else { return Ok(()) };
+    let (fits, expected) = match shape {
+        Shape::Id => (matches!(value, Value::String(_) | Value::Number(_)), "a string or a number"),
+        Shape::String => (matches!(value, Value::String(_)), "a string"),
+        Shape::Object => (matches!(value, Value::Object(_)), "an object"),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(EventError::WrongType { field, expected, got: value.type_name() })
     }
 }
 
@@ -206,6 +209,15 @@ mod tests {
 
     fn parse(json: &str) -> Result<Event, EventError> {
         Event::from_value(&serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn every_type_parses_from_its_name() {
+        for kind in EventType::ALL {
+            assert_eq!(kind.as_str(), format!("{kind:?}").to_lowercase());
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventType::parse("Identify"), None);
     }
 
     #[test]

@@ -79,36 +79,49 @@ impl Settings {
     /// without serde: the browser SDK uses this to keep serde out of its wasm.
     pub fn from_value(value: &Value) -> Result<Settings, SettingsError> {
         let fields = Fields::of(value, "integrations")?;
-        Ok(Settings {
-            zendesk: fields.object("zendesk")?.map(ZendeskSettings::from_fields).transpose()?,
-            connect: fields
-                .object("connect")?
-                .map(|c| Ok::<_, SettingsError>(ConnectSettings { public_key: c.string("publicKey")?.unwrap_or_default() }))
-                .transpose()?,
-        })
+        let mut settings = Settings::default();
+        if let Some(zendesk) = fields.object("zendesk")? {
+            settings.zendesk = Some(ZendeskSettings::from_fields(zendesk)?);
+        }
+        if let Some(connect) = fields.object("connect")? {
+            settings.connect = Some(ConnectSettings { public_key: connect.string("publicKey")?.unwrap_or_default() });
+        }
+        Ok(settings)
     }
 }
 
 impl ZendeskSettings {
+    /// The defaults, overwritten member by member: an error drops one whole
+    /// value instead of each partly built field (smaller wasm).
     fn from_fields(fields: Fields<'_>) -> Result<ZendeskSettings, SettingsError> {
-        let defaults = ZendeskSettings::default();
-        let flag = |name, default| Ok::<_, SettingsError>(fields.bool(name)?.unwrap_or(default));
-        Ok(ZendeskSettings {
-            subdomain: fields.string("subdomain")?.unwrap_or_default(),
-            events: fields.strings("events")?,
-            create_users_as_verified: flag("createUsersAsVerified", defaults.create_users_as_verified)?,
-            skip_verify_email: flag("skipVerifyEmail", defaults.skip_verify_email)?,
-            send_group_calls_without_user_id: flag("sendGroupCallsWithoutUserId", defaults.send_group_calls_without_user_id)?,
-            remove_users_from_organizations: flag("removeUsersFromOrganizations", defaults.remove_users_from_organizations)?,
-            create_missing_custom_fields: flag("createMissingCustomFields", defaults.create_missing_custom_fields)?,
-            update_primary_email: flag("updatePrimaryEmail", defaults.update_primary_email)?,
-            event_source: match fields.string("eventSource")? {
-                Some(source) => EventSource::try_from(source)?,
-                None => defaults.event_source,
-            },
-        })
+        let mut settings = ZendeskSettings::default();
+        if let Some(subdomain) = fields.string("subdomain")? {
+            settings.subdomain = subdomain;
+        }
+        settings.events = fields.strings("events")?;
+        for (name, flag) in FLAGS {
+            if let Some(value) = fields.bool(name)? {
+                *flag(&mut settings) = value;
+            }
+        }
+        if let Some(source) = fields.string("eventSource")? {
+            settings.event_source = EventSource::try_from(source)?;
+        }
+        Ok(settings)
     }
 }
+
+/// The flag settings and the field each sets: a static table, where pairs of
+/// names and borrowed fields would be built on every read.
+type Flag = (&'static str, fn(&mut ZendeskSettings) -> &mut bool);
+const FLAGS: [Flag; 6] = [
+    ("createUsersAsVerified", |s| &mut s.create_users_as_verified),
+    ("skipVerifyEmail", |s| &mut s.skip_verify_email),
+    ("sendGroupCallsWithoutUserId", |s| &mut s.send_group_calls_without_user_id),
+    ("removeUsersFromOrganizations", |s| &mut s.remove_users_from_organizations),
+    ("createMissingCustomFields", |s| &mut s.create_missing_custom_fields),
+    ("updatePrimaryEmail", |s| &mut s.update_primary_email),
+];
 
 /// The members of a settings object, read with serde's rules: a missing
 /// member is absent, a `null` one is absent only where the field is optional.
@@ -148,7 +161,11 @@ impl<'a> Fields<'a> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(items)) => {
-                items.iter().map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong)).collect::<Result<_, _>>().map(Some)
+                let mut strings = Vec::with_capacity(items.len());
+                for item in items {
+                    strings.push(item.as_str().ok_or_else(wrong)?.to_owned());
+                }
+                Ok(Some(strings))
             }
             Some(_) => Err(wrong()),
         }

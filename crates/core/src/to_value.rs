@@ -10,7 +10,7 @@ use crate::connect::{ConnectOp, ConnectUser};
 use crate::mapping::{Mapping, Outcome, Skip, SkipCode, Warning, WarningCode};
 use crate::value::{Map, Number, Value};
 use crate::zendesk::{
-    Comment, CustomFieldValue, NewTicket, Organization, OrganizationRef, Priority, Requester, Status, TagChange,
+    Choice, Comment, CustomFieldValue, NewTicket, Organization, OrganizationRef, Priority, Requester, Status, TagChange,
     TicketChanges, TicketType, User, UserEvent, UserMatch, UserRef, ZendeskOp,
 };
 
@@ -51,7 +51,11 @@ impl ToValue for Map {
 
 impl<T: ToValue> ToValue for [T] {
     fn to_value(&self) -> Value {
-        Value::Array(self.iter().map(ToValue::to_value).collect())
+        let mut items = Vec::with_capacity(self.len());
+        for item in self {
+            items.push(item.to_value());
+        }
+        Value::Array(items)
     }
 }
 
@@ -72,29 +76,35 @@ impl Object {
 
     /// An object whose first member is its serde tag (`"op": "upsert_user"`).
     fn tagged(tag: &str, name: &str) -> Object {
-        Object::new().field(tag, &name.to_owned())
+        Object::new().member(tag, Value::from(name))
     }
 
-    fn field(mut self, key: &str, value: &(impl ToValue + ?Sized)) -> Object {
-        self.0.insert(key.to_owned(), value.to_value());
-        self
+    fn field(self, key: &str, value: &(impl ToValue + ?Sized)) -> Object {
+        self.member(key, value.to_value())
     }
 
     /// `skip_serializing_if = "Option::is_none"`.
     fn some(self, key: &str, value: &Option<impl ToValue>) -> Object {
         match value {
-            Some(v) => self.field(key, v),
+            Some(v) => self.member(key, v.to_value()),
             None => self,
         }
     }
 
+    /// What every member is added by: the generic methods above only convert
+    /// their value, so each type adds no copy of the insertion to the wasm.
+    fn member(mut self, key: &str, value: Value) -> Object {
+        self.0.insert(key.to_owned(), value);
+        self
+    }
+
     /// `skip_serializing_if = "Vec::is_empty"` / `"Map::is_empty"`.
     fn non_empty<T: ToValue>(self, key: &str, items: &[T]) -> Object {
-        if items.is_empty() { self } else { self.field(key, items) }
+        if items.is_empty() { self } else { self.member(key, items.to_value()) }
     }
 
     fn non_empty_map(self, key: &str, map: &Map) -> Object {
-        if map.is_empty() { self } else { self.field(key, map) }
+        if map.is_empty() { self } else { self.member(key, map.to_value()) }
     }
 
     /// The members of an internally tagged newtype variant's content.
@@ -121,10 +131,20 @@ macro_rules! names {
     )*};
 }
 
+/// Zendesk's fixed ticket values, by their [`Choice::name`].
+macro_rules! choices {
+    ($($ty:ty),*) => {$(
+        impl ToValue for $ty {
+            fn to_value(&self) -> Value {
+                Value::from(self.name())
+            }
+        }
+    )*};
+}
+
+choices!(Priority, Status, TicketType);
+
 names! {
-    Priority { Urgent => "urgent", High => "high", Normal => "normal", Low => "low" }
-    Status { New => "new", Open => "open", Pending => "pending", Hold => "hold", Solved => "solved" }
-    TicketType { Problem => "problem", Incident => "incident", Question => "question", Task => "task" }
     SkipCode {
         TurnedOffByIntegrations => "turned_off_by_integrations",
         UnsupportedCall => "unsupported_call",

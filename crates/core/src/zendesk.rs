@@ -232,6 +232,22 @@ pub struct TicketChanges {
     pub safe_update: Option<String>,
 }
 
+impl TicketChanges {
+    /// True when only the `safe_update` stamp is set. Every field is named,
+    /// so a new one cannot be forgotten; no comparison with a default value,
+    /// whose deep equality would weigh on the browser's wasm.
+    pub fn changes_nothing(&self) -> bool {
+        let TicketChanges { subject, comment, priority, status, ticket_type, custom_fields, tags, safe_update: _ } = self;
+        subject.is_none()
+            && comment.is_none()
+            && priority.is_none()
+            && status.is_none()
+            && ticket_type.is_none()
+            && custom_fields.is_empty()
+            && tags.is_none()
+    }
+}
+
 /// Zendesk's `tags` on a ticket update replaces the whole list, which loses
 /// tags other people set; adding and removing are separate calls. The
 /// mapping says which one the event asked for.
@@ -277,6 +293,36 @@ pub enum TicketType {
     Task,
 }
 
+/// A ticket field with fixed values: each value and the name Zendesk (and
+/// serde) spells it with, in declaration order.
+pub trait Choice: Copy + 'static {
+    const VALUES: &'static [Self];
+    const NAMES: &'static [&'static str];
+
+    /// The name serde writes for this value.
+    fn name(self) -> &'static str;
+}
+
+macro_rules! choice {
+    ($($ty:ident { $($variant:ident => $name:literal),* $(,)? })*) => {$(
+        impl Choice for $ty {
+            const VALUES: &'static [$ty] = &[$($ty::$variant),*];
+            const NAMES: &'static [&'static str] = &[$($name),*];
+
+            fn name(self) -> &'static str {
+                // Unit variants numbered from 0 in declaration order: an index into NAMES.
+                Self::NAMES[self as usize]
+            }
+        }
+    )*};
+}
+
+choice! {
+    Priority { Urgent => "urgent", High => "high", Normal => "normal", Low => "low" }
+    Status { New => "new", Open => "open", Pending => "pending", Hold => "hold", Solved => "solved" }
+    TicketType { Problem => "problem", Incident => "incident", Question => "question", Task => "task" }
+}
+
 /// A Zendesk user event (Events API).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserEvent {
@@ -296,6 +342,20 @@ pub struct UserEvent {
 mod tests {
     use super::*;
     use crate::value::Value;
+
+    #[test]
+    fn every_choice_names_itself() {
+        fn check<T: Choice + PartialEq + std::fmt::Debug + Serialize>() {
+            assert_eq!(T::VALUES.len(), T::NAMES.len());
+            for (value, name) in T::VALUES.iter().zip(T::NAMES) {
+                assert_eq!(value.name(), *name);
+                assert_eq!(serde_json::to_value(value).unwrap(), serde_json::json!(name), "{value:?}");
+            }
+        }
+        check::<Priority>();
+        check::<Status>();
+        check::<TicketType>();
+    }
 
     #[test]
     fn a_later_identify_wins_per_field() {

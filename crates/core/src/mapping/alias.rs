@@ -12,8 +12,8 @@ use super::{Skip, SkipCode};
 /// Both ids of an alias, or why it cannot be performed.
 pub(super) fn ids(event: &Event, destination: &str) -> Result<(String, String), Skip> {
     // `Event::from_value` refuses an alias without a userId.
-    let user_id = event.user_id.clone().unwrap_or_default();
-    let Some(previous_id) = event.previous_id.clone() else {
+    let user_id = event.user_id.as_deref().unwrap_or_default();
+    let Some(previous_id) = event.previous_id.as_deref() else {
         return Err(Skip::new(
             SkipCode::MissingPreviousId,
             format!("alias not sent to {destination}: previousId is missing — it names the id the user had before"),
@@ -22,7 +22,7 @@ pub(super) fn ids(event: &Event, destination: &str) -> Result<(String, String), 
     if previous_id == user_id {
         return Err(Skip::new(SkipCode::NothingToUpdate, format!("alias not sent to {destination}: previousId and userId are the same, so there is nothing to move")));
     }
-    Ok((previous_id, user_id))
+    Ok((previous_id.to_owned(), user_id.to_owned()))
 }
 
 pub(super) fn zendesk(event: &Event) -> Result<Vec<ZendeskOp>, Skip> {

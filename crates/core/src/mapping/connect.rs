@@ -16,21 +16,23 @@ const TOP_LEVEL_TRAITS: &[&str] = &[
 pub(super) fn map(event: &Event, warnings: &mut Warnings) -> Result<Vec<ConnectOp>, Skip> {
     // Every valid event has a userId or an anonymousId.
     let user_id = event.user_id.clone().or_else(|| event.anonymous_id.clone()).unwrap_or_default();
-    match event.kind {
-        EventType::Identify => Ok(vec![ConnectOp::Identify(identify(event, user_id, warnings))]),
-        EventType::Track => Ok(vec![ConnectOp::Track {
+    let op = match event.kind {
+        EventType::Identify => ConnectOp::Identify(identify(event, user_id, warnings)),
+        EventType::Track => ConnectOp::Track {
             user_id,
             event: event.name.clone().unwrap_or_default(),
             properties: event.properties.clone(),
             timestamp: timestamp(event, warnings),
-        }]),
+        },
         EventType::Alias => {
             let (previous_id, user_id) = alias::ids(event, ZENDESK_CONNECT)?;
-            Ok(vec![ConnectOp::Identify(ConnectUser { user_id, previous_id: Some(previous_id), ..ConnectUser::default() })])
+            ConnectOp::Identify(ConnectUser { user_id, previous_id: Some(previous_id), ..ConnectUser::default() })
         }
-        EventType::Group => Err(unsupported(event.kind, ZENDESK_CONNECT, "Connect has no organizations — send the company as identify traits")),
-        EventType::Page | EventType::Screen => Err(unsupported(event.kind, ZENDESK_CONNECT, super::NO_PAGE_VIEWS)),
-    }
+        EventType::Group => return Err(unsupported(event.kind, ZENDESK_CONNECT, "Connect has no organizations — send the company as identify traits")),
+        EventType::Page | EventType::Screen => return Err(unsupported(event.kind, ZENDESK_CONNECT, super::NO_PAGE_VIEWS)),
+    };
+    // Every call maps to one Connect call: one `vec!` for all of them.
+    Ok(vec![op])
 }
 
 fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectUser {
@@ -42,7 +44,7 @@ fn identify(event: &Event, user_id: String, warnings: &mut Warnings) -> ConnectU
         previous_id: None,
         first_name,
         last_name,
-        email: person::email(event).filter(|e| person::looks_like_email(e)),
+        email: person::email(event).filter(|e| person::looks_like_email(e)).map(str::to_owned),
         phone_number: phone(traits),
         timezone: iana_timezone(event, warnings),
         attributes: without_top_level(traits),
@@ -86,20 +88,26 @@ fn iana_timezone(event: &Event, warnings: &mut Warnings) -> Option<String> {
 /// `context.device.token` as an iOS (APNs) or Android (FCM) token, by
 /// `context.device.type`, else by the library that sent the event.
 fn push_tokens(context: &Map, warnings: &mut Warnings) -> (Vec<String>, Vec<String>) {
-    let Some(device) = context.get("device").and_then(Value::as_object) else { return (vec![], vec![]) };
-    let Some(token) = read::string(device, &["token"]).map(str::to_owned) else { return (vec![], vec![]) };
+    let (mut apns, mut fcm) = (Vec::new(), Vec::new());
+    let Some(device) = context.get("device").and_then(Value::as_object) else { return (apns, fcm) };
+    let Some(token) = read::owned_string(device, &["token"]) else { return (apns, fcm) };
     let platform = read::string(device, &["type"])
         .or_else(|| context.get("library").and_then(Value::as_object).and_then(|l| read::string(l, &["name"])))
-        .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if platform.contains("ios") {
-        (vec![token], vec![])
-    } else if platform.contains("android") {
-        (vec![], vec![token])
+    if mentions(platform, "ios") {
+        apns.push(token);
+    } else if mentions(platform, "android") {
+        fcm.push(token);
     } else {
         warn(warnings, WarningCode::InvalidValue, "context.device.token left out of the Connect user: set context.device.type to ios or android so Connect knows which push service it belongs to");
-        (vec![], vec![])
     }
+    (apns, fcm)
+}
+
+/// Whether `text` holds `word` in any ASCII case. A byte-window scan:
+/// `str::contains` would bring its Two-Way searcher into the wasm.
+fn mentions(text: &str, word: &str) -> bool {
+    text.as_bytes().windows(word.len()).any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// The event's timestamp in Unix seconds; absent, Connect uses the time it

@@ -10,12 +10,10 @@ use crate::value::{Map, Quoted, Value};
 use super::{warn, WarningCode, Warnings};
 
 /// Every trait except `reserved` ones, keyed by its Zendesk field key.
-/// `what` names the source in messages ("traits"), `destination` the target
-/// ("user_fields").
+/// `destination` names the target in messages ("user_fields").
 pub(super) fn custom_fields(
     traits: &Map,
     reserved: &[&str],
-    what: &str,
     destination: &str,
     warnings: &mut Warnings,
 ) -> Map {
@@ -30,7 +28,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::NestedTraitIgnored,
-                format!("{what}.{name} left out of {destination}: it is {}, and a Zendesk custom field holds a single value — send its parts as separate traits (e.g. {}_city)", value.type_name(), snake_case(name)),
+                format!("traits.{name} left out of {destination}: it is {}, and a Zendesk custom field holds a single value — send its parts as separate traits (e.g. {}_city)", value.type_name(), snake_case(name)),
             );
             continue;
         }
@@ -41,18 +39,18 @@ pub(super) fn custom_fields(
                 warn(
                     warnings,
                     WarningCode::InvalidFieldKey,
-                    format!("{what}.{} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _", Quoted(name)),
+                    format!("traits.{} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _", Quoted(name)),
                 );
                 continue;
             }
         };
         if let Some(Value::String(first)) = sources.get(&key) {
             // The trait already spelled like the key wins over a converted one.
-            let (kept, dropped) = if *name == key { (name.as_str(), first.clone()) } else { (first.as_str(), name.clone()) };
+            let (kept, dropped) = if *name == key { (name, first) } else { (first, name) };
             warn(
                 warnings,
                 WarningCode::InvalidFieldKey,
-                format!("{what}.{dropped} left out of {destination}: {what}.{kept} maps to the same field key {key} — send only one of them"),
+                format!("traits.{dropped} left out of {destination}: traits.{kept} maps to the same field key {key} — send only one of them"),
             );
             if *name != key {
                 continue;
@@ -62,7 +60,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::FieldKeyRenamed,
-                format!("{what}.{name} sent as {destination}.{key}: Zendesk field keys may only hold letters, digits and _, and not only digits"),
+                format!("traits.{name} sent as {destination}.{key}: Zendesk field keys may only hold letters, digits and _, and not only digits"),
             );
         }
         sources.insert(key.clone(), Value::String(name.clone()));
@@ -95,7 +93,7 @@ pub(super) enum FieldKey {
 /// an all-digit key gets a `field_` prefix.
 pub(super) fn field_key(name: &str) -> FieldKey {
     let key = snake_case(name);
-    let dropped = name.chars().any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.')));
+    let dropped = name.bytes().any(|b| !(b.is_ascii_alphanumeric() || is_separator(b)));
     if key.is_empty() {
         FieldKey::Invalid
     } else if key.bytes().all(|b| b.is_ascii_digit()) {
@@ -109,33 +107,43 @@ pub(super) fn field_key(name: &str) -> FieldKey {
 
 /// `favoriteColor` → `favorite_color`, `Plan Tier` → `plan_tier`,
 /// `HTMLColor` → `html_color`; characters outside `[a-z0-9_]` are dropped,
-/// runs of `_` collapsed and `_` trimmed at both ends.
+/// runs of `_` collapsed and `_` trimmed at both ends. Read byte by byte: a
+/// byte of a non-ASCII character is neither a letter nor a digit, just as the
+/// character is not, and is dropped with it.
 pub(super) fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
+    let bytes = name.as_bytes();
     let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
-            let next = chars.get(i + 1).copied();
-            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
-                || (prev.is_some_and(|p| p.is_ascii_uppercase()) && next.is_some_and(|n| n.is_ascii_lowercase()));
-            if boundary {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if matches!(c, '_' | ' ' | '-' | '.') {
+    // Between words only: never first, never twice in a row.
+    let separate = |out: &mut String| {
+        if !out.is_empty() && !out.ends_with('_') {
             out.push('_');
         }
-    }
-    let mut collapsed = String::with_capacity(out.len());
-    for c in out.chars() {
-        if !(c == '_' && (collapsed.is_empty() || collapsed.ends_with('_'))) {
-            collapsed.push(c);
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|p| bytes[p]);
+            let next = bytes.get(i + 1);
+            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(|p| p.is_ascii_uppercase()) && next.is_some_and(u8::is_ascii_lowercase));
+            if boundary {
+                separate(&mut out);
+            }
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else if b.is_ascii_lowercase() || b.is_ascii_digit() {
+            out.push(char::from(b));
+        } else if is_separator(b) {
+            separate(&mut out);
         }
     }
-    collapsed.trim_end_matches('_').to_owned()
+    if out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// What separates words in a trait name.
+fn is_separator(b: u8) -> bool {
+    matches!(b, b'_' | b' ' | b'-' | b'.')
 }
 
 #[cfg(test)]

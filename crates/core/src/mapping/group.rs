@@ -27,12 +27,12 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     let traits = &event.traits;
     let organization = Organization {
         external_id: external_id.clone(),
-        name: read::string(traits, &["name"]).map(str::to_owned),
+        name: read::owned_string(traits, &["name"]),
         domain_names: list(traits, "traits", &["domainNames", "domain_names"], warnings),
         tags: list(traits, "traits", &["tags"], warnings),
-        url: read::string(traits, &["url"]).map(str::to_owned),
+        url: read::owned_string(traits, &["url"]),
         deleted: boolean(traits.get("deleted"), "traits.deleted", warnings),
-        organization_fields: fields::custom_fields(traits, STANDARD_ORGANIZATION_TRAITS, "traits", "organization_fields", warnings),
+        organization_fields: fields::custom_fields(traits, STANDARD_ORGANIZATION_TRAITS, "organization_fields", warnings),
     };
     let mut ops = vec![ZendeskOp::UpsertOrganization { organization, create_missing_fields: settings.create_missing_custom_fields }];
     if let Some(user_id) = &event.user_id {

@@ -2,7 +2,7 @@
 
 use crate::event::Event;
 use crate::settings::ZendeskSettings;
-use crate::value::{Quoted, Value};
+use crate::value::Quoted;
 use crate::zendesk::{OrganizationRef, User, UserMatch, ZendeskOp};
 
 use super::{fields, person, read, timezone, warn, Skip, SkipCode, WarningCode, Warnings};
@@ -27,15 +27,16 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     let email = person::email(event).ok_or_else(|| {
         Skip::new(SkipCode::MissingEmail, "identify not sent to Zendesk: traits.email is missing — Zendesk matches users by email")
     })?;
-    if !person::looks_like_email(&email) {
+    if !person::looks_like_email(email) {
         return Err(Skip::new(
             SkipCode::InvalidEmail,
-            format!("identify not sent to Zendesk: traits.email {} is not an email address — Zendesk refuses it", Quoted(&email)),
+            format!("identify not sent to Zendesk: traits.email {} is not an email address — Zendesk refuses it", Quoted(email)),
         ));
     }
     let name = person::full_name(&event.traits).ok_or_else(|| {
         Skip::new(SkipCode::MissingName, "identify not sent to Zendesk: Zendesk requires a name — set traits.name, or traits.firstName and traits.lastName")
     })?;
+    let email = email.to_owned();
     for (name, setting) in SETTING_TRAITS {
         if event.traits.contains_key(*name) {
             warn(warnings, WarningCode::SettingNotOverridable, format!("traits.{name} ignored: the {setting} setting decides it for every user and cannot be overridden per event"));
@@ -46,18 +47,18 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         name,
         email: Some(email.clone()),
         external_id: event.user_id.clone(),
-        phone: read::string(&event.traits, &["phone"]).map(str::to_owned),
+        phone: read::owned_string(&event.traits, &["phone"]),
         time_zone: time_zone(event, warnings),
-        locale: read::string(&event.traits, &["locale"]).map(str::to_owned),
-        locale_id: event.traits.get("locale_id").and_then(|v| checked_id(v, "traits.locale_id", warnings)),
+        locale: read::owned_string(&event.traits, &["locale"]),
+        locale_id: event.traits.get("locale_id").and_then(|v| read::checked_id(v, "traits", "locale_id", warnings)),
         verified: Some(settings.create_users_as_verified),
         skip_verify_email: settings.skip_verify_email.then_some(true),
-        user_fields: fields::custom_fields(&event.traits, STANDARD_USER_TRAITS, "traits", "user_fields", warnings),
+        user_fields: fields::custom_fields(&event.traits, STANDARD_USER_TRAITS, "user_fields", warnings),
     };
     let organization_id = ["organizationId", "organization_id"]
         .iter()
-        .find_map(|k| event.traits.get(*k).filter(|v| !v.is_null()).map(|v| (k, v)))
-        .and_then(|(k, v)| checked_id(v, &format!("traits.{k}"), warnings));
+        .find_map(|k| event.traits.get(k).filter(|v| !v.is_null()).map(|v| (k, v)))
+        .and_then(|(k, v)| read::checked_id(v, "traits", k, warnings));
     let mut ops = vec![ZendeskOp::UpsertUser {
         user,
         match_on: user_match.clone(),
@@ -72,7 +73,9 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
             });
         }
     }
-    ops.extend(membership(event, settings, user_match, warnings));
+    if let Some(op) = membership(event, settings, user_match, warnings) {
+        ops.push(op);
+    }
     Ok(ops)
 }
 
@@ -90,15 +93,6 @@ fn time_zone(event: &Event, warnings: &mut Warnings) -> Option<String> {
             None
         }
     }
-}
-
-/// A Zendesk id, or a warning that says the value was left out.
-fn checked_id(value: &Value, what: &str, warnings: &mut Warnings) -> Option<i64> {
-    let id = read::zendesk_id(value);
-    if id.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("{what} left out: it must be a Zendesk id (a positive whole number), got {}", read::describe(value)));
-    }
-    id
 }
 
 /// `traits.company.id` adds the user to that organization (by external_id);

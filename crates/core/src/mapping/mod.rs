@@ -169,11 +169,8 @@ fn destination<S, Op>(
     map: impl FnOnce(&S, &mut Warnings) -> Result<Vec<Op>, Skip>,
 ) -> Outcome<Op> {
     let Some(settings) = settings else { return Outcome::Disabled };
-    if !integration_enabled(&event.integrations, name) {
-        return Outcome::Skipped(Skip::new(
-            SkipCode::TurnedOffByIntegrations,
-            format!("{} not sent to {name}: integrations turned {name} off for this event", event.kind.as_str()),
-        ));
+    if let Some(skip) = turned_off(event, name) {
+        return Outcome::Skipped(skip);
     }
     let mut own = Warnings::new();
     match map(settings, &mut own) {
@@ -183,6 +180,17 @@ fn destination<S, Op>(
         }
         Err(skip) => Outcome::Skipped(skip),
     }
+}
+
+/// Why `integrations` keeps the event from `destination`, if it does. Apart
+/// from the generic [`destination`]: one copy in the wasm for both.
+fn turned_off(event: &Event, destination: &str) -> Option<Skip> {
+    (!integration_enabled(&event.integrations, destination)).then(|| {
+        Skip::new(
+            SkipCode::TurnedOffByIntegrations,
+            format!("{} not sent to {destination}: integrations turned {destination} off for this event", event.kind.as_str()),
+        )
+    })
 }
 
 /// Segment semantics: a destination's own key wins; otherwise `All` decides;

@@ -6,10 +6,8 @@ use crate::value::Map;
 use super::read;
 
 /// `traits.email`, else a userId that is an email address.
-pub(super) fn email(event: &Event) -> Option<String> {
-    read::string(&event.traits, &["email"])
-        .map(str::to_owned)
-        .or_else(|| event.user_id.clone().filter(|id| looks_like_email(id)))
+pub(super) fn email(event: &Event) -> Option<&str> {
+    read::string(&event.traits, &["email"]).or_else(|| event.user_id.as_deref().filter(|id| looks_like_email(id)))
 }
 
 /// Trimmed `name`, else first and last name joined (either alone will do).
@@ -27,15 +25,13 @@ pub(super) fn full_name(traits: &Map) -> Option<String> {
 /// First and last name: the traits when given, else `name` split at its
 /// first space (a one-word name has no last name).
 pub(super) fn split_name(traits: &Map) -> (Option<String>, Option<String>) {
-    let (mut first, mut last) = (first_name(traits).map(str::to_owned), last_name(traits).map(str::to_owned));
+    let (mut first, mut last) = (first_name(traits), last_name(traits));
     if let Some(name) = read::string(traits, &["name"]) {
-        let mut words = name.splitn(2, char::is_whitespace);
-        let head = words.next().map(str::to_owned);
-        let rest = words.next().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        first = first.or(head);
-        last = last.or(rest);
+        let (head, rest) = name.split_once(char::is_whitespace).unwrap_or((name, ""));
+        first = first.or(Some(head));
+        last = last.or(Some(rest.trim()).filter(|s| !s.is_empty()));
     }
-    (first, last)
+    (first.map(str::to_owned), last.map(str::to_owned))
 }
 
 fn first_name(traits: &Map) -> Option<&str> {

@@ -4,6 +4,8 @@
 //! or strings, lists as arrays or comma-separated strings); these helpers
 //! accept every shape a user would reasonably send and nothing else.
 
+use std::fmt;
+
 use crate::value::{Map, Number, Quoted, Value};
 
 use super::{warn, WarningCode, Warnings};
@@ -11,6 +13,12 @@ use super::{warn, WarningCode, Warnings};
 /// The first of `keys` holding a non-blank string, trimmed.
 pub(super) fn string<'a>(map: &'a Map, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| map.get(*k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()))
+}
+
+/// [`string`], copied: one non-generic copy of the copying in the wasm for
+/// every field read this way.
+pub(super) fn owned_string(map: &Map, keys: &[&str]) -> Option<String> {
+    string(map, keys).map(str::to_owned)
 }
 
 /// The first of `keys` holding an id (string or number), as a string.
@@ -21,11 +29,39 @@ pub(super) fn id(map: &Map, keys: &[&str]) -> Option<String> {
 /// A Zendesk record id: a positive integer, as a number or a decimal string.
 pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
     match value {
-        Value::Number(Number::Int(i)) => Some(*i),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Number(Number::Int(i)) => Some(*i).filter(|i| *i > 0),
+        Value::String(s) => zendesk_id_text(s),
         _ => None,
     }
-    .filter(|i| *i > 0)
+}
+
+/// A Zendesk id, or a warning that `{what}.{key}` was left out.
+pub(super) fn checked_id(value: &Value, what: &str, key: &str, warnings: &mut Warnings) -> Option<i64> {
+    let id = zendesk_id(value);
+    if id.is_none() {
+        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a Zendesk id (a positive whole number), got {}", Described(value)));
+    }
+    id
+}
+
+/// A Zendesk record id written as a decimal string. A sign could only make
+/// it zero or less, so only `+` is read.
+pub(super) fn zendesk_id_text(text: &str) -> Option<i64> {
+    let text = text.trim();
+    whole_number(text.strip_prefix('+').unwrap_or(text).as_bytes()).filter(|i| *i > 0)
+}
+
+/// A run of ASCII digits as a number; `None` when empty or too large. Only
+/// what the mapping needs of `str::parse::<i64>`, whose sign handling and
+/// error type weigh on the browser's wasm.
+pub(super) fn whole_number(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0i64, |n, &b| {
+        let digit = if b.is_ascii_digit() { i64::from(b - b'0') } else { return None };
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 /// A list of strings from an array of strings/numbers or a string separated
@@ -33,12 +69,15 @@ pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
 /// are dropped; `None` when the value has another shape.
 pub(super) fn string_list(value: &Value) -> Option<Vec<String>> {
     let items: Vec<String> = match value {
-        Value::String(s) => s
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        Value::String(s) => {
+            let mut items = Vec::new();
+            for item in s.split(|c: char| c == ',' || c.is_whitespace()) {
+                if !item.is_empty() {
+                    items.push(item.to_owned());
+                }
+            }
+            items
+        }
         Value::Array(values) => {
             let mut items = Vec::with_capacity(values.len());
             for v in values {
@@ -74,11 +113,16 @@ pub(super) fn list(map: &Map, what: &str, keys: &[&str], warnings: &mut Warnings
     items
 }
 
-/// A value as quoted in a warning.
-pub(super) fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => Quoted(s).to_string(),
-        Value::Number(n) => n.to_string(),
-        other => other.type_name().to_owned(),
+/// A value as quoted in a warning, written straight into the message
+/// rather than first into a `String` of its own.
+pub(super) struct Described<'a>(pub &'a Value);
+
+impl fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::String(s) => Quoted(s).fmt(f),
+            Value::Number(n) => n.fmt(f),
+            other => f.write_str(other.type_name()),
+        }
     }
 }

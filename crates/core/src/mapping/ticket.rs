@@ -6,11 +6,13 @@
 //! `status`, `type`, `tags`, `custom_fields`, `external_id`, `organization_id`;
 //! updates add `ticket_id`, `add_tags` / `remove_tags` and `updated_stamp`.
 
+use std::fmt::Write as _;
+
 use crate::event::Event;
 use crate::value::{Map, Value};
-use crate::zendesk::{Comment, CustomFieldValue, NewTicket, Priority, Requester, Status, TagChange, TicketChanges, TicketType, ZendeskOp};
+use crate::zendesk::{Choice, Comment, CustomFieldValue, NewTicket, Requester, TagChange, TicketChanges, ZendeskOp};
 
-use super::read::{describe, list};
+use super::read::{list, Described};
 use super::{person, read, warn, Skip, SkipCode, WarningCode, Warnings};
 
 pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp, Skip> {
@@ -27,13 +29,13 @@ pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
         ));
     }
     let ticket = NewTicket {
-        subject: read::string(p, &["subject"]).map(str::to_owned),
+        subject: read::owned_string(p, &["subject"]),
         comment,
         requester,
         requester_id,
-        priority: choice(p, "priority", PRIORITIES, warnings),
-        status: choice(p, "status", STATUSES, warnings),
-        ticket_type: choice(p, "type", TYPES, warnings),
+        priority: choice(p, "priority", warnings),
+        status: choice(p, "status", warnings),
+        ticket_type: choice(p, "type", warnings),
         tags: list(p, "properties", &["tags"], warnings).unwrap_or_default(),
         custom_fields: custom_fields(p, warnings),
         external_id: read::id(p, &["external_id"]),
@@ -48,17 +50,16 @@ pub(super) fn update(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
         Skip::new(SkipCode::MissingTicketId, "track \"Ticket Updated\" not sent to Zendesk: properties.ticket_id is missing — it names the ticket to update")
     })?;
     let changes = TicketChanges {
-        subject: read::string(p, &["subject"]).map(str::to_owned),
+        subject: read::owned_string(p, &["subject"]),
         comment: comment(p, warnings),
-        priority: choice(p, "priority", PRIORITIES, warnings),
-        status: choice(p, "status", STATUSES, warnings),
-        ticket_type: choice(p, "type", TYPES, warnings),
+        priority: choice(p, "priority", warnings),
+        status: choice(p, "status", warnings),
+        ticket_type: choice(p, "type", warnings),
         custom_fields: custom_fields(p, warnings),
         tags: tag_change(p, warnings),
-        safe_update: read::string(p, &["updated_stamp"]).map(str::to_owned),
+        safe_update: read::owned_string(p, &["updated_stamp"]),
     };
-    let unchanged = TicketChanges { safe_update: changes.safe_update.clone(), ..TicketChanges::default() };
-    if changes == unchanged {
+    if changes.changes_nothing() {
         return Err(Skip::new(
             SkipCode::NothingToUpdate,
             "track \"Ticket Updated\" not sent to Zendesk: it changes nothing — send a comment, status, priority, type, subject, tags or custom_fields",
@@ -71,23 +72,21 @@ pub(super) fn update(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp
 /// public unless `public: false`.
 fn comment(p: &Map, warnings: &mut Warnings) -> Option<Comment> {
     let public = !matches!(p.get("public"), Some(Value::Bool(false)));
-    if let Some(body) = read::string(p, &["description", "comment"]) {
-        return Some(Comment { body: Some(body.to_owned()), html_body: None, public });
-    }
-    if let Some(html) = read::string(p, &["html_body"]) {
-        return Some(Comment { body: None, html_body: Some(html.to_owned()), public });
-    }
-    let object = ["comment", "description"].iter().find_map(|k| p.get(*k).and_then(Value::as_object))?;
-    let comment = Comment {
-        body: read::string(object, &["body"]).map(str::to_owned),
-        html_body: read::string(object, &["html_body"]).map(str::to_owned),
-        public: !matches!(object.get("public"), Some(Value::Bool(false))) && public,
+    // Borrowed until it is known to be sent: one place copies the texts.
+    let (body, html_body, public) = if let Some(body) = read::string(p, &["description", "comment"]) {
+        (Some(body), None, public)
+    } else if let Some(html) = read::string(p, &["html_body"]) {
+        (None, Some(html), public)
+    } else {
+        let object = ["comment", "description"].iter().find_map(|k| p.get(*k).and_then(Value::as_object))?;
+        let public = !matches!(object.get("public"), Some(Value::Bool(false))) && public;
+        (read::string(object, &["body"]), read::string(object, &["html_body"]), public)
     };
-    if comment.body.is_none() && comment.html_body.is_none() {
+    if body.is_none() && html_body.is_none() {
         warn(warnings, WarningCode::InvalidValue, "properties.comment left out: it needs a body or an html_body");
         return None;
     }
-    Some(comment)
+    Some(Comment { body: body.map(str::to_owned), html_body: html_body.map(str::to_owned), public })
 }
 
 /// `requester` {email, name}, else `requester_email`/`requester_name`, else
@@ -104,41 +103,36 @@ fn requester(event: &Event) -> Option<Requester> {
     sources.iter().find_map(|(map, email_keys, name_keys)| {
         let map = (*map)?;
         let email = read::string(map, email_keys).filter(|e| person::looks_like_email(e))?;
-        let name = read::string(map, name_keys).map(str::to_owned).or_else(|| person::full_name(map));
+        let name = read::owned_string(map, name_keys).or_else(|| person::full_name(map));
         Some(Requester { email: email.to_owned(), name })
     })
 }
 
 fn id_property(p: &Map, key: &str, warnings: &mut Warnings) -> Option<i64> {
     let value = p.get(key).filter(|v| !v.is_null())?;
-    let id = read::zendesk_id(value);
-    if id.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("properties.{key} left out: it must be a Zendesk id (a positive whole number), got {}", describe(value)));
-    }
-    id
+    read::checked_id(value, "properties", key, warnings)
 }
 
-const PRIORITIES: &[(&str, Priority)] =
-    &[("urgent", Priority::Urgent), ("high", Priority::High), ("normal", Priority::Normal), ("low", Priority::Low)];
-const STATUSES: &[(&str, Status)] =
-    &[("new", Status::New), ("open", Status::Open), ("pending", Status::Pending), ("hold", Status::Hold), ("solved", Status::Solved)];
-const TYPES: &[(&str, TicketType)] =
-    &[("problem", TicketType::Problem), ("incident", TicketType::Incident), ("question", TicketType::Question), ("task", TicketType::Task)];
-
 /// One of Zendesk's fixed values (any case); anything else is left out.
-fn choice<T: Copy>(p: &Map, key: &str, choices: &[(&str, T)], warnings: &mut Warnings) -> Option<T> {
+fn choice<T: Choice>(p: &Map, key: &str, warnings: &mut Warnings) -> Option<T> {
+    choice_index(p, key, T::NAMES, warnings).map(|i| T::VALUES[i])
+}
+
+/// Where `properties[key]` is among `names`. One non-generic copy for every
+/// kind of choice: keeps the wasm small.
+fn choice_index(p: &Map, key: &str, names: &[&str], warnings: &mut Warnings) -> Option<usize> {
     let value = p.get(key).filter(|v| !v.is_null())?;
-    let found = value.as_str().and_then(|s| choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(s.trim())).map(|(_, c)| *c));
+    let found = value.as_str().and_then(|s| names.iter().position(|name| name.eq_ignore_ascii_case(s.trim())));
     if found.is_none() {
         let mut message = format!("properties.{key} left out: Zendesk accepts ");
-        for (i, (name, _)) in choices.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
             if i > 0 {
                 message.push_str(", ");
             }
             message.push_str(name);
         }
-        message.push_str(", got ");
-        message.push_str(&describe(value));
+        // Writing into a String cannot fail.
+        let _ = write!(message, ", got {}", Described(value));
         warn(warnings, WarningCode::InvalidValue, message);
     }
     found
@@ -162,7 +156,7 @@ fn custom_fields(p: &Map, warnings: &mut Warnings) -> Vec<CustomFieldValue> {
         }
         Some(Value::Object(map)) => {
             for (key, value) in map {
-                match read::zendesk_id(&Value::String(key.clone())) {
+                match read::zendesk_id_text(key) {
                     Some(id) => fields.push(CustomFieldValue { id, value: value.clone() }),
                     None => invalid += 1,
                 }
@@ -181,20 +175,21 @@ fn custom_fields(p: &Map, warnings: &mut Warnings) -> Vec<CustomFieldValue> {
 /// `tags` replaces the ticket's tags (Zendesk's own meaning), `add_tags`
 /// keeps the others, `remove_tags` removes some. One per event.
 fn tag_change(p: &Map, warnings: &mut Warnings) -> Option<TagChange> {
-    let mut changes = Vec::new();
-    if let Some(tags) = list(p, "properties", &["tags"], warnings) {
-        changes.push(("tags", TagChange::Replace(tags)));
+    const CHANGES: [(&str, fn(Vec<String>) -> TagChange); 3] =
+        [("tags", TagChange::Replace), ("add_tags", TagChange::Add), ("remove_tags", TagChange::Remove)];
+    // Every list is read (and its shape warned about) before any is ignored.
+    let lists = CHANGES.map(|(key, _)| list(p, "properties", &[key], warnings));
+    let mut kept: Option<(&str, TagChange)> = None;
+    for ((key, change), tags) in CHANGES.into_iter().zip(lists) {
+        let Some(tags) = tags else { continue };
+        match &kept {
+            None => kept = Some((key, change(tags))),
+            Some((first, _)) => warn(
+                warnings,
+                WarningCode::InvalidValue,
+                format!("properties.{key} left out: properties.{first} already changes the tags, and one event makes one tag change — send two events"),
+            ),
+        }
     }
-    if let Some(tags) = list(p, "properties", &["add_tags"], warnings) {
-        changes.push(("add_tags", TagChange::Add(tags)));
-    }
-    if let Some(tags) = list(p, "properties", &["remove_tags"], warnings) {
-        changes.push(("remove_tags", TagChange::Remove(tags)));
-    }
-    let mut changes = changes.into_iter();
-    let (kept, change) = changes.next()?;
-    for (ignored, _) in changes {
-        warn(warnings, WarningCode::InvalidValue, format!("properties.{ignored} left out: properties.{kept} already changes the tags, and one event makes one tag change — send two events"));
-    }
-    Some(change)
+    kept.map(|(_, change)| change)
 }

@@ -3,14 +3,14 @@
 //! Segment timestamps are RFC 3339 (`2026-11-25T04:00:00.123Z`); a dozen lines
 //! here keep a date-time dependency out of the browser build.
 
+use super::read::whole_number;
+
 /// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM|±HHMM)`; `None` for anything else.
 pub(super) fn unix_seconds(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = s.get(from..from + len)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
-    };
+    // Bytes, not `str` slices: a byte of a non-ASCII character is no digit either.
+    let num = |from: usize, len: usize| whole_number(&b[from..from + len]);
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return None;
     }
@@ -35,11 +35,22 @@ pub(super) fn unix_seconds(s: &str) -> Option<i64> {
                 b'-' => -1,
                 _ => return None,
             };
-            let digits: String = rest[1..].chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) || rest.len() > 6 {
+            // Four digits, `:` anywhere among them.
+            if rest.len() > 6 {
                 return None;
             }
-            let (h, m): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+            let (mut hhmm, mut count) = (0, 0);
+            for b in rest[1..].bytes().filter(|b| *b != b':') {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                hhmm = hhmm * 10 + i64::from(b - b'0');
+                count += 1;
+            }
+            if count != 4 {
+                return None;
+            }
+            let (h, m) = (hhmm / 100, hhmm % 100);
             if h > 23 || m > 59 {
                 return None;
             }

@@ -5,192 +5,192 @@
 //! Connect accepts only IANA names. Both spellings are accepted everywhere and
 //! converted to what each destination takes.
 
-/// ActiveSupport's `TimeZone::MAPPING`, Zendesk name → IANA name. Where
-/// several Zendesk names share an IANA zone, the one listed first is the one
-/// an IANA name converts to.
-const ZONES: &[(&str, &str)] = &[
-    ("International Date Line West", "Etc/GMT+12"),
-    ("Midway Island", "Pacific/Midway"),
-    ("American Samoa", "Pacific/Pago_Pago"),
-    ("Hawaii", "Pacific/Honolulu"),
-    ("Alaska", "America/Juneau"),
-    ("Pacific Time (US & Canada)", "America/Los_Angeles"),
-    ("Tijuana", "America/Tijuana"),
-    ("Mountain Time (US & Canada)", "America/Denver"),
-    ("Arizona", "America/Phoenix"),
-    ("Chihuahua", "America/Chihuahua"),
-    ("Mazatlan", "America/Mazatlan"),
-    ("Central Time (US & Canada)", "America/Chicago"),
-    ("Saskatchewan", "America/Regina"),
-    ("Mexico City", "America/Mexico_City"),
-    ("Guadalajara", "America/Mexico_City"),
-    ("Monterrey", "America/Monterrey"),
-    ("Central America", "America/Guatemala"),
-    ("Eastern Time (US & Canada)", "America/New_York"),
-    ("Indiana (East)", "America/Indiana/Indianapolis"),
-    ("Bogota", "America/Bogota"),
-    ("Lima", "America/Lima"),
-    ("Quito", "America/Lima"),
-    ("Atlantic Time (Canada)", "America/Halifax"),
-    ("Caracas", "America/Caracas"),
-    ("La Paz", "America/La_Paz"),
-    ("Santiago", "America/Santiago"),
-    ("Newfoundland", "America/St_Johns"),
-    ("Brasilia", "America/Sao_Paulo"),
-    ("Buenos Aires", "America/Argentina/Buenos_Aires"),
-    ("Montevideo", "America/Montevideo"),
-    ("Georgetown", "America/Guyana"),
-    ("Puerto Rico", "America/Puerto_Rico"),
-    ("Greenland", "America/Godthab"),
-    ("Mid-Atlantic", "Atlantic/South_Georgia"),
-    ("Azores", "Atlantic/Azores"),
-    ("Cape Verde Is.", "Atlantic/Cape_Verde"),
-    ("Dublin", "Europe/Dublin"),
-    ("London", "Europe/London"),
-    ("Edinburgh", "Europe/London"),
-    ("Lisbon", "Europe/Lisbon"),
-    ("Casablanca", "Africa/Casablanca"),
-    ("Monrovia", "Africa/Monrovia"),
-    ("UTC", "Etc/UTC"),
-    ("Belgrade", "Europe/Belgrade"),
-    ("Bratislava", "Europe/Bratislava"),
-    ("Budapest", "Europe/Budapest"),
-    ("Ljubljana", "Europe/Ljubljana"),
-    ("Prague", "Europe/Prague"),
-    ("Sarajevo", "Europe/Sarajevo"),
-    ("Skopje", "Europe/Skopje"),
-    ("Warsaw", "Europe/Warsaw"),
-    ("Zagreb", "Europe/Zagreb"),
-    ("Brussels", "Europe/Brussels"),
-    ("Copenhagen", "Europe/Copenhagen"),
-    ("Madrid", "Europe/Madrid"),
-    ("Paris", "Europe/Paris"),
-    ("Amsterdam", "Europe/Amsterdam"),
-    ("Berlin", "Europe/Berlin"),
-    ("Zurich", "Europe/Zurich"),
-    ("Bern", "Europe/Zurich"),
-    ("Rome", "Europe/Rome"),
-    ("Stockholm", "Europe/Stockholm"),
-    ("Vienna", "Europe/Vienna"),
-    ("West Central Africa", "Africa/Algiers"),
-    ("Bucharest", "Europe/Bucharest"),
-    ("Cairo", "Africa/Cairo"),
-    ("Helsinki", "Europe/Helsinki"),
-    ("Kyiv", "Europe/Kiev"),
-    ("Riga", "Europe/Riga"),
-    ("Sofia", "Europe/Sofia"),
-    ("Tallinn", "Europe/Tallinn"),
-    ("Vilnius", "Europe/Vilnius"),
-    ("Athens", "Europe/Athens"),
-    ("Istanbul", "Europe/Istanbul"),
-    ("Minsk", "Europe/Minsk"),
-    ("Jerusalem", "Asia/Jerusalem"),
-    ("Harare", "Africa/Harare"),
-    ("Pretoria", "Africa/Johannesburg"),
-    ("Kaliningrad", "Europe/Kaliningrad"),
-    ("Moscow", "Europe/Moscow"),
-    ("St. Petersburg", "Europe/Moscow"),
-    ("Volgograd", "Europe/Volgograd"),
-    ("Samara", "Europe/Samara"),
-    ("Kuwait", "Asia/Kuwait"),
-    ("Riyadh", "Asia/Riyadh"),
-    ("Nairobi", "Africa/Nairobi"),
-    ("Baghdad", "Asia/Baghdad"),
-    ("Tehran", "Asia/Tehran"),
-    ("Muscat", "Asia/Muscat"),
-    ("Abu Dhabi", "Asia/Muscat"),
-    ("Baku", "Asia/Baku"),
-    ("Tbilisi", "Asia/Tbilisi"),
-    ("Yerevan", "Asia/Yerevan"),
-    ("Kabul", "Asia/Kabul"),
-    ("Ekaterinburg", "Asia/Yekaterinburg"),
-    ("Karachi", "Asia/Karachi"),
-    ("Islamabad", "Asia/Karachi"),
-    ("Tashkent", "Asia/Tashkent"),
-    ("Kolkata", "Asia/Kolkata"),
-    ("Chennai", "Asia/Kolkata"),
-    ("Mumbai", "Asia/Kolkata"),
-    ("New Delhi", "Asia/Kolkata"),
-    ("Kathmandu", "Asia/Kathmandu"),
-    ("Dhaka", "Asia/Dhaka"),
-    ("Astana", "Asia/Dhaka"),
-    ("Sri Jayawardenepura", "Asia/Colombo"),
-    ("Almaty", "Asia/Almaty"),
-    ("Novosibirsk", "Asia/Novosibirsk"),
-    ("Rangoon", "Asia/Rangoon"),
-    ("Bangkok", "Asia/Bangkok"),
-    ("Hanoi", "Asia/Bangkok"),
-    ("Jakarta", "Asia/Jakarta"),
-    ("Krasnoyarsk", "Asia/Krasnoyarsk"),
-    ("Beijing", "Asia/Shanghai"),
-    ("Chongqing", "Asia/Chongqing"),
-    ("Hong Kong", "Asia/Hong_Kong"),
-    ("Urumqi", "Asia/Urumqi"),
-    ("Kuala Lumpur", "Asia/Kuala_Lumpur"),
-    ("Singapore", "Asia/Singapore"),
-    ("Taipei", "Asia/Taipei"),
-    ("Perth", "Australia/Perth"),
-    ("Irkutsk", "Asia/Irkutsk"),
-    ("Ulaanbaatar", "Asia/Ulaanbaatar"),
-    ("Seoul", "Asia/Seoul"),
-    ("Tokyo", "Asia/Tokyo"),
-    ("Osaka", "Asia/Tokyo"),
-    ("Sapporo", "Asia/Tokyo"),
-    ("Yakutsk", "Asia/Yakutsk"),
-    ("Darwin", "Australia/Darwin"),
-    ("Adelaide", "Australia/Adelaide"),
-    ("Melbourne", "Australia/Melbourne"),
-    ("Canberra", "Australia/Melbourne"),
-    ("Sydney", "Australia/Sydney"),
-    ("Brisbane", "Australia/Brisbane"),
-    ("Hobart", "Australia/Hobart"),
-    ("Vladivostok", "Asia/Vladivostok"),
-    ("Guam", "Pacific/Guam"),
-    ("Port Moresby", "Pacific/Port_Moresby"),
-    ("Magadan", "Asia/Magadan"),
-    ("Srednekolymsk", "Asia/Srednekolymsk"),
-    ("Solomon Is.", "Pacific/Guadalcanal"),
-    ("New Caledonia", "Pacific/Noumea"),
-    ("Fiji", "Pacific/Fiji"),
-    ("Kamchatka", "Asia/Kamchatka"),
-    ("Marshall Is.", "Pacific/Majuro"),
-    ("Auckland", "Pacific/Auckland"),
-    ("Wellington", "Pacific/Auckland"),
-    ("Nuku'alofa", "Pacific/Tongatapu"),
-    ("Tokelau Is.", "Pacific/Fakaofo"),
-    ("Chatham Is.", "Pacific/Chatham"),
-    ("Samoa", "Pacific/Apia"),
-];
+/// ActiveSupport's `TimeZone::MAPPING`, one `Zendesk name=IANA name` a line.
+/// Where several Zendesk names share an IANA zone, the one listed first is the
+/// one an IANA name converts to. One string rather than a slice of pairs: the
+/// pairs' pointers and lengths would weigh more on the wasm than the names.
+const ZONES: &str = "\
+International Date Line West=Etc/GMT+12
+Midway Island=Pacific/Midway
+American Samoa=Pacific/Pago_Pago
+Hawaii=Pacific/Honolulu
+Alaska=America/Juneau
+Pacific Time (US & Canada)=America/Los_Angeles
+Tijuana=America/Tijuana
+Mountain Time (US & Canada)=America/Denver
+Arizona=America/Phoenix
+Chihuahua=America/Chihuahua
+Mazatlan=America/Mazatlan
+Central Time (US & Canada)=America/Chicago
+Saskatchewan=America/Regina
+Mexico City=America/Mexico_City
+Guadalajara=America/Mexico_City
+Monterrey=America/Monterrey
+Central America=America/Guatemala
+Eastern Time (US & Canada)=America/New_York
+Indiana (East)=America/Indiana/Indianapolis
+Bogota=America/Bogota
+Lima=America/Lima
+Quito=America/Lima
+Atlantic Time (Canada)=America/Halifax
+Caracas=America/Caracas
+La Paz=America/La_Paz
+Santiago=America/Santiago
+Newfoundland=America/St_Johns
+Brasilia=America/Sao_Paulo
+Buenos Aires=America/Argentina/Buenos_Aires
+Montevideo=America/Montevideo
+Georgetown=America/Guyana
+Puerto Rico=America/Puerto_Rico
+Greenland=America/Godthab
+Mid-Atlantic=Atlantic/South_Georgia
+Azores=Atlantic/Azores
+Cape Verde Is.=Atlantic/Cape_Verde
+Dublin=Europe/Dublin
+London=Europe/London
+Edinburgh=Europe/London
+Lisbon=Europe/Lisbon
+Casablanca=Africa/Casablanca
+Monrovia=Africa/Monrovia
+UTC=Etc/UTC
+Belgrade=Europe/Belgrade
+Bratislava=Europe/Bratislava
+Budapest=Europe/Budapest
+Ljubljana=Europe/Ljubljana
+Prague=Europe/Prague
+Sarajevo=Europe/Sarajevo
+Skopje=Europe/Skopje
+Warsaw=Europe/Warsaw
+Zagreb=Europe/Zagreb
+Brussels=Europe/Brussels
+Copenhagen=Europe/Copenhagen
+Madrid=Europe/Madrid
+Paris=Europe/Paris
+Amsterdam=Europe/Amsterdam
+Berlin=Europe/Berlin
+Zurich=Europe/Zurich
+Bern=Europe/Zurich
+Rome=Europe/Rome
+Stockholm=Europe/Stockholm
+Vienna=Europe/Vienna
+West Central Africa=Africa/Algiers
+Bucharest=Europe/Bucharest
+Cairo=Africa/Cairo
+Helsinki=Europe/Helsinki
+Kyiv=Europe/Kiev
+Riga=Europe/Riga
+Sofia=Europe/Sofia
+Tallinn=Europe/Tallinn
+Vilnius=Europe/Vilnius
+Athens=Europe/Athens
+Istanbul=Europe/Istanbul
+Minsk=Europe/Minsk
+Jerusalem=Asia/Jerusalem
+Harare=Africa/Harare
+Pretoria=Africa/Johannesburg
+Kaliningrad=Europe/Kaliningrad
+Moscow=Europe/Moscow
+St. Petersburg=Europe/Moscow
+Volgograd=Europe/Volgograd
+Samara=Europe/Samara
+Kuwait=Asia/Kuwait
+Riyadh=Asia/Riyadh
+Nairobi=Africa/Nairobi
+Baghdad=Asia/Baghdad
+Tehran=Asia/Tehran
+Muscat=Asia/Muscat
+Abu Dhabi=Asia/Muscat
+Baku=Asia/Baku
+Tbilisi=Asia/Tbilisi
+Yerevan=Asia/Yerevan
+Kabul=Asia/Kabul
+Ekaterinburg=Asia/Yekaterinburg
+Karachi=Asia/Karachi
+Islamabad=Asia/Karachi
+Tashkent=Asia/Tashkent
+Kolkata=Asia/Kolkata
+Chennai=Asia/Kolkata
+Mumbai=Asia/Kolkata
+New Delhi=Asia/Kolkata
+Kathmandu=Asia/Kathmandu
+Dhaka=Asia/Dhaka
+Astana=Asia/Dhaka
+Sri Jayawardenepura=Asia/Colombo
+Almaty=Asia/Almaty
+Novosibirsk=Asia/Novosibirsk
+Rangoon=Asia/Rangoon
+Bangkok=Asia/Bangkok
+Hanoi=Asia/Bangkok
+Jakarta=Asia/Jakarta
+Krasnoyarsk=Asia/Krasnoyarsk
+Beijing=Asia/Shanghai
+Chongqing=Asia/Chongqing
+Hong Kong=Asia/Hong_Kong
+Urumqi=Asia/Urumqi
+Kuala Lumpur=Asia/Kuala_Lumpur
+Singapore=Asia/Singapore
+Taipei=Asia/Taipei
+Perth=Australia/Perth
+Irkutsk=Asia/Irkutsk
+Ulaanbaatar=Asia/Ulaanbaatar
+Seoul=Asia/Seoul
+Tokyo=Asia/Tokyo
+Osaka=Asia/Tokyo
+Sapporo=Asia/Tokyo
+Yakutsk=Asia/Yakutsk
+Darwin=Australia/Darwin
+Adelaide=Australia/Adelaide
+Melbourne=Australia/Melbourne
+Canberra=Australia/Melbourne
+Sydney=Australia/Sydney
+Brisbane=Australia/Brisbane
+Hobart=Australia/Hobart
+Vladivostok=Asia/Vladivostok
+Guam=Pacific/Guam
+Port Moresby=Pacific/Port_Moresby
+Magadan=Asia/Magadan
+Srednekolymsk=Asia/Srednekolymsk
+Solomon Is.=Pacific/Guadalcanal
+New Caledonia=Pacific/Noumea
+Fiji=Pacific/Fiji
+Kamchatka=Asia/Kamchatka
+Marshall Is.=Pacific/Majuro
+Auckland=Pacific/Auckland
+Wellington=Pacific/Auckland
+Nuku'alofa=Pacific/Tongatapu
+Tokelau Is.=Pacific/Fakaofo
+Chatham Is.=Pacific/Chatham
+Samoa=Pacific/Apia";
 
 /// IANA names browsers report that ActiveSupport spells differently (links
-/// and renamed zones), or that follow exactly the same rules as a listed zone.
-const IANA_ALIASES: &[(&str, &str)] = &[
-    ("Etc/UTC", "Etc/UTC"),
-    ("UTC", "Etc/UTC"),
-    ("Etc/GMT", "Etc/UTC"),
-    ("GMT", "Etc/UTC"),
-    ("Asia/Calcutta", "Asia/Kolkata"),
-    ("Europe/Kyiv", "Europe/Kiev"),
-    ("America/Nuuk", "America/Godthab"),
-    ("Asia/Yangon", "Asia/Rangoon"),
-    ("Asia/Katmandu", "Asia/Kathmandu"),
-    ("Asia/Saigon", "Asia/Bangkok"),
-    ("Asia/Ho_Chi_Minh", "Asia/Bangkok"),
-    ("America/Anchorage", "America/Juneau"),
-    ("America/Vancouver", "America/Los_Angeles"),
-    ("America/Edmonton", "America/Denver"),
-    ("America/Winnipeg", "America/Chicago"),
-    ("America/Toronto", "America/New_York"),
-    ("America/Detroit", "America/New_York"),
-    ("America/Indianapolis", "America/Indiana/Indianapolis"),
-    ("America/Buenos_Aires", "America/Argentina/Buenos_Aires"),
-    ("US/Pacific", "America/Los_Angeles"),
-    ("US/Mountain", "America/Denver"),
-    ("US/Central", "America/Chicago"),
-    ("US/Eastern", "America/New_York"),
-    ("US/Hawaii", "Pacific/Honolulu"),
-    ("US/Alaska", "America/Juneau"),
-];
+/// and renamed zones), or that follow exactly the same rules as a listed zone:
+/// `alias=IANA name of a listed zone`, one a line.
+const IANA_ALIASES: &str = "\
+Etc/UTC=Etc/UTC
+UTC=Etc/UTC
+Etc/GMT=Etc/UTC
+GMT=Etc/UTC
+Asia/Calcutta=Asia/Kolkata
+Europe/Kyiv=Europe/Kiev
+America/Nuuk=America/Godthab
+Asia/Yangon=Asia/Rangoon
+Asia/Katmandu=Asia/Kathmandu
+Asia/Saigon=Asia/Bangkok
+Asia/Ho_Chi_Minh=Asia/Bangkok
+America/Anchorage=America/Juneau
+America/Vancouver=America/Los_Angeles
+America/Edmonton=America/Denver
+America/Winnipeg=America/Chicago
+America/Toronto=America/New_York
+America/Detroit=America/New_York
+America/Indianapolis=America/Indiana/Indianapolis
+America/Buenos_Aires=America/Argentina/Buenos_Aires
+US/Pacific=America/Los_Angeles
+US/Mountain=America/Denver
+US/Central=America/Chicago
+US/Eastern=America/New_York
+US/Hawaii=Pacific/Honolulu
+US/Alaska=America/Juneau";
 
 /// A time zone as a user sent it, resolved to both spellings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,26 +206,46 @@ pub(super) struct Zone {
 /// Matching ignores case, and `_` vs space.
 pub(super) fn resolve(input: &str) -> Option<Zone> {
     let input = input.trim();
-    let same = |a: &str, b: &str| {
-        a.len() == b.len() && a.chars().zip(b.chars()).all(|(x, y)| x.eq_ignore_ascii_case(&y) || (x == '_' && y == ' ') || (x == ' ' && y == '_'))
-    };
-    let by_iana = |iana: &str| ZONES.iter().find(|(_, i)| *i == iana).map(|&(zendesk, iana)| Zone { zendesk, iana });
-    if let Some(&(zendesk, iana)) = ZONES.iter().find(|(z, _)| same(z, input)) {
-        return Some(Zone { zendesk, iana });
+    for (zendesk, iana) in pairs(ZONES) {
+        if same_name(zendesk, input) {
+            return Some(Zone { zendesk, iana });
+        }
     }
-    if let Some(&(_, iana)) = ZONES.iter().find(|(_, i)| same(i, input)) {
-        return by_iana(iana);
+    for (name, iana) in iana_names() {
+        if same_name(name, input) {
+            return by_iana(iana);
+        }
     }
-    if let Some(&(_, iana)) = IANA_ALIASES.iter().find(|(alias, _)| same(alias, input)) {
-        return by_iana(iana);
+    for (_, iana) in iana_names() {
+        let city = iana.bytes().rposition(|b| b == b'/').map(|slash| &iana[slash + 1..]);
+        if city.is_some_and(|city| same_name(city, input)) {
+            return by_iana(iana);
+        }
     }
-    let city = |iana: &str| iana.rsplit('/').next().unwrap_or(iana).to_owned();
-    ZONES
-        .iter()
-        .map(|&(_, iana)| iana)
-        .chain(IANA_ALIASES.iter().map(|&(_, iana)| iana))
-        .find(|iana| iana.contains('/') && same(&city(iana), input))
-        .and_then(by_iana)
+    None
+}
+
+/// Equal but for ASCII case, and `_` vs space. Byte by byte: the names of
+/// the tables are ASCII, and other bytes must be equal.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).all(|(x, y)| x.eq_ignore_ascii_case(&y) || matches!((x, y), (b'_', b' ') | (b' ', b'_')))
+}
+
+/// The first zone listed with this IANA name.
+fn by_iana(iana: &str) -> Option<Zone> {
+    pairs(ZONES).find(|(_, i)| *i == iana).map(|(zendesk, iana)| Zone { zendesk, iana })
+}
+
+/// Every IANA name known, with the listed IANA name it stands for: each
+/// zone's own name (for itself), then the aliases.
+fn iana_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    pairs(ZONES).map(|(_, iana)| (iana, iana)).chain(pairs(IANA_ALIASES))
+}
+
+/// The `name=name` lines of a table.
+fn pairs(table: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    table.split('\n').filter_map(|line| line.split_once('='))
 }
 
 #[cfg(test)]
@@ -249,11 +269,14 @@ mod tests {
 
     #[test]
     fn every_zone_converts_back_to_a_name_of_the_same_zone() {
-        for &(zendesk, iana) in ZONES {
+        for table in [ZONES, IANA_ALIASES] {
+            assert_eq!(pairs(table).count(), table.lines().count(), "a line without =");
+        }
+        for (zendesk, iana) in pairs(ZONES) {
             assert_eq!(resolve(zendesk).map(|z| z.iana), Some(iana), "{zendesk}");
             assert_eq!(resolve(iana).map(|z| z.iana), Some(iana), "{iana}");
         }
-        for &(alias, iana) in IANA_ALIASES {
+        for (alias, iana) in pairs(IANA_ALIASES) {
             assert_eq!(resolve(alias).map(|z| z.iana), Some(iana), "{alias}");
         }
     }

@@ -20,11 +20,12 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         };
         return Err(Skip::new(SkipCode::EventNotAllowed, format!("track {} not sent to Zendesk: {why}", Quoted(name))));
     }
-    match name {
-        TICKET_CREATED => ticket::create(event, warnings).map(|op| vec![op]),
-        TICKET_UPDATED => ticket::update(event, warnings).map(|op| vec![op]),
-        _ => user_event(event, name, settings).map(|op| vec![op]),
-    }
+    let op = match name {
+        TICKET_CREATED => ticket::create(event, warnings)?,
+        TICKET_UPDATED => ticket::update(event, warnings)?,
+        _ => user_event(event, name, settings)?,
+    };
+    Ok(vec![op])
 }
 
 /// The user is named by `context.zendesk_user_id`, else `properties.email`,
