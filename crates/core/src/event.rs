@@ -1,8 +1,12 @@
 //! Segment-spec events, parsed from JSON with errors that say what to fix.
 
+use std::fmt;
+
 use thiserror::Error;
 
-use crate::value::{Map, Quoted, Value};
+use crate::text::Piece::{Quoted, Text};
+use crate::text::sentence;
+use crate::value::{Map, Value};
 
 /// The Segment call types the core understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,26 +39,44 @@ impl EventType {
 /// Why a JSON value is not a valid Segment event.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EventError {
-    #[error("an event must be a JSON object, got {0}")]
+    /// The value is not an object; holds the type it is.
     NotAnObject(&'static str),
-    #[error("the event has no \"type\"; set it to identify, track, group, alias, page or screen")]
     MissingType,
-    #[error("\"type\" is {}; use identify, track, group, alias, page or screen", Quoted(.0))]
     UnknownType(String),
-    #[error("\"{field}\" must be {expected}, got {got}")]
     WrongType {
         field: &'static str,
         expected: &'static str,
         got: &'static str,
     },
-    #[error("the event has neither \"userId\" nor \"anonymousId\"; every event needs one of them")]
     MissingIdentity,
-    #[error("a track event needs a non-empty \"event\" name")]
     MissingEventName,
-    #[error("a group event needs a \"groupId\"")]
     MissingGroupId,
-    #[error("an alias event needs \"userId\" (the new id)")]
     MissingAliasUserId,
+}
+
+/// Written piece by piece rather than by `#[error("…{0}")]`: keeps core::fmt
+/// out of the browser build.
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::NotAnObject(got) => f.write_str(&sentence("an event must be a JSON object, got {}", &[Text(got)])),
+            EventError::MissingType => {
+                f.write_str("the event has no \"type\"; set it to identify, track, group, alias, page or screen")
+            }
+            EventError::UnknownType(name) => {
+                f.write_str(&sentence("\"type\" is {}; use identify, track, group, alias, page or screen", &[Quoted(name)]))
+            }
+            EventError::WrongType { field, expected, got } => {
+                f.write_str(&sentence("\"{}\" must be {}, got {}", &[Text(field), Text(expected), Text(got)]))
+            }
+            EventError::MissingIdentity => {
+                f.write_str("the event has neither \"userId\" nor \"anonymousId\"; every event needs one of them")
+            }
+            EventError::MissingEventName => f.write_str("a track event needs a non-empty \"event\" name"),
+            EventError::MissingGroupId => f.write_str("a group event needs a \"groupId\""),
+            EventError::MissingAliasUserId => f.write_str("an alias event needs \"userId\" (the new id)"),
+        }
+    }
 }
 
 /// A validated Segment event.

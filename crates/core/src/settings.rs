@@ -5,9 +5,13 @@
 //! documents say "cannot be overridden per request" is only ever read from
 //! here, never from the event.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::text::Piece::Text;
+use crate::text::sentence;
 use crate::value::{Map, Value};
 
 /// Settings of every destination, as the proxy serves them to the SDK.
@@ -67,10 +71,20 @@ impl Default for ZendeskSettings {
 /// Why settings read by [`Settings::from_value`] are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SettingsError {
-    #[error("the setting {0} must be {1}")]
+    /// The setting named, and what it must be.
     WrongType(&'static str, &'static str),
-    #[error(transparent)]
     EventSource(#[from] EventSourceError),
+}
+
+/// Written piece by piece rather than by `#[error("…{0}")]`: keeps core::fmt
+/// out of the browser build.
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingsError::WrongType(name, expected) => f.write_str(&sentence("the setting {} must be {}", &[Text(name), Text(expected)])),
+            SettingsError::EventSource(e) => e.fmt(f),
+        }
+    }
 }
 
 impl Settings {
@@ -203,10 +217,24 @@ pub struct EventSource(String);
 /// Why an `eventSource` setting is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EventSourceError {
-    #[error("eventSource must not be empty; leave it out to use \"zendesk-analytics\"")]
     Empty,
-    #[error("eventSource \"{0}\" is reserved by Zendesk for its own events; choose another name, such as \"zendesk-analytics\"")]
+    /// Holds the name as it was set.
     Reserved(String),
+}
+
+/// Written piece by piece, as [`SettingsError`] is.
+impl fmt::Display for EventSourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventSourceError::Empty => f.write_str("eventSource must not be empty; leave it out to use \"zendesk-analytics\""),
+            EventSourceError::Reserved(name) => f.write_str(
+                &sentence(
+                    "eventSource \"{}\" is reserved by Zendesk for its own events; choose another name, such as \"zendesk-analytics\"",
+                    &[Text(name)],
+                ),
+            ),
+        }
+    }
 }
 
 impl EventSource {

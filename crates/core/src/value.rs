@@ -6,12 +6,13 @@
 //! (src/js.rs), without serde. Objects are [`Map`]s, kept
 //! sorted by key so that every output of the core is deterministic.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 pub use crate::map::Map;
+use crate::text;
 
 /// A JSON number. Integers stay integers so that ids such as `6789` are sent
 /// to Zendesk as `6789`, not `6789.0`.
@@ -46,13 +47,12 @@ impl Number {
             Number::Float(_) => None,
         }
     }
-}
 
-impl fmt::Display for Number {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Appends the number in decimal, as ids and warnings write it.
+    pub(crate) fn push_to(self, out: &mut String) {
         match self {
-            Number::Int(i) => write!(f, "{i}"),
-            Number::Float(x) => f.write_str(&float_text(*x)),
+            Number::Int(i) => text::push_int(out, i),
+            Number::Float(x) => out.push_str(&float_text(x)),
         }
     }
 }
@@ -75,32 +75,6 @@ fn float_text(x: f64) -> String {
     }
     // SAFETY: the SDK defines it with exactly this signature; it has no preconditions.
     unsafe { zendesk_analytics_float_text(x) }
-}
-
-/// A string as messages quote it: in double quotes, with quotes, backslashes
-/// and control characters escaped the way `{:?}` does. Not `{:?}` itself: its
-/// Unicode printability tables would weigh on the browser's wasm. The one
-/// difference: characters `{:?}` escapes that are not control characters
-/// (U+200B, unassigned code points, …) are written as they are.
-pub(crate) struct Quoted<'a>(pub &'a str);
-
-impl fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"")?;
-        for c in self.0.chars() {
-            match c {
-                '"' => f.write_str("\\\"")?,
-                '\\' => f.write_str("\\\\")?,
-                '\n' => f.write_str("\\n")?,
-                '\r' => f.write_str("\\r")?,
-                '\t' => f.write_str("\\t")?,
-                '\0' => f.write_str("\\0")?,
-                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
-                c => f.write_char(c)?,
-            }
-        }
-        f.write_str("\"")
-    }
 }
 
 /// Any JSON value.
@@ -149,7 +123,11 @@ impl Value {
                 let s = s.trim();
                 (!s.is_empty()).then(|| s.to_owned())
             }
-            Value::Number(n) => Some(n.to_string()),
+            Value::Number(n) => {
+                let mut id = String::new();
+                n.push_to(&mut id);
+                Some(id)
+            }
             _ => None,
         }
     }
@@ -308,13 +286,6 @@ mod tests {
             serde_json::to_string(&v).unwrap(),
             r#"{"a":6789,"b":1.5,"c":[true,null,"x"]}"#
         );
-    }
-
-    #[test]
-    fn quoted_escapes_as_debug_does() {
-        for s in ["Order \"Completed\"", "a\\b", "tab\there\nnew\r\0", "\u{1b}[0m\u{7f}", "naïve — 'ok' 日本"] {
-            assert_eq!(Quoted(s).to_string(), format!("{s:?}"));
-        }
     }
 
     #[test]

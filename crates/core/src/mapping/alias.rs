@@ -5,6 +5,8 @@
 //! new id land on the same Zendesk user.
 
 use crate::event::Event;
+use crate::text::Piece::Text;
+use crate::text::sentence;
 use crate::zendesk::ZendeskOp;
 
 use super::{Skip, SkipCode};
@@ -16,11 +18,11 @@ pub(super) fn ids(event: &Event, destination: &str) -> Result<(String, String), 
     let Some(previous_id) = event.previous_id.as_deref() else {
         return Err(Skip::new(
             SkipCode::MissingPreviousId,
-            format!("alias not sent to {destination}: previousId is missing — it names the id the user had before"),
+            sentence("alias not sent to {}: previousId is missing — it names the id the user had before", &[Text(destination)]),
         ));
     };
     if previous_id == user_id {
-        return Err(Skip::new(SkipCode::NothingToUpdate, format!("alias not sent to {destination}: previousId and userId are the same, so there is nothing to move")));
+        return Err(Skip::new(SkipCode::NothingToUpdate, sentence("alias not sent to {}: previousId and userId are the same, so there is nothing to move", &[Text(destination)])));
     }
     Ok((previous_id.to_owned(), user_id.to_owned()))
 }

@@ -3,7 +3,9 @@
 
 use crate::connect::{ConnectOp, ConnectUser};
 use crate::event::{Event, EventType};
-use crate::value::{Map, Quoted, Value};
+use crate::text::Piece::{Quoted, Text};
+use crate::text::sentence;
+use crate::value::{Map, Value};
 
 use super::{alias, person, read, time, timezone, unsupported, warn, Skip, WarningCode, Warnings, ZENDESK_CONNECT};
 
@@ -79,7 +81,7 @@ fn iana_timezone(event: &Event, warnings: &mut Warnings) -> Option<String> {
     match timezone::resolve(input) {
         Some(zone) => Some(zone.iana.to_owned()),
         None => {
-            warn(warnings, WarningCode::UnknownTimezone, format!("{what} {} left out of the Connect user: Connect takes IANA time zones (America/Los_Angeles) and Zendesk names it can convert", Quoted(input)));
+            warn(warnings, WarningCode::UnknownTimezone, sentence("{} {} left out of the Connect user: Connect takes IANA time zones (America/Los_Angeles) and Zendesk names it can convert", &[Text(what), Quoted(input)]));
             None
         }
     }
@@ -116,7 +118,7 @@ fn timestamp(event: &Event, warnings: &mut Warnings) -> Option<i64> {
     let raw = event.timestamp.as_deref()?;
     let seconds = time::unix_seconds(raw);
     if seconds.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("timestamp {} left out of the Connect track: it must be ISO 8601 with a zone, like 2026-11-25T04:00:00Z", Quoted(raw)));
+        warn(warnings, WarningCode::InvalidValue, sentence("timestamp {} left out of the Connect track: it must be ISO 8601 with a zone, like 2026-11-25T04:00:00Z", &[Quoted(raw)]));
     }
     seconds
 }

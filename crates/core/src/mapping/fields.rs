@@ -5,7 +5,9 @@
 //! camelCase traits arrive snake_cased. Keys are converted the same way here,
 //! and anything Zendesk would refuse or silently ignore is reported.
 
-use crate::value::{Map, Quoted, Value};
+use crate::text::Piece::{Quoted, Text};
+use crate::text::sentence;
+use crate::value::{Map, Value};
 
 use super::{warn, WarningCode, Warnings};
 
@@ -28,7 +30,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::NestedTraitIgnored,
-                format!("traits.{name} left out of {destination}: it is {}, and a Zendesk custom field holds a single value — send its parts as separate traits (e.g. {}_city)", value.type_name(), snake_case(name)),
+                sentence("traits.{} left out of {}: it is {}, and a Zendesk custom field holds a single value — send its parts as separate traits (e.g. {}_city)", &[Text(name), Text(destination), Text(value.type_name()), Text(&snake_case(name))]),
             );
             continue;
         }
@@ -39,7 +41,7 @@ pub(super) fn custom_fields(
                 warn(
                     warnings,
                     WarningCode::InvalidFieldKey,
-                    format!("traits.{} left out of {destination}: no valid Zendesk field key can be made from it — use letters, digits and _", Quoted(name)),
+                    sentence("traits.{} left out of {}: no valid Zendesk field key can be made from it — use letters, digits and _", &[Quoted(name), Text(destination)]),
                 );
                 continue;
             }
@@ -50,7 +52,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::InvalidFieldKey,
-                format!("traits.{dropped} left out of {destination}: traits.{kept} maps to the same field key {key} — send only one of them"),
+                sentence("traits.{} left out of {}: traits.{} maps to the same field key {} — send only one of them", &[Text(dropped), Text(destination), Text(kept), Text(&key)]),
             );
             if *name != key {
                 continue;
@@ -60,7 +62,7 @@ pub(super) fn custom_fields(
             warn(
                 warnings,
                 WarningCode::FieldKeyRenamed,
-                format!("traits.{name} sent as {destination}.{key}: Zendesk field keys may only hold letters, digits and _, and not only digits"),
+                sentence("traits.{} sent as {}.{}: Zendesk field keys may only hold letters, digits and _, and not only digits", &[Text(name), Text(destination), Text(&key)]),
             );
         }
         sources.insert(key.clone(), Value::String(name.clone()));
@@ -97,7 +99,7 @@ pub(super) fn field_key(name: &str) -> FieldKey {
     if key.is_empty() {
         FieldKey::Invalid
     } else if key.bytes().all(|b| b.is_ascii_digit()) {
-        FieldKey::Renamed(format!("field_{key}"))
+        FieldKey::Renamed(["field_", &key].concat())
     } else if dropped {
         FieldKey::Renamed(key)
     } else {

@@ -2,6 +2,8 @@
 
 use crate::event::Event;
 use crate::settings::ZendeskSettings;
+use crate::text::Piece::Text;
+use crate::text::sentence;
 use crate::value::Value;
 use crate::zendesk::{Organization, OrganizationRef, UserMatch, ZendeskOp};
 
@@ -49,7 +51,7 @@ fn boolean(value: Option<&Value>, what: &str, warnings: &mut Warnings) -> Option
         Value::Bool(b) => Some(*b),
         Value::Null => None,
         other => {
-            warn(warnings, WarningCode::InvalidValue, format!("{what} left out: it must be true or false, got {}", other.type_name()));
+            warn(warnings, WarningCode::InvalidValue, sentence("{} left out: it must be true or false, got {}", &[Text(what), Text(other.type_name())]));
             None
         }
     }

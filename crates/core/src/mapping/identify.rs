@@ -2,7 +2,8 @@
 
 use crate::event::Event;
 use crate::settings::ZendeskSettings;
-use crate::value::Quoted;
+use crate::text::Piece::{Quoted, Text};
+use crate::text::sentence;
 use crate::zendesk::{OrganizationRef, User, UserMatch, ZendeskOp};
 
 use super::{fields, person, read, timezone, warn, Skip, SkipCode, WarningCode, Warnings};
@@ -30,7 +31,7 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     if !person::looks_like_email(email) {
         return Err(Skip::new(
             SkipCode::InvalidEmail,
-            format!("identify not sent to Zendesk: traits.email {} is not an email address — Zendesk refuses it", Quoted(email)),
+            sentence("identify not sent to Zendesk: traits.email {} is not an email address — Zendesk refuses it", &[Quoted(email)]),
         ));
     }
     let name = person::full_name(&event.traits).ok_or_else(|| {
@@ -39,7 +40,7 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     let email = email.to_owned();
     for (name, setting) in SETTING_TRAITS {
         if event.traits.contains_key(*name) {
-            warn(warnings, WarningCode::SettingNotOverridable, format!("traits.{name} ignored: the {setting} setting decides it for every user and cannot be overridden per event"));
+            warn(warnings, WarningCode::SettingNotOverridable, sentence("traits.{} ignored: the {} setting decides it for every user and cannot be overridden per event", &[Text(name), Text(setting)]));
         }
     }
     let user_match = UserMatch { email: Some(email.clone()), external_id: event.user_id.clone() };
@@ -88,7 +89,7 @@ fn time_zone(event: &Event, warnings: &mut Warnings) -> Option<String> {
             warn(
                 warnings,
                 WarningCode::UnknownTimezone,
-                format!("traits.timezone {} left out of the Zendesk user: it is neither an IANA time zone (America/Los_Angeles) nor a Zendesk one (Pacific Time (US & Canada))", Quoted(input)),
+                sentence("traits.timezone {} left out of the Zendesk user: it is neither an IANA time zone (America/Los_Angeles) nor a Zendesk one (Pacific Time (US & Canada))", &[Quoted(input)]),
             );
             None
         }

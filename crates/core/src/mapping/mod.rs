@@ -17,6 +17,8 @@ use serde::Serialize;
 use crate::connect::ConnectOp;
 use crate::event::{Event, EventType};
 use crate::settings::{Settings, ZendeskSettings};
+use crate::text::Piece::Text;
+use crate::text::sentence;
 use crate::value::{Map, Value};
 use crate::zendesk::ZendeskOp;
 
@@ -188,7 +190,7 @@ fn turned_off(event: &Event, destination: &str) -> Option<Skip> {
     (!integration_enabled(&event.integrations, destination)).then(|| {
         Skip::new(
             SkipCode::TurnedOffByIntegrations,
-            format!("{} not sent to {destination}: integrations turned {destination} off for this event", event.kind.as_str()),
+            sentence("{} not sent to {}: integrations turned {} off for this event", &[Text(event.kind.as_str()), Text(destination), Text(destination)]),
         )
     })
 }
@@ -218,5 +220,5 @@ fn map_zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warning
 const NO_PAGE_VIEWS: &str = "it has no page-view API — send a track call for views it should receive";
 
 fn unsupported(kind: EventType, destination: &str, why: &str) -> Skip {
-    Skip::new(SkipCode::UnsupportedCall, format!("{} calls are not sent to {destination}: {why}", kind.as_str()))
+    Skip::new(SkipCode::UnsupportedCall, sentence("{} calls are not sent to {}: {}", &[Text(kind.as_str()), Text(destination), Text(why)]))
 }

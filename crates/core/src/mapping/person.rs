@@ -16,7 +16,7 @@ pub(super) fn full_name(traits: &Map) -> Option<String> {
         return Some(name.to_owned());
     }
     match (first_name(traits), last_name(traits)) {
-        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(f), Some(l)) => Some([f, " ", l].concat()),
         (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
         (None, None) => None,
     }

@@ -4,9 +4,9 @@
 //! or strings, lists as arrays or comma-separated strings); these helpers
 //! accept every shape a user would reasonably send and nothing else.
 
-use std::fmt;
-
-use crate::value::{Map, Number, Quoted, Value};
+use crate::text::Piece::{Described, Text};
+use crate::text::sentence;
+use crate::value::{Map, Number, Value};
 
 use super::{warn, WarningCode, Warnings};
 
@@ -39,7 +39,7 @@ pub(super) fn zendesk_id(value: &Value) -> Option<i64> {
 pub(super) fn checked_id(value: &Value, what: &str, key: &str, warnings: &mut Warnings) -> Option<i64> {
     let id = zendesk_id(value);
     if id.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a Zendesk id (a positive whole number), got {}", Described(value)));
+        warn(warnings, WarningCode::InvalidValue, sentence("{}.{} left out: it must be a Zendesk id (a positive whole number), got {}", &[Text(what), Text(key), Described(value)]));
     }
     id
 }
@@ -108,21 +108,7 @@ pub(super) fn list(map: &Map, what: &str, keys: &[&str], warnings: &mut Warnings
     let (key, value) = keys.iter().find_map(|k| map.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))?;
     let items = string_list(value);
     if items.is_none() {
-        warn(warnings, WarningCode::InvalidValue, format!("{what}.{key} left out: it must be a string or an array of strings, got {}", value.type_name()));
+        warn(warnings, WarningCode::InvalidValue, sentence("{}.{} left out: it must be a string or an array of strings, got {}", &[Text(what), Text(key), Text(value.type_name())]));
     }
     items
-}
-
-/// A value as quoted in a warning, written straight into the message
-/// rather than first into a `String` of its own.
-pub(super) struct Described<'a>(pub &'a Value);
-
-impl fmt::Display for Described<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Value::String(s) => Quoted(s).fmt(f),
-            Value::Number(n) => n.fmt(f),
-            other => f.write_str(other.type_name()),
-        }
-    }
 }

@@ -6,13 +6,13 @@
 //! `status`, `type`, `tags`, `custom_fields`, `external_id`, `organization_id`;
 //! updates add `ticket_id`, `add_tags` / `remove_tags` and `updated_stamp`.
 
-use std::fmt::Write as _;
-
 use crate::event::Event;
+use crate::text::Piece::{Described, Int, Text};
+use crate::text::sentence;
 use crate::value::{Map, Value};
 use crate::zendesk::{Choice, Comment, CustomFieldValue, NewTicket, Requester, TagChange, TicketChanges, ZendeskOp};
 
-use super::read::{list, Described};
+use super::read::list;
 use super::{person, read, warn, Skip, SkipCode, WarningCode, Warnings};
 
 pub(super) fn create(event: &Event, warnings: &mut Warnings) -> Result<ZendeskOp, Skip> {
@@ -124,16 +124,8 @@ fn choice_index(p: &Map, key: &str, names: &[&str], warnings: &mut Warnings) -> 
     let value = p.get(key).filter(|v| !v.is_null())?;
     let found = value.as_str().and_then(|s| names.iter().position(|name| name.eq_ignore_ascii_case(s.trim())));
     if found.is_none() {
-        let mut message = format!("properties.{key} left out: Zendesk accepts ");
-        for (i, name) in names.iter().enumerate() {
-            if i > 0 {
-                message.push_str(", ");
-            }
-            message.push_str(name);
-        }
-        // Writing into a String cannot fail.
-        let _ = write!(message, ", got {}", Described(value));
-        warn(warnings, WarningCode::InvalidValue, message);
+        let accepted = names.join(", ");
+        warn(warnings, WarningCode::InvalidValue, sentence("properties.{} left out: Zendesk accepts {}, got {}", &[Text(key), Text(&accepted), Described(value)]));
     }
     found
 }
@@ -142,7 +134,7 @@ fn choice_index(p: &Map, key: &str, names: &[&str], warnings: &mut Warnings) -> 
 /// `{"27642": "x"}`; entries without a numeric field id are left out.
 fn custom_fields(p: &Map, warnings: &mut Warnings) -> Vec<CustomFieldValue> {
     let mut fields = Vec::new();
-    let mut invalid = 0;
+    let mut invalid: i64 = 0;
     match p.get("custom_fields") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
@@ -163,11 +155,11 @@ fn custom_fields(p: &Map, warnings: &mut Warnings) -> Vec<CustomFieldValue> {
             }
         }
         Some(other) => {
-            warn(warnings, WarningCode::InvalidValue, format!("properties.custom_fields left out: it must be [{{\"id\": 123, \"value\": ...}}] or {{\"123\": ...}}, got {}", other.type_name()));
+            warn(warnings, WarningCode::InvalidValue, sentence("properties.custom_fields left out: it must be [{\"id\": 123, \"value\": ...}] or {\"123\": ...}, got {}", &[Text(other.type_name())]));
         }
     }
     if invalid > 0 {
-        warn(warnings, WarningCode::InvalidValue, format!("{invalid} properties.custom_fields entr{} left out: each needs a numeric Zendesk field id", if invalid == 1 { "y" } else { "ies" }));
+        warn(warnings, WarningCode::InvalidValue, sentence("{} properties.custom_fields entr{} left out: each needs a numeric Zendesk field id", &[Int(invalid), Text(if invalid == 1 { "y" } else { "ies" })]));
     }
     fields
 }
@@ -187,7 +179,7 @@ fn tag_change(p: &Map, warnings: &mut Warnings) -> Option<TagChange> {
             Some((first, _)) => warn(
                 warnings,
                 WarningCode::InvalidValue,
-                format!("properties.{key} left out: properties.{first} already changes the tags, and one event makes one tag change — send two events"),
+                sentence("properties.{} left out: properties.{} already changes the tags, and one event makes one tag change — send two events", &[Text(key), Text(first)]),
             ),
         }
     }

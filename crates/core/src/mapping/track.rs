@@ -2,7 +2,8 @@
 
 use crate::event::Event;
 use crate::settings::{ZendeskSettings, TICKET_CREATED, TICKET_UPDATED};
-use crate::value::Quoted;
+use crate::text::Piece::{Int, Quoted, Text};
+use crate::text::sentence;
 use crate::zendesk::{UserEvent, UserRef, ZendeskOp};
 
 use super::{read, ticket, Skip, SkipCode, Warnings};
@@ -18,7 +19,7 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
         } else {
             "it is not in the events setting — add it there (or \"*\" for every event)"
         };
-        return Err(Skip::new(SkipCode::EventNotAllowed, format!("track {} not sent to Zendesk: {why}", Quoted(name))));
+        return Err(Skip::new(SkipCode::EventNotAllowed, sentence("track {} not sent to Zendesk: {}", &[Quoted(name), Text(why)])));
     }
     let op = match name {
         TICKET_CREATED => ticket::create(event, warnings)?,
@@ -34,7 +35,7 @@ fn user_event(event: &Event, name: &str, settings: &ZendeskSettings) -> Result<Z
     let Some(user_id) = &event.user_id else {
         return Err(Skip::new(
             SkipCode::MissingUserId,
-            format!("track {} not sent to Zendesk: it has no userId — Zendesk ties every event to a known user, so call identify first", Quoted(name)),
+            sentence("track {} not sent to Zendesk: it has no userId — Zendesk ties every event to a known user, so call identify first", &[Quoted(name)]),
         ));
     };
     let user = if let Some(id) = event.context.get("zendesk_user_id").and_then(read::zendesk_id) {
@@ -44,7 +45,7 @@ fn user_event(event: &Event, name: &str, settings: &ZendeskSettings) -> Result<Z
     } else if user_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
         return Err(Skip::new(
             SkipCode::UserIdTooLong,
-            format!("track {} not sent to Zendesk: the userId is {} characters and Zendesk accepts external ids of at most {MAX_EXTERNAL_ID_CHARS} — use a shorter userId, or send properties.email or context.zendesk_user_id", Quoted(name), user_id.chars().count()),
+            sentence("track {} not sent to Zendesk: the userId is {} characters and Zendesk accepts external ids of at most {} — use a shorter userId, or send properties.email or context.zendesk_user_id", &[Quoted(name), Int(user_id.chars().count() as i64), Int(MAX_EXTERNAL_ID_CHARS as i64)]),
         ));
     } else {
         UserRef::ExternalId(user_id.clone())
