@@ -124,7 +124,15 @@ fn choice_index(p: &Map, key: &str, names: &[&str], warnings: &mut Warnings) -> 
     let value = p.get(key).filter(|v| !v.is_null())?;
     let found = value.as_str().and_then(|s| names.iter().position(|name| name.eq_ignore_ascii_case(s.trim())));
     if found.is_none() {
-        let accepted = names.join(", ");
+        // A loop, not `join(", ")`: a separator would bring a second copy of
+        // the joining code into the wasm, beside the one `concat` uses.
+        let mut accepted = String::new();
+        for name in names {
+            if !accepted.is_empty() {
+                accepted.push_str(", ");
+            }
+            accepted.push_str(name);
+        }
         warn(warnings, WarningCode::InvalidValue, sentence("properties.{} left out: Zendesk accepts {}, got {}", &[Text(key), Text(&accepted), Described(value)]));
     }
     found
