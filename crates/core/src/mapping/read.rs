@@ -70,9 +70,11 @@ pub(super) fn whole_number(digits: &[u8]) -> Option<i64> {
 pub(super) fn string_list(value: &Value) -> Option<Vec<String>> {
     let items: Vec<String> = match value {
         Value::String(s) => {
+            // Two plain splits rather than one on a closure: searchers the
+            // wasm already holds instead of one of its own.
             let mut items = Vec::new();
-            for item in s.split(|c: char| c == ',' || c.is_whitespace()) {
-                if !item.is_empty() {
+            for part in s.split(',') {
+                for item in part.split_whitespace() {
                     items.push(item.to_owned());
                 }
             }
@@ -81,9 +83,11 @@ pub(super) fn string_list(value: &Value) -> Option<Vec<String>> {
         Value::Array(values) => {
             let mut items = Vec::with_capacity(values.len());
             for v in values {
-                match v {
-                    Value::String(_) | Value::Number(_) => items.extend(v.as_id()),
-                    _ => return None,
+                if !matches!(v, Value::String(_) | Value::Number(_)) {
+                    return None;
+                }
+                if let Some(id) = v.as_id() {
+                    items.push(id);
                 }
             }
             items
