@@ -107,17 +107,21 @@ impl Object {
         if map.is_empty() { self } else { self.member(key, map.to_value()) }
     }
 
-    /// The members of an internally tagged newtype variant's content.
-    fn extend(mut self, content: Value) -> Object {
-        if let Value::Object(members) = content {
-            self.0.extend(members);
-        }
-        self
+    /// The members of an internally tagged newtype variant's content, added
+    /// straight to this object rather than built as one of their own first.
+    fn members(self, content: &impl Members) -> Object {
+        content.add_to(self)
     }
 
     fn done(self) -> Value {
         Value::Object(self.0)
     }
+}
+
+/// The content of an internally tagged newtype variant: its members, which
+/// serde writes beside the tag.
+trait Members {
+    fn add_to(&self, object: Object) -> Object;
 }
 
 /// A unit enum variant: serde writes its (snake_case) name.
@@ -188,14 +192,20 @@ impl<Op: ToValue> ToValue for Outcome<Op> {
             Outcome::Operations { operations } => {
                 Object::tagged("outcome", "operations").field("operations", operations).done()
             }
-            Outcome::Skipped(skip) => Object::tagged("outcome", "skipped").extend(skip.to_value()).done(),
+            Outcome::Skipped(skip) => Object::tagged("outcome", "skipped").members(skip).done(),
         }
     }
 }
 
 impl ToValue for Skip {
     fn to_value(&self) -> Value {
-        Object::new().field("code", &self.code).field("message", &self.message).done()
+        Object::new().members(self).done()
+    }
+}
+
+impl Members for Skip {
+    fn add_to(&self, object: Object) -> Object {
+        object.field("code", &self.code).field("message", &self.message)
     }
 }
 
@@ -375,7 +385,7 @@ impl ToValue for UserEvent {
 impl ToValue for ConnectOp {
     fn to_value(&self) -> Value {
         match self {
-            ConnectOp::Identify(user) => Object::tagged("op", "identify").extend(user.to_value()),
+            ConnectOp::Identify(user) => Object::tagged("op", "identify").members(user),
             ConnectOp::Track { user_id, event, properties, timestamp } => Object::tagged("op", "track")
                 .field("user_id", user_id)
                 .field("event", event)
@@ -388,7 +398,13 @@ impl ToValue for ConnectOp {
 
 impl ToValue for ConnectUser {
     fn to_value(&self) -> Value {
-        Object::new()
+        Object::new().members(self).done()
+    }
+}
+
+impl Members for ConnectUser {
+    fn add_to(&self, object: Object) -> Object {
+        object
             .field("user_id", &self.user_id)
             .some("previous_id", &self.previous_id)
             .some("first_name", &self.first_name)
@@ -399,6 +415,5 @@ impl ToValue for ConnectUser {
             .non_empty_map("attributes", &self.attributes)
             .non_empty("apns", &self.apns)
             .non_empty("fcm", &self.fcm)
-            .done()
     }
 }
