@@ -54,28 +54,37 @@ pub enum EventError {
     MissingAliasUserId,
 }
 
-/// Written piece by piece rather than by `#[error("…{0}")]`: keeps core::fmt
-/// out of the browser build.
-impl fmt::Display for EventError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl EventError {
+    /// The sentence the error displays as, built without a `Formatter`:
+    /// callers that want it as a `String` (the browser SDK) call this rather
+    /// than `to_string`, which keeps core::fmt out of their build.
+    pub fn message(&self) -> String {
         match self {
-            EventError::NotAnObject(got) => f.write_str(&sentence("an event must be a JSON object, got {}", &[Text(got)])),
+            EventError::NotAnObject(got) => sentence("an event must be a JSON object, got {}", &[Text(got)]),
             EventError::MissingType => {
-                f.write_str("the event has no \"type\"; set it to identify, track, group, alias, page or screen")
+                "the event has no \"type\"; set it to identify, track, group, alias, page or screen".to_owned()
             }
             EventError::UnknownType(name) => {
-                f.write_str(&sentence("\"type\" is {}; use identify, track, group, alias, page or screen", &[Quoted(name)]))
+                sentence("\"type\" is {}; use identify, track, group, alias, page or screen", &[Quoted(name)])
             }
             EventError::WrongType { field, expected, got } => {
-                f.write_str(&sentence("\"{}\" must be {}, got {}", &[Text(field), Text(expected), Text(got)]))
+                sentence("\"{}\" must be {}, got {}", &[Text(field), Text(expected), Text(got)])
             }
             EventError::MissingIdentity => {
-                f.write_str("the event has neither \"userId\" nor \"anonymousId\"; every event needs one of them")
+                "the event has neither \"userId\" nor \"anonymousId\"; every event needs one of them".to_owned()
             }
-            EventError::MissingEventName => f.write_str("a track event needs a non-empty \"event\" name"),
-            EventError::MissingGroupId => f.write_str("a group event needs a \"groupId\""),
-            EventError::MissingAliasUserId => f.write_str("an alias event needs \"userId\" (the new id)"),
+            EventError::MissingEventName => "a track event needs a non-empty \"event\" name".to_owned(),
+            EventError::MissingGroupId => "a group event needs a \"groupId\"".to_owned(),
+            EventError::MissingAliasUserId => "an alias event needs \"userId\" (the new id)".to_owned(),
         }
+    }
+}
+
+/// Written piece by piece (see [`EventError::message`]) rather than by
+/// `#[error("…{0}")]`: keeps core::fmt out of the browser build.
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 

@@ -76,14 +76,22 @@ pub enum SettingsError {
     EventSource(#[from] EventSourceError),
 }
 
+impl SettingsError {
+    /// The sentence the error displays as, built without a `Formatter`
+    /// (see [`EventError::message`](crate::EventError::message)).
+    pub fn message(&self) -> String {
+        match self {
+            SettingsError::WrongType(name, expected) => sentence("the setting {} must be {}", &[Text(name), Text(expected)]),
+            SettingsError::EventSource(e) => e.message(),
+        }
+    }
+}
+
 /// Written piece by piece rather than by `#[error("…{0}")]`: keeps core::fmt
 /// out of the browser build.
 impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SettingsError::WrongType(name, expected) => f.write_str(&sentence("the setting {} must be {}", &[Text(name), Text(expected)])),
-            SettingsError::EventSource(e) => e.fmt(f),
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -222,18 +230,24 @@ pub enum EventSourceError {
     Reserved(String),
 }
 
+impl EventSourceError {
+    /// The sentence the error displays as, built without a `Formatter`
+    /// (see [`EventError::message`](crate::EventError::message)).
+    pub fn message(&self) -> String {
+        match self {
+            EventSourceError::Empty => "eventSource must not be empty; leave it out to use \"zendesk-analytics\"".to_owned(),
+            EventSourceError::Reserved(name) => sentence(
+                "eventSource \"{}\" is reserved by Zendesk for its own events; choose another name, such as \"zendesk-analytics\"",
+                &[Text(name)],
+            ),
+        }
+    }
+}
+
 /// Written piece by piece, as [`SettingsError`] is.
 impl fmt::Display for EventSourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EventSourceError::Empty => f.write_str("eventSource must not be empty; leave it out to use \"zendesk-analytics\""),
-            EventSourceError::Reserved(name) => f.write_str(
-                &sentence(
-                    "eventSource \"{}\" is reserved by Zendesk for its own events; choose another name, such as \"zendesk-analytics\"",
-                    &[Text(name)],
-                ),
-            ),
-        }
+        f.write_str(&self.message())
     }
 }
 
