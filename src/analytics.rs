@@ -15,7 +15,8 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
-use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
+use crate::js::{call, call_global, get, get_string, global, parse_json, set, to_value, warn};
+use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
 use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
@@ -318,7 +319,7 @@ impl User {
 
     pub fn traits(&self) -> JsValue {
         let identity = self.inner.identity.borrow();
-        object_to_js(if self.group { &identity.group_traits } else { &identity.traits })
+        parse_json(&object_to_json(if self.group { &identity.group_traits } else { &identity.traits }))
     }
 }
 
@@ -361,44 +362,46 @@ impl Inner {
     /// Maps the event in the browser and queues it unless it maps to
     /// nothing; returns what happened (and tells the callback).
     fn dispatch(self: &Rc<Self>, built: Built, callback: Option<Function>) -> JsValue {
-        let result = Object::new();
-        set(&result, "messageId", &built.message_id.as_str().into());
-        match Event::from_value(&built.value) {
+        let mut text = ObjectText::new();
+        text.string("messageId", &built.message_id);
+        let mut mapped_kind = None;
+        // The delivery event and reason when the event goes no further.
+        let refused = match Event::from_value(&built.value) {
             Err(e) => {
                 let reason = e.to_string();
                 warn(&["event not sent: ", &reason].concat());
-                set(&result, "invalid", &reason.into());
-                set(&result, "event", &parse_json(&built.json));
-                self.emit(Delivery::Invalid, &result);
+                Some((Delivery::Invalid, reason))
             }
             Ok(event) => {
                 let mapping = self.settings.borrow().as_ref().map(|s| map_event(&event, s));
                 if let Some(mapping) = &mapping {
-                    let mapped = to_js(&mapping.to_value());
-                    if self.debug.get() {
-                        let _ = call(&global("console"), "log", &[&"zendesk-analytics".into(), &event.kind.as_str().into(), &mapped]);
-                    }
-                    set(&result, "mapping", &mapped);
+                    text.value("mapping", &mapping.to_value());
+                    mapped_kind = Some(event.kind.as_str());
                 }
-                match mapping.filter(|m| m.is_empty()).map(|m| drop_reason(&m.zendesk)) {
-                    Some(reason) => {
-                        set(&result, "dropped", &reason.into());
-                        set(&result, "event", &parse_json(&built.json));
-                        self.emit(Delivery::Dropped, &result);
-                    }
-                    None => {
-                        self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 });
-                        set(&result, "queued", &true.into());
-                    }
-                }
+                mapping.filter(|m| m.is_empty()).map(|m| (Delivery::Dropped, drop_reason(&m.zendesk)))
             }
+        };
+        match &refused {
+            Some((delivery, reason)) => {
+                text.string(delivery.name(), reason);
+                text.json("event", &built.json);
+            }
+            None => text.json("queued", "true"),
+        }
+        let result = parse_json(&text.finish());
+        if let Some(kind) = mapped_kind.filter(|_| self.debug.get()) {
+            let _ = call(&global("console"), "log", &[&"zendesk-analytics".into(), &kind.into(), &get(&result, "mapping")]);
+        }
+        match refused {
+            Some((delivery, _)) => self.emit(delivery, &result),
+            None => self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 }),
         }
         if let Some(cb) = callback {
             if cb.call1(&JsValue::NULL, &result).is_err() {
                 warn("a callback threw");
             }
         }
-        result.into()
+        result
     }
 
     fn enqueue(self: &Rc<Self>, event: Queued) {
@@ -420,11 +423,11 @@ impl Inner {
 
     fn report_dropped(&self, event: &Queued, reason: &str) {
         warn(&["event ", &event.message_id, " dropped: ", reason].concat());
-        let payload = Object::new();
-        set(&payload, "messageId", &event.message_id.as_str().into());
-        set(&payload, "dropped", &reason.into());
-        set(&payload, "event", &parse_json(&event.json));
-        self.emit(Delivery::Dropped, &payload);
+        let mut payload = ObjectText::new();
+        payload.string("messageId", &event.message_id);
+        payload.string("dropped", reason);
+        payload.json("event", &event.json);
+        self.emit(Delivery::Dropped, &parse_json(&payload.finish()));
     }
 
     /// Persists the queue once the current task is done: a burst of calls
@@ -513,9 +516,9 @@ impl Inner {
                 self.queue.borrow_mut().remove(&ids);
                 self.retry_at.set(0.0);
                 self.save();
-                let payload = Object::new();
-                set(&payload, "messageIds", &to_js(&ids.to_value()));
-                self.emit(Delivery::Delivered, &payload);
+                let mut payload = ObjectText::new();
+                payload.value("messageIds", &ids.to_value());
+                self.emit(Delivery::Delivered, &parse_json(&payload.finish()));
             }
             Err(SendError::Refused(reason)) => {
                 self.queue.borrow_mut().remove(&ids);

@@ -126,34 +126,6 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
     Value::Object(map)
 }
 
-/// Converts a core value into a plain JS value (objects, not `Map`s), built
-/// by hand for the same reason as [`to_value`].
-pub fn to_js(value: &Value) -> JsValue {
-    match value {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Number(n) => JsValue::from_f64(n.as_f64()),
-        Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => {
-            let array = js_sys::Array::new();
-            for item in items {
-                array.push(&to_js(item));
-            }
-            array.into()
-        }
-        Value::Object(map) => object_to_js(map),
-    }
-}
-
-/// A JSON object's members as a plain JS object.
-pub fn object_to_js(map: &Map) -> JsValue {
-    let object = js_sys::Object::new().into();
-    for (key, item) in map {
-        set(&object, key, &to_js(item));
-    }
-    object
-}
-
 /// `JSON.parse(text)`, or `undefined` when it is not JSON.
 pub fn parse_json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
