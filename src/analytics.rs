@@ -19,7 +19,7 @@ use crate::js::{call, call_global, get, get_string, global, parse_json, set, to_
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
-use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
+use crate::transport::{accepted, batch_url, body, get_request, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
 const FLUSH_INTERVAL_MS: f64 = 5_000.0;
@@ -626,30 +626,18 @@ fn listen_to(target: &JsValue, name: &str, f: impl FnMut() + 'static) {
 /// Asks the proxy for the destination settings; `done` gets them or the
 /// reason why not. The Promise settles after `done` has run.
 fn fetch_settings(url: &str, done: impl FnOnce(Result<Settings, String>) + 'static) -> Promise {
-    let Ok(request) = fetch(url, &JsValue::UNDEFINED) else {
-        done(Err("network error".into()));
-        return Promise::resolve(&JsValue::UNDEFINED);
-    };
-    after(&request, move |answer| {
-        let response = match answer {
-            Ok(response) if accepted(&response) => response,
-            Ok(response) => {
-                done(Err(format!("the proxy answered {}", status(&response))));
-                return JsValue::UNDEFINED;
+    after(&get_request(url), move |answer| {
+        done(match answer {
+            Ok(answer) if accepted(&answer) => {
+                let json = parse_json(&text(&answer));
+                match json.is_object() {
+                    true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.to_string()),
+                    false => Err("the settings are not JSON".into()),
+                }
             }
-            Err(_) => {
-                done(Err("network error".into()));
-                return JsValue::UNDEFINED;
-            }
-        };
-        after(&text(&response), move |text| {
-            let json = text.map(|t| parse_json(&t.as_string().unwrap_or_default())).unwrap_or_default();
-            done(match json.is_object() {
-                true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.to_string()),
-                false => Err("the settings are not JSON".into()),
-            });
-            JsValue::UNDEFINED
-        })
-        .into()
+            Ok(answer) => Err(format!("the proxy answered {}", status(&answer))),
+            Err(_) => Err("network error".into()),
+        });
+        JsValue::UNDEFINED
     })
 }
