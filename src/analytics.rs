@@ -15,7 +15,7 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
-use crate::js::{call, call_global, get, get_string, global, parse_json, set, to_value, warn};
+use crate::js::{call, call_global, get, get_string, global, parse_json, set, to_map, to_value, warn};
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
@@ -296,7 +296,7 @@ impl Analytics {
     /// made on, for the next call's `context.page`.
     #[wasm_bindgen(js_name = _page)]
     pub fn replay_page(&self, page: JsValue) {
-        if let Value::Object(page) = to_value(&page) {
+        if let Some(page) = to_map(&page) {
             *self.inner.replay_page.borrow_mut() = Some(page);
         }
     }

@@ -1,6 +1,7 @@
-// The SDK's HTTP requests, as one call from the wasm: what would otherwise be
-// a Promise chain crossing the JS boundary at every step (fetch, status,
-// headers, body). Every outcome is a settled Promise, never a throw.
+// Raw browser calls the wasm would otherwise make piece by piece across the
+// JS boundary: HTTP requests, cookies and the page context. Only the calls
+// live here, the decisions stay in Rust. Nothing here throws: every outcome
+// is a value (or a settled Promise).
 
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
@@ -24,5 +25,57 @@ export function request(url, body, keepalive) {
     } catch {
       // Nothing more can be done for a page that is going away.
     }
+  }
+}
+
+/** A string property as it is, anything else as `''`. */
+const text = (value) => (typeof value === 'string' ? value : '');
+
+/**
+ * The current page as Segment's `context.page`; `{}` where there is no
+ * `location` (or reading it threw).
+ */
+export function pageContext() {
+  try {
+    const { href, pathname, search } = location;
+    const { referrer, title } = globalThis.document ?? {};
+    return { url: text(href), path: text(pathname), search: text(search), referrer: text(referrer), title: text(title) };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The value of cookie `name`, URI-decoded; `undefined` when it is absent,
+ * empty, malformed, or the page's cookies are blocked.
+ */
+export function getCookie(name) {
+  try {
+    for (const pair of text(document.cookie).split(';')) {
+      const trimmed = pair.trim();
+      const at = trimmed.indexOf('=');
+      if (at < 0 || trimmed.slice(0, at) !== name) continue;
+      try {
+        const value = decodeURIComponent(trimmed.slice(at + 1));
+        if (value) return value;
+      } catch {
+        // A malformed escape: look for another cookie of that name.
+      }
+    }
+  } catch {
+    // Cookies blocked (a sandboxed iframe).
+  }
+}
+
+/**
+ * Writes cookie `name` (`max-age` in seconds, on `domain` when not empty);
+ * false when the browser threw.
+ */
+export function setCookie(name, value, maxAge, domain) {
+  try {
+    document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Lax${domain ? `; domain=${domain}` : ''}`;
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -6,7 +6,9 @@
 use zendesk_analytics_core::{Map, Value};
 
 use crate::event::put;
-use crate::js::{call, call_with_text, get_string, global};
+use wasm_bindgen::prelude::*;
+
+use crate::js::{call, call_with_text, get_string, global, to_map};
 
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -53,20 +55,19 @@ impl StaticContext {
     }
 }
 
-/// The current page as Segment's `context.page`: url, path, referrer, title, search.
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    // `catch` although it never throws: it makes wasm-bindgen wrap the call
+    // in the glue's import object rather than import it from a second module,
+    // which scripts/minify-wasm-names.mjs does not handle.
+    #[wasm_bindgen(catch, js_name = pageContext)]
+    fn page_context() -> Result<JsValue, JsValue>;
+}
+
+/// The current page as Segment's `context.page`: url, path, referrer, title,
+/// search (read in one call: src/browser.js).
 pub fn current_page() -> Map {
-    let mut page = Map::new();
-    let location = global("location");
-    if !location.is_object() {
-        return page;
-    }
-    let document = global("document");
-    let fields =
-        [("url", &location, "href"), ("path", &location, "pathname"), ("search", &location, "search"), ("referrer", &document, "referrer"), ("title", &document, "title")];
-    for (key, source, name) in fields {
-        put(&mut page, key, get_string(source, name).unwrap_or_default().into());
-    }
-    page
+    page_context().ok().and_then(|page| to_map(&page)).unwrap_or_default()
 }
 
 /// `context.campaign` from `utm_*` query parameters (`utm_campaign` is `name`).

@@ -133,7 +133,12 @@ pub fn parse_json(text: &str) -> JsValue {
 
 /// A JSON object's members, `None` for anything else.
 pub fn parse_json_object(text: &str) -> Option<Map> {
-    match to_value(&parse_json(text)) {
+    to_map(&parse_json(text))
+}
+
+/// A JS object's members (as [`to_value`] sees them), `None` for anything else.
+pub fn to_map(js: &JsValue) -> Option<Map> {
+    match to_value(js) {
         Value::Object(map) => Some(map),
         _ => None,
     }

@@ -5,13 +5,13 @@
 
 use std::cell::OnceCell;
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 use web_sys::Storage;
 
-use crate::js::{call, call_with_text, get_string, global, set};
+use crate::js::{call, get_string, global};
 
 /// A year in seconds (`max-age` of the id cookies).
-const YEAR_SECONDS: &str = "31536000";
+const YEAR_SECONDS: u32 = 31_536_000;
 
 /// `window.localStorage`, if the browser lets us have it.
 pub fn local_storage() -> Option<Storage> {
@@ -34,37 +34,25 @@ pub fn local_remove(key: &str) {
     }
 }
 
-/// `document.cookie`, unless the page's cookies are blocked.
-fn cookies() -> Option<String> {
-    get_string(&global("document"), "cookie")
-}
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// The value of cookie `name`, URI-decoded; `None` when it is absent,
+    /// empty or malformed, or cookies are blocked.
+    #[wasm_bindgen(js_name = getCookie)]
+    pub fn cookie_get(name: &str) -> Option<String>;
 
-/// Writes one `document.cookie` line; false when the browser refused it.
-fn write_cookie(line: &str) -> bool {
-    set(&global("document"), "cookie", &line.into())
-}
-
-/// The value of cookie `name`, URI-decoded.
-pub fn cookie_get(name: &str) -> Option<String> {
-    let all = cookies()?;
-    all.split(';').find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        if k != name {
-            return None;
-        }
-        call_with_text("decodeURIComponent", v).filter(|v| !v.is_empty())
-    })
+    /// Writes one cookie (`max-age` in seconds, on `domain` unless empty);
+    /// false when the browser refused it.
+    #[wasm_bindgen(js_name = setCookie)]
+    fn write_cookie(name: &str, value: &str, max_age: u32, domain: &str) -> bool;
 }
 
 /// Sets (or, with `None`, deletes) cookie `name` on the registrable domain
 /// for a year, SameSite=Lax. False when the browser refused it.
 pub fn cookie_set(name: &str, value: Option<&str>) -> bool {
-    let encoded = value.and_then(|v| call_with_text("encodeURIComponent", v)).unwrap_or_default();
-    let max_age = if value.is_some() { YEAR_SECONDS } else { "0" };
+    let max_age = if value.is_some() { YEAR_SECONDS } else { 0 };
     let domain = registrable_domain().unwrap_or_default();
-    let domain_attribute = if domain.is_empty() { "" } else { "; domain=" };
-    let line = [name, "=", &encoded, "; path=/; max-age=", max_age, "; SameSite=Lax", domain_attribute, &domain].concat();
-    write_cookie(&line) && (value.is_none() || cookie_get(name).as_deref() == value)
+    write_cookie(name, value.unwrap_or_default(), max_age, &domain) && (value.is_none() || cookie_get(name).as_deref() == value)
 }
 
 thread_local! {
@@ -98,8 +86,8 @@ fn probe_domain() -> Option<String> {
             continue;
         }
         let candidate = &host[start..];
-        if write_cookie(&[PROBE, "=1; path=/; max-age=10; domain=", candidate].concat()) && cookie_get(PROBE).is_some() {
-            write_cookie(&[PROBE, "=; path=/; max-age=0; domain=", candidate].concat());
+        if write_cookie(PROBE, "1", 10, candidate) && cookie_get(PROBE).is_some() {
+            write_cookie(PROBE, "", 0, candidate);
             return Some(candidate.to_owned());
         }
     }
