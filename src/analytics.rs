@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
 
@@ -15,7 +15,7 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
-use crate::js::{call, call_global, get, get_string, global, parse_json, set, to_map, to_value, warn};
+use crate::js::{call, call_global, get, get_string, global, parse_json, to_map, to_value, warn};
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
@@ -350,13 +350,14 @@ impl Inner {
     /// A call refused before it became an event: reported, never thrown.
     fn invalid(&self, reason: &str, callback: Option<Function>) -> Promise {
         warn(&["call ignored: ", reason].concat());
-        let result = Object::new();
-        set(&result, "invalid", &reason.into());
+        let mut text = ObjectText::new();
+        text.string(Delivery::Invalid.name(), reason);
+        let result = parse_json(&text.finish());
         self.emit(Delivery::Invalid, &result);
         if let Some(cb) = callback {
             let _ = cb.call1(&JsValue::NULL, &result);
         }
-        Promise::resolve(&JsValue::from(result))
+        Promise::resolve(&result)
     }
 
     /// Maps the event in the browser and queues it unless it maps to

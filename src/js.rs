@@ -154,11 +154,6 @@ pub fn get_string(obj: &JsValue, key: &str) -> Option<String> {
     get(obj, key).as_string()
 }
 
-/// Sets `obj[key] = value`; false when that threw (a refusing setter).
-pub fn set(obj: &JsValue, key: &str, value: &JsValue) -> bool {
-    Reflect::set(obj, &JsValue::from_str(key), value).is_ok()
-}
-
 /// Logs `zendesk-analytics: {message}` as a console warning.
 pub fn warn(message: &str) {
     let _ = call(&global("console"), "warn", &[&JsValue::from_str(&["zendesk-analytics: ", message].concat())]);
