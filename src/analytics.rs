@@ -143,15 +143,22 @@ impl Analytics {
         let inner = &self.inner;
         let mut fields = Map::new();
         let (name, options, callback) = match kind {
-            Kind::Identify => {
+            // The same arguments and fields, applied to the user or the group.
+            Kind::Identify | Kind::Group => {
                 let call = resolve_id_call(&a, &b, &c, &d);
-                let traits = {
-                    let mut identity = inner.identity.borrow_mut();
+                let mut identity = inner.identity.borrow_mut();
+                let (name, traits) = if let Kind::Group = kind {
+                    identity.group(call.id.as_deref(), &call.traits);
+                    if let Some(id) = &identity.group_id {
+                        put(&mut fields, "groupId", id.as_str().into());
+                    }
+                    ("group", &identity.group_traits)
+                } else {
                     identity.identify(call.id.as_deref(), &call.traits);
-                    identity.traits.clone()
+                    ("identify", &identity.traits)
                 };
-                put(&mut fields, "traits", Value::Object(traits));
-                ("identify", call.options, call.callback)
+                put(&mut fields, "traits", Value::Object(traits.clone()));
+                (name, call.options, call.callback)
             }
             Kind::Track => {
                 let Some(call) = resolve_track(&a, &b, &c, &d) else {
@@ -173,19 +180,6 @@ impl Analytics {
                 }
                 put(&mut fields, "properties", Value::Object(properties));
                 ("page", call.options, call.callback)
-            }
-            Kind::Group => {
-                let call = resolve_id_call(&a, &b, &c, &d);
-                let (group_id, traits) = {
-                    let mut identity = inner.identity.borrow_mut();
-                    identity.group(call.id.as_deref(), &call.traits);
-                    (identity.group_id.clone(), identity.group_traits.clone())
-                };
-                if let Some(id) = group_id {
-                    put(&mut fields, "groupId", id.into());
-                }
-                put(&mut fields, "traits", Value::Object(traits));
-                ("group", call.options, call.callback)
             }
             Kind::Alias => {
                 let call = resolve_alias(&a, &b, &c, &d);
