@@ -1,7 +1,7 @@
 // Raw browser calls the wasm would otherwise make piece by piece across the
-// JS boundary: HTTP requests, cookies and the page context. Only the calls
-// live here, the decisions stay in Rust. Nothing here throws: every outcome
-// is a value (or a settled Promise).
+// JS boundary: HTTP requests, cookies, the page context and UUIDs. Only the
+// calls live here, the decisions stay in Rust. Nothing here throws: every
+// outcome is a value (or a settled Promise).
 
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
@@ -77,5 +77,14 @@ export function setCookie(name, value, maxAge, domain) {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A random UUID v4; from `Math.random` where `crypto.randomUUID` is missing (insecure contexts). */
+export function uuid() {
+  try {
+    return crypto.randomUUID();
+  } catch {
+    return 'xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx'.replace(/x/g, () => ((Math.random() * 16) | 0).toString(16));
   }
 }

@@ -48,20 +48,12 @@ pub fn now_iso() -> String {
     Date::new_0().to_iso_string().into()
 }
 
-/// A random UUID v4 (`crypto.randomUUID`), falling back to `Math.random`
-/// where crypto is unavailable (insecure contexts).
-pub fn uuid_v4() -> String {
-    // `randomUUID` is missing outside secure contexts.
-    if let Some(id) = call(&global("crypto"), "randomUUID", &[]).ok().and_then(|id| id.as_string()) {
-        return id;
-    }
-    "xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx"
-        .chars()
-        .map(|c| match c {
-            'x' => char::from_digit((js_sys::Math::random() * 16.0) as u32 & 0xf, 16).unwrap_or('0'),
-            c => c,
-        })
-        .collect()
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// A random UUID v4 (`crypto.randomUUID`, or `Math.random` where crypto
+    /// is unavailable: insecure contexts).
+    #[wasm_bindgen(js_name = uuid)]
+    pub fn uuid_v4() -> String;
 }
 
 /// A number as JavaScript's `String(x)` writes it: Rust's float formatting
