@@ -1,7 +1,7 @@
 // Raw browser calls the wasm would otherwise make piece by piece across the
-// JS boundary: HTTP requests, cookies, the page context and UUIDs. Only the
-// calls live here, the decisions stay in Rust. Nothing here throws: every
-// outcome is a value (or a settled Promise).
+// JS boundary: HTTP requests, cookies, the context, UUIDs, timestamps and
+// warnings. Only the calls live here, the decisions stay in Rust. Nothing
+// here throws: every outcome is a value (or a settled Promise).
 
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
@@ -87,4 +87,38 @@ export function uuid() {
   } catch {
     return 'xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx'.replace(/x/g, () => ((Math.random() * 16) | 0).toString(16));
   }
+}
+
+/** The current time as an ISO-8601 string. */
+export function nowIso() {
+  return new Date().toISOString();
+}
+
+/** Logs `zendesk-analytics: {message}` as a console warning. */
+export function warn(message) {
+  try {
+    console.warn(`zendesk-analytics: ${message}`);
+  } catch {
+    // No console: nothing to tell.
+  }
+}
+
+/**
+ * What the context holds for the page's lifetime: `userAgent`, `locale`,
+ * IANA `timezone` (left undefined where unknown).
+ */
+export function staticContext() {
+  const context = {};
+  try {
+    context.userAgent = navigator.userAgent;
+    context.locale = navigator.language;
+  } catch {
+    // No navigator (a worker without one).
+  }
+  try {
+    context.timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {
+    // No Intl.
+  }
+  return context;
 }

@@ -8,7 +8,7 @@ use zendesk_analytics_core::{Map, Value};
 use crate::event::put;
 use wasm_bindgen::prelude::*;
 
-use crate::js::{call, call_with_text, get_string, global, to_map};
+use crate::js::{call_with_text, get_string, to_map};
 
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -23,13 +23,11 @@ pub struct StaticContext {
 
 impl StaticContext {
     pub fn read() -> StaticContext {
-        let navigator = global("navigator");
-        let format = call(&global("Intl"), "DateTimeFormat", &[]).unwrap_or_default();
-        let timezone = call(&format, "resolvedOptions", &[]).ok().and_then(|o| get_string(&o, "timeZone"));
+        let context = static_context().unwrap_or_default();
         StaticContext {
-            user_agent: get_string(&navigator, "userAgent"),
-            locale: get_string(&navigator, "language"),
-            timezone,
+            user_agent: get_string(&context, "userAgent"),
+            locale: get_string(&context, "locale"),
+            timezone: get_string(&context, "timezone"),
         }
     }
 
@@ -62,6 +60,10 @@ extern "C" {
     // which scripts/minify-wasm-names.mjs does not handle.
     #[wasm_bindgen(catch, js_name = pageContext)]
     fn page_context() -> Result<JsValue, JsValue>;
+
+    /// `{userAgent, locale, timezone}`, each where known (`catch`: as above).
+    #[wasm_bindgen(catch, js_name = staticContext)]
+    fn static_context() -> Result<JsValue, JsValue>;
 }
 
 /// The current page as Segment's `context.page`: url, path, referrer, title,

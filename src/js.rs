@@ -4,7 +4,7 @@
 //! through web-sys' typed bindings: each typed method is one more import,
 //! with a shim in the wasm and a function in the JS glue.
 
-use js_sys::{Date, Function, Reflect};
+use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{Map, Number, Value};
 
@@ -43,10 +43,6 @@ pub fn call_with_text(function: &str, text: &str) -> Option<String> {
     call_global(function, &[&text.into()]).ok()?.as_string()
 }
 
-/// The current time as an ISO-8601 string, as Segment timestamps are.
-pub fn now_iso() -> String {
-    Date::new_0().to_iso_string().into()
-}
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
@@ -54,6 +50,13 @@ extern "C" {
     /// is unavailable: insecure contexts).
     #[wasm_bindgen(js_name = uuid)]
     pub fn uuid_v4() -> String;
+
+    /// The current time as an ISO-8601 string, as Segment timestamps are.
+    #[wasm_bindgen(js_name = nowIso)]
+    pub fn now_iso() -> String;
+
+    /// Logs `zendesk-analytics: {message}` as a console warning.
+    pub fn warn(message: &str);
 }
 
 /// A number as JavaScript's `String(x)` writes it: Rust's float formatting
@@ -146,7 +149,3 @@ pub fn get_string(obj: &JsValue, key: &str) -> Option<String> {
     get(obj, key).as_string()
 }
 
-/// Logs `zendesk-analytics: {message}` as a console warning.
-pub fn warn(message: &str) {
-    let _ = call(&global("console"), "warn", &[&JsValue::from_str(&["zendesk-analytics: ", message].concat())]);
-}
