@@ -1,7 +1,7 @@
 // Raw browser calls the wasm would otherwise make piece by piece across the
-// JS boundary: HTTP requests, cookies, the context, UUIDs, timestamps and
-// warnings. Only the calls live here, the decisions stay in Rust. Nothing
-// here throws: every outcome is a value (or a settled Promise).
+// JS boundary: HTTP requests, cookies and localStorage, the context, UUIDs,
+// timestamps and warnings. Only the calls live here, the decisions stay in
+// Rust. Nothing here throws: every outcome is a value (or a settled Promise).
 
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
@@ -121,4 +121,32 @@ export function staticContext() {
     // No Intl.
   }
   return context;
+}
+
+/** `localStorage.getItem(key)`; `null` when it is blocked. */
+export function localGet(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** `localStorage.setItem(key, value)`; false when blocked or over quota. */
+export function localSet(key, value) {
+  try {
+    localStorage.setItem(key, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `localStorage.removeItem(key)`, unless storage is blocked. */
+export function localRemove(key) {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    // Blocked storage holds nothing of ours.
+  }
 }

@@ -8,7 +8,7 @@ use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 use web_sys::Storage;
 
-use crate::js::{call, get_string, global};
+use crate::js::{get_string, global};
 
 /// A year in seconds (`max-age` of the id cookies).
 const YEAR_SECONDS: u32 = 31_536_000;
@@ -18,24 +18,21 @@ pub fn local_storage() -> Option<Storage> {
     Some(global("localStorage")).filter(JsValue::is_object).map(JsCast::unchecked_into)
 }
 
-pub fn local_get(key: &str) -> Option<String> {
-    let storage = local_storage()?;
-    call(&storage, "getItem", &[&key.into()]).ok()?.as_string()
-}
-
-/// False when the write failed (blocked storage, quota exceeded).
-pub fn local_set(key: &str, value: &str) -> bool {
-    local_storage().is_some_and(|s| call(&s, "setItem", &[&key.into(), &value.into()]).is_ok())
-}
-
-pub fn local_remove(key: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = call(&storage, "removeItem", &[&key.into()]);
-    }
-}
-
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
+    /// `localStorage.getItem(key)`; `None` when absent or storage is blocked.
+    #[wasm_bindgen(js_name = localGet)]
+    pub fn local_get(key: &str) -> Option<String>;
+
+    /// `localStorage.setItem(key, value)`; false when the write failed
+    /// (blocked storage, quota exceeded).
+    #[wasm_bindgen(js_name = localSet)]
+    pub fn local_set(key: &str, value: &str) -> bool;
+
+    /// `localStorage.removeItem(key)`, unless storage is blocked.
+    #[wasm_bindgen(js_name = localRemove)]
+    pub fn local_remove(key: &str);
+
     /// The value of cookie `name`, URI-decoded; `None` when it is absent,
     /// empty or malformed, or cookies are blocked.
     #[wasm_bindgen(js_name = getCookie)]
