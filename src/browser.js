@@ -1,7 +1,8 @@
 // Raw browser calls the wasm would otherwise make piece by piece across the
 // JS boundary: HTTP requests, cookies and localStorage, the context, UUIDs,
-// timestamps and warnings. Only the calls live here, the decisions stay in
-// Rust. Nothing here throws: every outcome is a value (or a settled Promise).
+// timestamps, warnings, URI decoding and Promise settling. Only the calls
+// live here, the decisions stay in Rust. Nothing here throws: every outcome
+// is a value (or a settled Promise).
 
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
@@ -148,5 +149,19 @@ export function localRemove(key) {
     localStorage.removeItem(key);
   } catch {
     // Blocked storage holds nothing of ours.
+  }
+}
+
+/** Calls `next` with `Promise.allSettled`'s record of `promise` once it has settled. */
+export function settle(promise, next) {
+  return Promise.allSettled([promise]).then(([result]) => next(result));
+}
+
+/** `decodeURIComponent(text)`; `undefined` for a malformed escape. */
+export function decode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
   }
 }

@@ -8,7 +8,7 @@ use zendesk_analytics_core::{Map, Value};
 use crate::event::put;
 use wasm_bindgen::prelude::*;
 
-use crate::js::{call_with_text, get_string, to_map};
+use crate::js::{get_string, to_map};
 
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -61,6 +61,10 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = pageContext)]
     fn page_context() -> Result<JsValue, JsValue>;
 
+    /// `decodeURIComponent(text)`; `None` for a malformed escape.
+    #[wasm_bindgen(js_name = decode)]
+    fn decode_uri_component(text: &str) -> Option<String>;
+
     /// `{userAgent, locale, timezone}`, each where known (`catch`: as above).
     #[wasm_bindgen(catch, js_name = staticContext)]
     fn static_context() -> Result<JsValue, JsValue>;
@@ -84,7 +88,7 @@ pub fn campaign(search: &str) -> Map {
         }
         let plus_as_space = value.replace('+', " ");
         // A malformed escape keeps the raw text rather than losing the value.
-        let decoded = call_with_text("decodeURIComponent", &plus_as_space).unwrap_or(plus_as_space);
+        let decoded = decode_uri_component(&plus_as_space).unwrap_or(plus_as_space);
         put(&mut campaign, field, decoded.into());
     }
     campaign

@@ -37,12 +37,6 @@ pub fn call_global(function: &str, args: &[&JsValue]) -> Result<JsValue, JsValue
     GLOBAL_THIS.with(|global| call(global, function, args))
 }
 
-/// A global string function (`encodeURIComponent`, …) applied to `text`;
-/// `None` when it throws (a malformed escape).
-pub fn call_with_text(function: &str, text: &str) -> Option<String> {
-    call_global(function, &[&text.into()]).ok()?.as_string()
-}
-
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
