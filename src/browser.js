@@ -165,3 +165,12 @@ export function decode(text) {
     return undefined;
   }
 }
+
+/** The localStorage keys that start with `prefix`; none when it is blocked. */
+export function localKeys(prefix) {
+  try {
+    return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((key) => key?.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}

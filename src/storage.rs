@@ -33,6 +33,11 @@ extern "C" {
     #[wasm_bindgen(js_name = localRemove)]
     pub fn local_remove(key: &str);
 
+    /// The localStorage keys that start with `prefix`; none when storage is
+    /// blocked.
+    #[wasm_bindgen(js_name = localKeys)]
+    pub fn local_keys(prefix: &str) -> js_sys::Array;
+
     /// The value of cookie `name`, URI-decoded; `None` when it is absent,
     /// empty or malformed, or cookies are blocked.
     #[wasm_bindgen(js_name = getCookie)]
