@@ -10,12 +10,12 @@ use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, 
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
-use crate::callbacks::{after, clear_timeout, forever, set_timeout};
+use crate::callbacks::{after, clear_timeout, forever, set_interval, set_timeout};
 use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
-use crate::js::{call, call_global, get, get_string, global, parse_json, to_map, to_value, warn};
+use crate::js::{call, get, get_string, global, parse_json, to_map, to_value, warn};
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
@@ -576,27 +576,25 @@ impl Inner {
 
     /// `online`, `pagehide`, `visibilitychange` and the heartbeat.
     fn listen(self: &Rc<Self>) {
-        let window = global("window");
         let inner = self.clone();
-        listen_to(&window, "online", move || {
+        listen("window", "online", &forever(move || {
             inner.drain(true);
-        });
+        }));
         let inner = self.clone();
-        listen_to(&window, "pagehide", move || inner.on_exit(true));
+        listen("window", "pagehide", &forever(move || inner.on_exit(true)));
         let inner = self.clone();
-        let document = global("document");
-        listen_to(&document.clone(), "visibilitychange", move || {
-            if get(&document, "visibilityState") == "hidden" {
+        listen("document", "visibilitychange", &forever(move || {
+            if get(&global("document"), "visibilityState") == "hidden" {
                 inner.on_exit(false);
             }
-        });
+        }));
         let inner = self.clone();
         let heartbeat = forever(move || {
             if !inner.queue.borrow().is_empty() {
                 inner.save();
             }
         });
-        let _ = call_global("setInterval", &[&heartbeat, &HEARTBEAT_MS.into()]);
+        set_interval(&heartbeat, HEARTBEAT_MS);
     }
 }
 
@@ -613,9 +611,11 @@ fn online() -> bool {
     get(&global("navigator"), "onLine") != JsValue::FALSE
 }
 
-/// Calls `f` on every `name` event of `target` for the page's lifetime.
-fn listen_to(target: &JsValue, name: &str, f: impl FnMut() + 'static) {
-    let _ = call(target, "addEventListener", &[&name.into(), &forever(f)]);
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// Calls `listener` on every `event` of the global `target` (`window`,
+    /// `document`) for the page's lifetime.
+    fn listen(target: &str, event: &str, listener: &JsValue);
 }
 
 /// Asks the proxy for the destination settings; `done` gets them or the

@@ -1,8 +1,8 @@
 // Raw browser calls the wasm would otherwise make piece by piece across the
 // JS boundary: HTTP requests, cookies and localStorage, the context, UUIDs,
-// timestamps, warnings, URI decoding and Promise settling. Only the calls
-// live here, the decisions stay in Rust. Nothing here throws: every outcome
-// is a value (or a settled Promise).
+// timestamps, warnings, URI decoding, event listeners and Promise settling.
+// Only the calls live here, the decisions stay in Rust. Nothing here throws:
+// every outcome is a value (or a settled Promise).
 
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
@@ -172,5 +172,14 @@ export function localKeys(prefix) {
     return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((key) => key?.startsWith(prefix));
   } catch {
     return [];
+  }
+}
+
+/** Calls `listener` on every `event` of the global `target` (`window`, `document`). */
+export function listen(target, event, listener) {
+  try {
+    globalThis[target].addEventListener(event, listener);
+  } catch {
+    // No such target (a worker): nothing to listen to.
   }
 }

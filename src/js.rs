@@ -32,11 +32,6 @@ pub fn call(target: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue
     }
 }
 
-/// `globalThis[function](...args)`, as [`call`].
-pub fn call_global(function: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-    GLOBAL_THIS.with(|global| call(global, function, args))
-}
-
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
