@@ -15,7 +15,7 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
-use crate::js::{call, get, get_string, global, parse_json, to_map, to_value, warn};
+use crate::js::{get, get_string, global, parse_json, to_map, to_value, warn};
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
@@ -385,7 +385,7 @@ impl Inner {
         }
         let result = parse_json(&text.finish());
         if let Some(kind) = mapped_kind.filter(|_| self.debug.get()) {
-            let _ = call(&global("console"), "log", &[&"zendesk-analytics".into(), &kind.into(), &get(&result, "mapping")]);
+            log_mapping(kind, &get(&result, "mapping"));
         }
         match refused {
             Some((delivery, _)) => self.emit(delivery, &result),
@@ -616,6 +616,10 @@ extern "C" {
     /// Calls `listener` on every `event` of the global `target` (`window`,
     /// `document`) for the page's lifetime.
     fn listen(target: &str, event: &str, listener: &JsValue);
+
+    /// Logs the mapping of a `kind` call to the console (`debug(true)`).
+    #[wasm_bindgen(js_name = logMapping)]
+    fn log_mapping(kind: &str, mapping: &JsValue);
 }
 
 /// Asks the proxy for the destination settings; `done` gets them or the

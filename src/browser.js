@@ -1,8 +1,8 @@
 // Raw browser calls the wasm would otherwise make piece by piece across the
 // JS boundary: HTTP requests, cookies and localStorage, the context, UUIDs,
-// timestamps, warnings, URI decoding, event listeners and Promise settling.
-// Only the calls live here, the decisions stay in Rust. Nothing here throws:
-// every outcome is a value (or a settled Promise).
+// timestamps, console output, URI decoding, event listeners and Promise
+// settling. Only the calls live here, the decisions stay in Rust. Nothing
+// here throws: every outcome is a value (or a settled Promise).
 
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
@@ -181,5 +181,14 @@ export function listen(target, event, listener) {
     globalThis[target].addEventListener(event, listener);
   } catch {
     // No such target (a worker): nothing to listen to.
+  }
+}
+
+/** Logs the mapping of a `kind` call to the console (`debug(true)`). */
+export function logMapping(kind, mapping) {
+  try {
+    console.log('zendesk-analytics', kind, mapping);
+  } catch {
+    // No console: nothing to show.
   }
 }

@@ -1,10 +1,11 @@
 //! Small, fallible helpers over browser APIs.
 //!
-//! Browser objects are reached by name (`global`, `get`, `call`) rather than
-//! through web-sys' typed bindings: each typed method is one more import,
-//! with a shim in the wasm and a function in the JS glue.
+//! Browser objects are reached by name (`global`, `get`) rather than through
+//! web-sys' typed bindings: each typed method is one more import, with a shim
+//! in the wasm and a function in the JS glue. Calls into the browser are
+//! leaf functions in src/browser.js, each one import that never throws.
 
-use js_sys::{Function, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{Map, Number, Value};
 
@@ -19,19 +20,6 @@ extern "C" {
 pub fn global(name: &str) -> JsValue {
     GLOBAL_THIS.with(|global| get(global, name))
 }
-
-/// `target[method](...args)` (up to three arguments); `Err` when it is not
-/// a function or it throws.
-pub fn call(target: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-    let function: Function = get(target, method).unchecked_into();
-    match args {
-        [] => function.call0(target),
-        [a] => function.call1(target, a),
-        [a, b] => function.call2(target, a, b),
-        [a, b, c, ..] => function.call3(target, a, b, c),
-    }
-}
-
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
