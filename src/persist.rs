@@ -6,7 +6,10 @@
 //! stops its heartbeat. A loading tab adopts closed and stale entries under
 //! a cross-tab lock, so exactly one tab takes over (and sends) them.
 
+use zendesk_analytics_core::{Number, Value};
+
 use crate::js::{get, parse_json, uuid_v4};
+use crate::json::ObjectText;
 use crate::queue::Queue;
 use crate::storage::{local_get, local_keys, local_remove, local_set, local_storage};
 
@@ -40,15 +43,11 @@ impl Persisted {
             local_remove(&self.key);
             return true;
         }
-        // `Date.now()` is whole milliseconds: written as an integer, which
-        // keeps Rust's float formatting out of the wasm.
-        let text = format!(
-            "{{\"t\":{},\"c\":{},\"q\":{}}}",
-            js_sys::Date::now() as u64,
-            closed,
-            queue.to_storage()
-        );
-        local_set(&self.key, &text)
+        let mut entry = ObjectText::new();
+        entry.value("t", &Value::Number(Number::from_f64(js_sys::Date::now())));
+        entry.value("c", &Value::Bool(closed));
+        entry.json("q", &queue.to_storage());
+        local_set(&self.key, &entry.finish())
     }
 
     /// Moves the events of closed or stale tabs into `queue` (deduplicated
