@@ -4,21 +4,22 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
-use crate::callbacks::{after, clear_timeout, forever, set_timeout};
+use crate::callbacks::{after, clear_timeout, forever, set_interval, set_timeout};
 use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
-use crate::js::{call, call_global, get, get_string, global, object_to_js, parse_json, set, to_js, to_value, warn};
+use crate::js::{get, get_string, global, parse_json, to_map, to_value, warn};
+use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
-use crate::transport::{accepted, batch_url, body, fetch, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
+use crate::transport::{accepted, batch_url, body, get_request, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
 const FLUSH_INTERVAL_MS: f64 = 5_000.0;
@@ -142,15 +143,22 @@ impl Analytics {
         let inner = &self.inner;
         let mut fields = Map::new();
         let (name, options, callback) = match kind {
-            Kind::Identify => {
+            // The same arguments and fields, applied to the user or the group.
+            Kind::Identify | Kind::Group => {
                 let call = resolve_id_call(&a, &b, &c, &d);
-                let traits = {
-                    let mut identity = inner.identity.borrow_mut();
+                let mut identity = inner.identity.borrow_mut();
+                let (name, traits) = if let Kind::Group = kind {
+                    identity.group(call.id.as_deref(), &call.traits);
+                    if let Some(id) = &identity.group_id {
+                        put(&mut fields, "groupId", id.as_str().into());
+                    }
+                    ("group", &identity.group_traits)
+                } else {
                     identity.identify(call.id.as_deref(), &call.traits);
-                    identity.traits.clone()
+                    ("identify", &identity.traits)
                 };
-                put(&mut fields, "traits", Value::Object(traits));
-                ("identify", call.options, call.callback)
+                put(&mut fields, "traits", Value::Object(traits.clone()));
+                (name, call.options, call.callback)
             }
             Kind::Track => {
                 let Some(call) = resolve_track(&a, &b, &c, &d) else {
@@ -172,19 +180,6 @@ impl Analytics {
                 }
                 put(&mut fields, "properties", Value::Object(properties));
                 ("page", call.options, call.callback)
-            }
-            Kind::Group => {
-                let call = resolve_id_call(&a, &b, &c, &d);
-                let (group_id, traits) = {
-                    let mut identity = inner.identity.borrow_mut();
-                    identity.group(call.id.as_deref(), &call.traits);
-                    (identity.group_id.clone(), identity.group_traits.clone())
-                };
-                if let Some(id) = group_id {
-                    put(&mut fields, "groupId", id.into());
-                }
-                put(&mut fields, "traits", Value::Object(traits));
-                ("group", call.options, call.callback)
             }
             Kind::Alias => {
                 let call = resolve_alias(&a, &b, &c, &d);
@@ -295,7 +290,7 @@ impl Analytics {
     /// made on, for the next call's `context.page`.
     #[wasm_bindgen(js_name = _page)]
     pub fn replay_page(&self, page: JsValue) {
-        if let Value::Object(page) = to_value(&page) {
+        if let Some(page) = to_map(&page) {
             *self.inner.replay_page.borrow_mut() = Some(page);
         }
     }
@@ -318,7 +313,7 @@ impl User {
 
     pub fn traits(&self) -> JsValue {
         let identity = self.inner.identity.borrow();
-        object_to_js(if self.group { &identity.group_traits } else { &identity.traits })
+        parse_json(&object_to_json(if self.group { &identity.group_traits } else { &identity.traits }))
     }
 }
 
@@ -349,56 +344,59 @@ impl Inner {
     /// A call refused before it became an event: reported, never thrown.
     fn invalid(&self, reason: &str, callback: Option<Function>) -> Promise {
         warn(&["call ignored: ", reason].concat());
-        let result = Object::new();
-        set(&result, "invalid", &reason.into());
+        let mut text = ObjectText::new();
+        text.string(Delivery::Invalid.name(), reason);
+        let result = parse_json(&text.finish());
         self.emit(Delivery::Invalid, &result);
         if let Some(cb) = callback {
             let _ = cb.call1(&JsValue::NULL, &result);
         }
-        Promise::resolve(&JsValue::from(result))
+        Promise::resolve(&result)
     }
 
     /// Maps the event in the browser and queues it unless it maps to
     /// nothing; returns what happened (and tells the callback).
     fn dispatch(self: &Rc<Self>, built: Built, callback: Option<Function>) -> JsValue {
-        let result = Object::new();
-        set(&result, "messageId", &built.message_id.as_str().into());
-        match Event::from_value(&built.value) {
+        let mut text = ObjectText::new();
+        text.string("messageId", &built.message_id);
+        let mut mapped_kind = None;
+        // The delivery event and reason when the event goes no further.
+        let refused = match Event::from_value(&built.value) {
             Err(e) => {
                 let reason = e.to_string();
                 warn(&["event not sent: ", &reason].concat());
-                set(&result, "invalid", &reason.into());
-                set(&result, "event", &parse_json(&built.json));
-                self.emit(Delivery::Invalid, &result);
+                Some((Delivery::Invalid, reason))
             }
             Ok(event) => {
                 let mapping = self.settings.borrow().as_ref().map(|s| map_event(&event, s));
                 if let Some(mapping) = &mapping {
-                    let mapped = to_js(&mapping.to_value());
-                    if self.debug.get() {
-                        let _ = call(&global("console"), "log", &[&"zendesk-analytics".into(), &event.kind.as_str().into(), &mapped]);
-                    }
-                    set(&result, "mapping", &mapped);
+                    text.value("mapping", &mapping.to_value());
+                    mapped_kind = Some(event.kind.as_str());
                 }
-                match mapping.filter(|m| m.is_empty()).map(|m| drop_reason(&m.zendesk)) {
-                    Some(reason) => {
-                        set(&result, "dropped", &reason.into());
-                        set(&result, "event", &parse_json(&built.json));
-                        self.emit(Delivery::Dropped, &result);
-                    }
-                    None => {
-                        self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 });
-                        set(&result, "queued", &true.into());
-                    }
-                }
+                mapping.filter(|m| m.is_empty()).map(|m| (Delivery::Dropped, drop_reason(&m.zendesk)))
             }
+        };
+        match &refused {
+            Some((delivery, reason)) => {
+                text.string(delivery.name(), reason);
+                text.json("event", &built.json);
+            }
+            None => text.json("queued", "true"),
+        }
+        let result = parse_json(&text.finish());
+        if let Some(kind) = mapped_kind.filter(|_| self.debug.get()) {
+            log_mapping(kind, &get(&result, "mapping"));
+        }
+        match refused {
+            Some((delivery, _)) => self.emit(delivery, &result),
+            None => self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 }),
         }
         if let Some(cb) = callback {
             if cb.call1(&JsValue::NULL, &result).is_err() {
                 warn("a callback threw");
             }
         }
-        result.into()
+        result
     }
 
     fn enqueue(self: &Rc<Self>, event: Queued) {
@@ -420,11 +418,11 @@ impl Inner {
 
     fn report_dropped(&self, event: &Queued, reason: &str) {
         warn(&["event ", &event.message_id, " dropped: ", reason].concat());
-        let payload = Object::new();
-        set(&payload, "messageId", &event.message_id.as_str().into());
-        set(&payload, "dropped", &reason.into());
-        set(&payload, "event", &parse_json(&event.json));
-        self.emit(Delivery::Dropped, &payload);
+        let mut payload = ObjectText::new();
+        payload.string("messageId", &event.message_id);
+        payload.string("dropped", reason);
+        payload.json("event", &event.json);
+        self.emit(Delivery::Dropped, &parse_json(&payload.finish()));
     }
 
     /// Persists the queue once the current task is done: a burst of calls
@@ -513,9 +511,9 @@ impl Inner {
                 self.queue.borrow_mut().remove(&ids);
                 self.retry_at.set(0.0);
                 self.save();
-                let payload = Object::new();
-                set(&payload, "messageIds", &to_js(&ids.to_value()));
-                self.emit(Delivery::Delivered, &payload);
+                let mut payload = ObjectText::new();
+                payload.value("messageIds", &ids.to_value());
+                self.emit(Delivery::Delivered, &parse_json(&payload.finish()));
             }
             Err(SendError::Refused(reason)) => {
                 self.queue.borrow_mut().remove(&ids);
@@ -578,27 +576,25 @@ impl Inner {
 
     /// `online`, `pagehide`, `visibilitychange` and the heartbeat.
     fn listen(self: &Rc<Self>) {
-        let window = global("window");
         let inner = self.clone();
-        listen_to(&window, "online", move || {
+        listen("window", "online", &forever(move || {
             inner.drain(true);
-        });
+        }));
         let inner = self.clone();
-        listen_to(&window, "pagehide", move || inner.on_exit(true));
+        listen("window", "pagehide", &forever(move || inner.on_exit(true)));
         let inner = self.clone();
-        let document = global("document");
-        listen_to(&document.clone(), "visibilitychange", move || {
-            if get(&document, "visibilityState") == "hidden" {
+        listen("document", "visibilitychange", &forever(move || {
+            if get(&global("document"), "visibilityState") == "hidden" {
                 inner.on_exit(false);
             }
-        });
+        }));
         let inner = self.clone();
         let heartbeat = forever(move || {
             if !inner.queue.borrow().is_empty() {
                 inner.save();
             }
         });
-        let _ = call_global("setInterval", &[&heartbeat, &HEARTBEAT_MS.into()]);
+        set_interval(&heartbeat, HEARTBEAT_MS);
     }
 }
 
@@ -615,38 +611,32 @@ fn online() -> bool {
     get(&global("navigator"), "onLine") != JsValue::FALSE
 }
 
-/// Calls `f` on every `name` event of `target` for the page's lifetime.
-fn listen_to(target: &JsValue, name: &str, f: impl FnMut() + 'static) {
-    let _ = call(target, "addEventListener", &[&name.into(), &forever(f)]);
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// Calls `listener` on every `event` of the global `target` (`window`,
+    /// `document`) for the page's lifetime.
+    fn listen(target: &str, event: &str, listener: &JsValue);
+
+    /// Logs the mapping of a `kind` call to the console (`debug(true)`).
+    #[wasm_bindgen(js_name = logMapping)]
+    fn log_mapping(kind: &str, mapping: &JsValue);
 }
 
 /// Asks the proxy for the destination settings; `done` gets them or the
 /// reason why not. The Promise settles after `done` has run.
 fn fetch_settings(url: &str, done: impl FnOnce(Result<Settings, String>) + 'static) -> Promise {
-    let Ok(request) = fetch(url, &JsValue::UNDEFINED) else {
-        done(Err("network error".into()));
-        return Promise::resolve(&JsValue::UNDEFINED);
-    };
-    after(&request, move |answer| {
-        let response = match answer {
-            Ok(response) if accepted(&response) => response,
-            Ok(response) => {
-                done(Err(format!("the proxy answered {}", status(&response))));
-                return JsValue::UNDEFINED;
+    after(&get_request(url), move |answer| {
+        done(match answer {
+            Ok(answer) if accepted(&answer) => {
+                let json = parse_json(&text(&answer));
+                match json.is_object() {
+                    true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.to_string()),
+                    false => Err("the settings are not JSON".into()),
+                }
             }
-            Err(_) => {
-                done(Err("network error".into()));
-                return JsValue::UNDEFINED;
-            }
-        };
-        after(&text(&response), move |text| {
-            let json = text.map(|t| parse_json(&t.as_string().unwrap_or_default())).unwrap_or_default();
-            done(match json.is_object() {
-                true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.to_string()),
-                false => Err("the settings are not JSON".into()),
-            });
-            JsValue::UNDEFINED
-        })
-        .into()
+            Ok(answer) => Err(format!("the proxy answered {}", status(&answer))),
+            Err(_) => Err("network error".into()),
+        });
+        JsValue::UNDEFINED
     })
 }

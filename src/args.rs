@@ -6,7 +6,7 @@
 use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::to_value;
+use crate::js::to_map;
 use zendesk_analytics_core::{Map, Value};
 
 /// A resolved `identify` or `group` call.
@@ -51,10 +51,7 @@ fn is_object(v: &JsValue) -> bool {
 }
 
 fn as_map(v: &JsValue) -> Map {
-    match to_value(v) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    to_map(v).unwrap_or_default()
 }
 
 fn object_or_empty(v: &JsValue) -> Map {

@@ -4,23 +4,28 @@
 //! Every callback has the one signature [`Callback`], boxed, so that the glue
 //! converting a Rust closure for JS exists once.
 
-use js_sys::{Array, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::js::get;
 
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// Calls `next` with `Promise.allSettled`'s record of `promise` once it
+    /// has settled; the Promise of what `next` returns. `catch` although it
+    /// never throws: see `page_context` in src/context.rs.
+    #[wasm_bindgen(catch)]
+    fn settle(promise: &Promise, next: &JsValue) -> Result<Promise, JsValue>;
+}
+
 #[wasm_bindgen]
 extern "C" {
-    /// The Promise of `Promise.allSettled`, whose `then` takes any callback.
-    type AllSettled;
-    #[wasm_bindgen(js_namespace = Promise, js_name = allSettled)]
-    fn all_settled(promises: &Array) -> AllSettled;
-    #[wasm_bindgen(method)]
-    fn then(this: &AllSettled, on_fulfilled: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout_with(handler: &JsValue, delay_ms: i32) -> i32;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(id: i32);
+    #[wasm_bindgen(js_name = setInterval)]
+    pub fn set_interval(handler: &JsValue, delay_ms: i32) -> i32;
 }
 
 /// What every callback handed to JS is.
@@ -37,13 +42,10 @@ pub fn after(promise: &Promise, next: impl FnOnce(Settled) -> JsValue + 'static)
 
 // Boxed: one closure type for every caller, so its glue exists once.
 fn after_boxed(promise: &Promise, next: Box<dyn FnOnce(Settled) -> JsValue>) -> Promise {
-    let on_settled = Closure::<Callback>::once_into_js(move |results: JsValue| {
-        let result = get(&results, "0");
+    let on_settled = Closure::<Callback>::once_into_js(move |result: JsValue| {
         next(if get(&result, "status") == "fulfilled" { Ok(get(&result, "value")) } else { Err(get(&result, "reason")) })
     });
-    let promises = Array::new();
-    promises.push(promise);
-    all_settled(&promises).then(&on_settled)
+    settle(promise, &on_settled).unwrap_or_else(|_| Promise::resolve(&JsValue::UNDEFINED))
 }
 
 /// Runs `f` once after `delay_ms`; returns the timer id.

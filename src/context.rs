@@ -6,7 +6,9 @@
 use zendesk_analytics_core::{Map, Value};
 
 use crate::event::put;
-use crate::js::{call, call_with_text, get_string, global};
+use wasm_bindgen::prelude::*;
+
+use crate::js::{get_string, to_map};
 
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -21,13 +23,11 @@ pub struct StaticContext {
 
 impl StaticContext {
     pub fn read() -> StaticContext {
-        let navigator = global("navigator");
-        let format = call(&global("Intl"), "DateTimeFormat", &[]).unwrap_or_default();
-        let timezone = call(&format, "resolvedOptions", &[]).ok().and_then(|o| get_string(&o, "timeZone"));
+        let context = static_context().unwrap_or_default();
         StaticContext {
-            user_agent: get_string(&navigator, "userAgent"),
-            locale: get_string(&navigator, "language"),
-            timezone,
+            user_agent: get_string(&context, "userAgent"),
+            locale: get_string(&context, "locale"),
+            timezone: get_string(&context, "timezone"),
         }
     }
 
@@ -53,20 +53,27 @@ impl StaticContext {
     }
 }
 
-/// The current page as Segment's `context.page`: url, path, referrer, title, search.
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    // `catch` although it never throws: it makes wasm-bindgen wrap the call
+    // in the glue's import object rather than import it from a second module,
+    // which scripts/minify-wasm-names.mjs does not handle.
+    #[wasm_bindgen(catch, js_name = pageContext)]
+    fn page_context() -> Result<JsValue, JsValue>;
+
+    /// `decodeURIComponent(text)`; `None` for a malformed escape.
+    #[wasm_bindgen(js_name = decode)]
+    fn decode_uri_component(text: &str) -> Option<String>;
+
+    /// `{userAgent, locale, timezone}`, each where known (`catch`: as above).
+    #[wasm_bindgen(catch, js_name = staticContext)]
+    fn static_context() -> Result<JsValue, JsValue>;
+}
+
+/// The current page as Segment's `context.page`: url, path, referrer, title,
+/// search (read in one call: src/browser.js).
 pub fn current_page() -> Map {
-    let mut page = Map::new();
-    let location = global("location");
-    if !location.is_object() {
-        return page;
-    }
-    let document = global("document");
-    let fields =
-        [("url", &location, "href"), ("path", &location, "pathname"), ("search", &location, "search"), ("referrer", &document, "referrer"), ("title", &document, "title")];
-    for (key, source, name) in fields {
-        put(&mut page, key, get_string(source, name).unwrap_or_default().into());
-    }
-    page
+    page_context().ok().and_then(|page| to_map(&page)).unwrap_or_default()
 }
 
 /// `context.campaign` from `utm_*` query parameters (`utm_campaign` is `name`).
@@ -81,7 +88,7 @@ pub fn campaign(search: &str) -> Map {
         }
         let plus_as_space = value.replace('+', " ");
         // A malformed escape keeps the raw text rather than losing the value.
-        let decoded = call_with_text("decodeURIComponent", &plus_as_space).unwrap_or(plus_as_space);
+        let decoded = decode_uri_component(&plus_as_space).unwrap_or(plus_as_space);
         put(&mut campaign, field, decoded.into());
     }
     campaign

@@ -14,6 +14,14 @@ pub enum Delivery {
     Invalid,
 }
 
+impl Delivery {
+    /// The event's name, also the key of the reason in its payload
+    /// (`{dropped: reason}`).
+    pub fn name(self) -> &'static str {
+        NAMES[self as usize]
+    }
+}
+
 /// The names of the `Delivery` events, in their order.
 const NAMES: [&str; 3] = ["delivered", "dropped", "invalid"];
 

@@ -7,10 +7,10 @@
 //! memory is all there is. Everything is read once at load and kept in
 //! memory: storage is written only when something changes, never read per call.
 
-use zendesk_analytics_core::{Map, Value};
+use zendesk_analytics_core::Map;
 
 use crate::js::{parse_json_object, uuid_v4};
-use crate::json::to_json;
+use crate::json::object_to_json;
 use crate::storage::{cookie_get, cookie_set, local_get, local_remove, local_set};
 
 pub const USER_ID_KEY: &str = "za_uid";
@@ -80,7 +80,7 @@ fn store_map(key: &str, map: &Map) {
     if map.is_empty() {
         local_remove(key);
     } else {
-        local_set(key, &to_json(&Value::Object(map.clone())));
+        local_set(key, &object_to_json(map));
     }
 }
 

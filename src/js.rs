@@ -1,10 +1,11 @@
 //! Small, fallible helpers over browser APIs.
 //!
-//! Browser objects are reached by name (`global`, `get`, `call`) rather than
-//! through web-sys' typed bindings: each typed method is one more import,
-//! with a shim in the wasm and a function in the JS glue.
+//! Browser objects are reached by name (`global`, `get`) rather than through
+//! web-sys' typed bindings: each typed method is one more import, with a shim
+//! in the wasm and a function in the JS glue. Calls into the browser are
+//! leaf functions in src/browser.js, each one import that never throws.
 
-use js_sys::{Date, Function, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{Map, Number, Value};
 
@@ -20,48 +21,19 @@ pub fn global(name: &str) -> JsValue {
     GLOBAL_THIS.with(|global| get(global, name))
 }
 
-/// `target[method](...args)` (up to three arguments); `Err` when it is not
-/// a function or it throws.
-pub fn call(target: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-    let function: Function = get(target, method).unchecked_into();
-    match args {
-        [] => function.call0(target),
-        [a] => function.call1(target, a),
-        [a, b] => function.call2(target, a, b),
-        [a, b, c, ..] => function.call3(target, a, b, c),
-    }
-}
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// A random UUID v4 (`crypto.randomUUID`, or `Math.random` where crypto
+    /// is unavailable: insecure contexts).
+    #[wasm_bindgen(js_name = uuid)]
+    pub fn uuid_v4() -> String;
 
-/// `globalThis[function](...args)`, as [`call`].
-pub fn call_global(function: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-    GLOBAL_THIS.with(|global| call(global, function, args))
-}
+    /// The current time as an ISO-8601 string, as Segment timestamps are.
+    #[wasm_bindgen(js_name = nowIso)]
+    pub fn now_iso() -> String;
 
-/// A global string function (`encodeURIComponent`, …) applied to `text`;
-/// `None` when it throws (a malformed escape).
-pub fn call_with_text(function: &str, text: &str) -> Option<String> {
-    call_global(function, &[&text.into()]).ok()?.as_string()
-}
-
-/// The current time as an ISO-8601 string, as Segment timestamps are.
-pub fn now_iso() -> String {
-    Date::new_0().to_iso_string().into()
-}
-
-/// A random UUID v4 (`crypto.randomUUID`), falling back to `Math.random`
-/// where crypto is unavailable (insecure contexts).
-pub fn uuid_v4() -> String {
-    // `randomUUID` is missing outside secure contexts.
-    if let Some(id) = call(&global("crypto"), "randomUUID", &[]).ok().and_then(|id| id.as_string()) {
-        return id;
-    }
-    "xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx"
-        .chars()
-        .map(|c| match c {
-            'x' => char::from_digit((js_sys::Math::random() * 16.0) as u32 & 0xf, 16).unwrap_or('0'),
-            c => c,
-        })
-        .collect()
+    /// Logs `zendesk-analytics: {message}` as a console warning.
+    pub fn warn(message: &str);
 }
 
 /// A number as JavaScript's `String(x)` writes it: Rust's float formatting
@@ -126,34 +98,6 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
     Value::Object(map)
 }
 
-/// Converts a core value into a plain JS value (objects, not `Map`s), built
-/// by hand for the same reason as [`to_value`].
-pub fn to_js(value: &Value) -> JsValue {
-    match value {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Number(n) => JsValue::from_f64(n.as_f64()),
-        Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => {
-            let array = js_sys::Array::new();
-            for item in items {
-                array.push(&to_js(item));
-            }
-            array.into()
-        }
-        Value::Object(map) => object_to_js(map),
-    }
-}
-
-/// A JSON object's members as a plain JS object.
-pub fn object_to_js(map: &Map) -> JsValue {
-    let object = js_sys::Object::new().into();
-    for (key, item) in map {
-        set(&object, key, &to_js(item));
-    }
-    object
-}
-
 /// `JSON.parse(text)`, or `undefined` when it is not JSON.
 pub fn parse_json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
@@ -161,7 +105,12 @@ pub fn parse_json(text: &str) -> JsValue {
 
 /// A JSON object's members, `None` for anything else.
 pub fn parse_json_object(text: &str) -> Option<Map> {
-    match to_value(&parse_json(text)) {
+    to_map(&parse_json(text))
+}
+
+/// A JS object's members (as [`to_value`] sees them), `None` for anything else.
+pub fn to_map(js: &JsValue) -> Option<Map> {
+    match to_value(js) {
         Value::Object(map) => Some(map),
         _ => None,
     }
@@ -177,12 +126,3 @@ pub fn get_string(obj: &JsValue, key: &str) -> Option<String> {
     get(obj, key).as_string()
 }
 
-/// Sets `obj[key] = value`; false when that threw (a refusing setter).
-pub fn set(obj: &JsValue, key: &str, value: &JsValue) -> bool {
-    Reflect::set(obj, &JsValue::from_str(key), value).is_ok()
-}
-
-/// Logs `zendesk-analytics: {message}` as a console warning.
-pub fn warn(message: &str) {
-    let _ = call(&global("console"), "warn", &[&JsValue::from_str(&["zendesk-analytics: ", message].concat())]);
-}

@@ -4,7 +4,53 @@
 
 use std::fmt::Write;
 
-use zendesk_analytics_core::{Number, Value};
+use zendesk_analytics_core::{Map, Number, Value};
+
+/// The JSON text of the object `map`.
+pub fn object_to_json(map: &Map) -> String {
+    let mut out = String::with_capacity(256);
+    write_object(&mut out, map);
+    out
+}
+
+/// An object written member by member as JSON text, for results handed to
+/// the page: parsed once by the browser (`JSON.parse`) rather than built key
+/// by key across the JS boundary, one string conversion per key.
+pub struct ObjectText(String);
+
+impl ObjectText {
+    pub fn new() -> ObjectText {
+        ObjectText(String::from("{"))
+    }
+
+    /// Starts the member `key`; the caller writes its value.
+    fn member(&mut self, key: &str) -> &mut String {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        write_string(&mut self.0, key);
+        self.0.push(':');
+        &mut self.0
+    }
+
+    pub fn string(&mut self, key: &str, value: &str) {
+        write_string(self.member(key), value);
+    }
+
+    pub fn value(&mut self, key: &str, value: &Value) {
+        write_value(self.member(key), value);
+    }
+
+    /// A member whose value is already JSON text (an event).
+    pub fn json(&mut self, key: &str, json: &str) {
+        self.member(key).push_str(json);
+    }
+
+    pub fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
 
 /// The JSON text of `value`.
 pub fn to_json(value: &Value) -> String {
@@ -13,7 +59,7 @@ pub fn to_json(value: &Value) -> String {
     out
 }
 
-fn write_value(out: &mut String, value: &Value) {
+pub fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -36,19 +82,22 @@ fn write_value(out: &mut String, value: &Value) {
             }
             out.push(']');
         }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, key);
-                out.push(':');
-                write_value(out, item);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_object(out, map),
     }
+}
+
+/// A JSON object's members as JSON text.
+pub fn write_object(out: &mut String, map: &Map) {
+    out.push('{');
+    for (i, (key, item)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        write_value(out, item);
+    }
+    out.push('}');
 }
 
 /// A JSON string literal: quotes, backslashes and control characters escaped.

@@ -6,9 +6,12 @@
 //! stops its heartbeat. A loading tab adopts closed and stale entries under
 //! a cross-tab lock, so exactly one tab takes over (and sends) them.
 
-use crate::js::{call, get, parse_json, uuid_v4};
+use zendesk_analytics_core::{Number, Value};
+
+use crate::js::{get, parse_json, uuid_v4};
+use crate::json::ObjectText;
 use crate::queue::Queue;
-use crate::storage::{local_get, local_remove, local_set, local_storage};
+use crate::storage::{local_get, local_keys, local_remove, local_set, local_storage};
 
 /// A live tab rewrites its entry at least this often while it has events.
 pub const HEARTBEAT_MS: i32 = 5_000;
@@ -40,15 +43,11 @@ impl Persisted {
             local_remove(&self.key);
             return true;
         }
-        // `Date.now()` is whole milliseconds: written as an integer, which
-        // keeps Rust's float formatting out of the wasm.
-        let text = format!(
-            "{{\"t\":{},\"c\":{},\"q\":{}}}",
-            js_sys::Date::now() as u64,
-            closed,
-            queue.to_storage()
-        );
-        local_set(&self.key, &text)
+        let mut entry = ObjectText::new();
+        entry.value("t", &Value::Number(Number::from_f64(js_sys::Date::now())));
+        entry.value("c", &Value::Bool(closed));
+        entry.json("q", &queue.to_storage());
+        local_set(&self.key, &entry.finish())
     }
 
     /// Moves the events of closed or stale tabs into `queue` (deduplicated
@@ -77,12 +76,10 @@ impl Persisted {
     }
 
     fn other_keys(&self) -> Vec<String> {
-        let Some(storage) = local_storage() else { return Vec::new() };
-        let count = get(&storage, "length").as_f64().unwrap_or(0.0) as u32;
         let mut keys = Vec::new();
-        for i in 0..count {
-            let Some(key) = call(&storage, "key", &[&i.into()]).ok().and_then(|k| k.as_string()) else { continue };
-            if key.starts_with(&self.prefix) && key != self.key {
+        for key in local_keys(&self.prefix).iter() {
+            let Some(key) = key.as_string() else { continue };
+            if key != self.key {
                 keys.push(key);
             }
         }

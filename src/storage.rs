@@ -5,66 +5,56 @@
 
 use std::cell::OnceCell;
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 use web_sys::Storage;
 
-use crate::js::{call, call_with_text, get_string, global, set};
+use crate::js::{get_string, global};
 
 /// A year in seconds (`max-age` of the id cookies).
-const YEAR_SECONDS: &str = "31536000";
+const YEAR_SECONDS: u32 = 31_536_000;
 
 /// `window.localStorage`, if the browser lets us have it.
 pub fn local_storage() -> Option<Storage> {
     Some(global("localStorage")).filter(JsValue::is_object).map(JsCast::unchecked_into)
 }
 
-pub fn local_get(key: &str) -> Option<String> {
-    let storage = local_storage()?;
-    call(&storage, "getItem", &[&key.into()]).ok()?.as_string()
-}
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// `localStorage.getItem(key)`; `None` when absent or storage is blocked.
+    #[wasm_bindgen(js_name = localGet)]
+    pub fn local_get(key: &str) -> Option<String>;
 
-/// False when the write failed (blocked storage, quota exceeded).
-pub fn local_set(key: &str, value: &str) -> bool {
-    local_storage().is_some_and(|s| call(&s, "setItem", &[&key.into(), &value.into()]).is_ok())
-}
+    /// `localStorage.setItem(key, value)`; false when the write failed
+    /// (blocked storage, quota exceeded).
+    #[wasm_bindgen(js_name = localSet)]
+    pub fn local_set(key: &str, value: &str) -> bool;
 
-pub fn local_remove(key: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = call(&storage, "removeItem", &[&key.into()]);
-    }
-}
+    /// `localStorage.removeItem(key)`, unless storage is blocked.
+    #[wasm_bindgen(js_name = localRemove)]
+    pub fn local_remove(key: &str);
 
-/// `document.cookie`, unless the page's cookies are blocked.
-fn cookies() -> Option<String> {
-    get_string(&global("document"), "cookie")
-}
+    /// The localStorage keys that start with `prefix`; none when storage is
+    /// blocked.
+    #[wasm_bindgen(js_name = localKeys)]
+    pub fn local_keys(prefix: &str) -> js_sys::Array;
 
-/// Writes one `document.cookie` line; false when the browser refused it.
-fn write_cookie(line: &str) -> bool {
-    set(&global("document"), "cookie", &line.into())
-}
+    /// The value of cookie `name`, URI-decoded; `None` when it is absent,
+    /// empty or malformed, or cookies are blocked.
+    #[wasm_bindgen(js_name = getCookie)]
+    pub fn cookie_get(name: &str) -> Option<String>;
 
-/// The value of cookie `name`, URI-decoded.
-pub fn cookie_get(name: &str) -> Option<String> {
-    let all = cookies()?;
-    all.split(';').find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        if k != name {
-            return None;
-        }
-        call_with_text("decodeURIComponent", v).filter(|v| !v.is_empty())
-    })
+    /// Writes one cookie (`max-age` in seconds, on `domain` unless empty);
+    /// false when the browser refused it.
+    #[wasm_bindgen(js_name = setCookie)]
+    fn write_cookie(name: &str, value: &str, max_age: u32, domain: &str) -> bool;
 }
 
 /// Sets (or, with `None`, deletes) cookie `name` on the registrable domain
 /// for a year, SameSite=Lax. False when the browser refused it.
 pub fn cookie_set(name: &str, value: Option<&str>) -> bool {
-    let encoded = value.and_then(|v| call_with_text("encodeURIComponent", v)).unwrap_or_default();
-    let max_age = if value.is_some() { YEAR_SECONDS } else { "0" };
+    let max_age = if value.is_some() { YEAR_SECONDS } else { 0 };
     let domain = registrable_domain().unwrap_or_default();
-    let domain_attribute = if domain.is_empty() { "" } else { "; domain=" };
-    let line = [name, "=", &encoded, "; path=/; max-age=", max_age, "; SameSite=Lax", domain_attribute, &domain].concat();
-    write_cookie(&line) && (value.is_none() || cookie_get(name).as_deref() == value)
+    write_cookie(name, value.unwrap_or_default(), max_age, &domain) && (value.is_none() || cookie_get(name).as_deref() == value)
 }
 
 thread_local! {
@@ -98,8 +88,8 @@ fn probe_domain() -> Option<String> {
             continue;
         }
         let candidate = &host[start..];
-        if write_cookie(&[PROBE, "=1; path=/; max-age=10; domain=", candidate].concat()) && cookie_get(PROBE).is_some() {
-            write_cookie(&[PROBE, "=; path=/; max-age=0; domain=", candidate].concat());
+        if write_cookie(PROBE, "1", 10, candidate) && cookie_get(PROBE).is_some() {
+            write_cookie(PROBE, "", 0, candidate);
             return Some(candidate.to_owned());
         }
     }

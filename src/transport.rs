@@ -1,16 +1,16 @@
-//! Sending batches to the proxy with `fetch`.
+//! Sending batches to the proxy with `fetch` (made in src/browser.js).
 //!
 //! Batches go as `text/plain` JSON with the write key in the body: a CORS
 //! "simple request", so the browser sends no preflight. On page exit the
 //! same body goes with `keepalive: true` (which survives the page), in
 //! chunks under the browsers' 64 KB keepalive budget, or by `sendBeacon`.
 
-use js_sys::{Object, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::backoff::retry_after_ms;
 use crate::callbacks::after;
-use crate::js::{call, get, get_string, global, now_iso, set};
+use crate::js::{get, get_string, now_iso};
 use crate::json::write_string;
 use crate::queue::Queued;
 
@@ -62,85 +62,65 @@ pub fn batch_url(proxy_url: &str) -> String {
     [proxy_url.trim_end_matches('/'), "/v1/batch"].concat()
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// The global `fetch`; `Err` when it throws at once (a keepalive body
-    /// over the browser's budget) rather than rejecting.
-    #[wasm_bindgen(catch)]
-    pub fn fetch(url: &str, init: &JsValue) -> Result<Promise, JsValue>;
+    /// A GET of `url`, or a POST of `body`: a Promise of the answer (see
+    /// [`Answer`]), or `undefined` when a page-exit request went by
+    /// `sendBeacon`. Never throws.
+    fn request(url: &str, body: Option<&str>, keepalive: bool) -> JsValue;
 }
 
-/// The `fetch` options of a batch: a POST of `body`.
-fn init(body: &str, keepalive: bool) -> JsValue {
-    let init = Object::new().into();
-    set(&init, "method", &"POST".into());
-    set(&init, "body", &body.into());
-    if keepalive {
-        set(&init, "keepalive", &JsValue::TRUE);
-    }
-    init
+/// What `request` resolves to: `[status, Retry-After, body text]`.
+pub type Answer = JsValue;
+
+/// A GET of `url`.
+pub fn get_request(url: &str) -> Promise {
+    request(url, None, false).unchecked_into()
 }
 
-/// A `fetch` Response's status code (0 for anything else).
-pub fn status(response: &JsValue) -> u16 {
-    get(response, "status").as_f64().unwrap_or(0.0) as u16
+/// An answer's status code.
+pub fn status(answer: &Answer) -> u16 {
+    get(answer, "0").as_f64().unwrap_or(0.0) as u16
 }
 
-/// `response.text()`: a Promise of the body, which resolves to `undefined`
-/// or rejects when the body cannot be read.
-pub fn text(response: &JsValue) -> Promise {
-    call(response, "text", &[]).map_or_else(|_| Promise::resolve(&JsValue::UNDEFINED), JsCast::unchecked_into)
+/// An answer's body text.
+pub fn text(answer: &Answer) -> String {
+    get_string(answer, "2").unwrap_or_default()
 }
 
 /// POSTs one batch body and hands the classified answer to `done`; the
-/// Promise (or `undefined`, when `done` ran at once) settles after `done`.
+/// Promise settles after `done`.
 pub fn post(url: &str, body: &str, done: impl FnOnce(Result<(), SendError>) -> JsValue + 'static) -> JsValue {
-    let network_error = |e: &JsValue| SendError::Retryable(["network error: ", &describe(e)].concat());
-    let request = match fetch(url, &init(body, false)) {
-        Ok(request) => request,
-        Err(e) => return done(Err(network_error(&e))),
-    };
-    after(&request, move |answer| match answer {
-        Ok(response) => classify(&response, done),
-        Err(e) => done(Err(network_error(&e))),
+    let request: Promise = request(url, Some(body), false).unchecked_into();
+    after(&request, move |answer| {
+        done(match answer {
+            Ok(answer) => classify(&answer),
+            Err(e) => Err(SendError::Retryable(["network error: ", &describe(&e)].concat())),
+        })
     })
     .into()
 }
 
-fn classify(response: &JsValue, done: impl FnOnce(Result<(), SendError>) -> JsValue + 'static) -> JsValue {
-    let outcome = match status(response) {
+fn classify(answer: &Answer) -> Result<(), SendError> {
+    match status(answer) {
         200..=299 => Ok(()),
-        429 => {
-            let header = call(&get(response, "headers"), "get", &[&"Retry-After".into()]).ok().and_then(|h| h.as_string());
-            Err(SendError::RateLimited(header.and_then(|h| retry_after_ms(&h, js_sys::Date::now()))))
-        }
+        429 => Err(SendError::RateLimited(get_string(answer, "1").and_then(|h| retry_after_ms(&h, js_sys::Date::now())))),
         status @ (408 | 500..=599) => Err(SendError::Retryable(format!("the proxy answered {status}"))),
-        status => {
-            // The proxy says in the body why it refused the batch.
-            return after(&text(response), move |text| {
-                let text = text.ok().and_then(|t| t.as_string()).unwrap_or_default();
-                done(Err(SendError::Refused(format!("the proxy answered {status}: {text}"))))
-            })
-            .into();
-        }
-    };
-    done(outcome)
+        // The proxy says in the body why it refused the batch.
+        status => Err(SendError::Refused(format!("the proxy answered {status}: {}", text(answer)))),
+    }
 }
 
 /// Sends `body` on page exit: `fetch` with keepalive, or `sendBeacon` where
 /// keepalive fetch is refused. Returns the keepalive request's Promise (if
 /// any) so a page that stays alive can learn the outcome.
 pub fn send_on_exit(url: &str, body: &str) -> Option<Promise> {
-    let attempt = fetch(url, &init(body, true)).ok();
-    if attempt.is_none() {
-        let _ = call(&global("navigator"), "sendBeacon", &[&url.into(), &body.into()]);
-    }
-    attempt
+    Some(request(url, Some(body), true)).filter(|request| !request.is_undefined()).map(JsCast::unchecked_into)
 }
 
-/// Whether a keepalive response (a `Response`) was accepted.
-pub fn accepted(response: &JsValue) -> bool {
-    (200..=299).contains(&status(response))
+/// Whether an answer was a success.
+pub fn accepted(answer: &Answer) -> bool {
+    (200..=299).contains(&status(answer))
 }
 
 fn describe(error: &JsValue) -> String {

@@ -1,0 +1,194 @@
+// Raw browser calls the wasm would otherwise make piece by piece across the
+// JS boundary: HTTP requests, cookies and localStorage, the context, UUIDs,
+// timestamps, console output, URI decoding, event listeners and Promise
+// settling. Only the calls live here, the decisions stay in Rust. Nothing
+// here throws: every outcome is a value (or a settled Promise).
+
+/**
+ * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
+ * Resolves to `[status, Retry-After header or null, body text]`; rejects
+ * with the error when the request fails. On page exit, a keepalive fetch the
+ * browser refuses at once (over its budget) goes by `sendBeacon` instead,
+ * and `undefined` is returned: no outcome will be known.
+ */
+export function request(url, body, keepalive) {
+  try {
+    return fetch(url, body === undefined ? undefined : { method: 'POST', body, keepalive }).then((response) =>
+      response.text().then(
+        (text) => [response.status, response.headers.get('Retry-After'), text],
+        () => [response.status, null, ''],
+      ),
+    );
+  } catch (error) {
+    if (!keepalive) return Promise.reject(error);
+    try {
+      navigator.sendBeacon(url, body);
+    } catch {
+      // Nothing more can be done for a page that is going away.
+    }
+  }
+}
+
+/** A string property as it is, anything else as `''`. */
+const text = (value) => (typeof value === 'string' ? value : '');
+
+/**
+ * The current page as Segment's `context.page`; `{}` where there is no
+ * `location` (or reading it threw).
+ */
+export function pageContext() {
+  try {
+    const { href, pathname, search } = location;
+    const { referrer, title } = globalThis.document ?? {};
+    return { url: text(href), path: text(pathname), search: text(search), referrer: text(referrer), title: text(title) };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The value of cookie `name`, URI-decoded; `undefined` when it is absent,
+ * empty, malformed, or the page's cookies are blocked.
+ */
+export function getCookie(name) {
+  try {
+    for (const pair of text(document.cookie).split(';')) {
+      const trimmed = pair.trim();
+      const at = trimmed.indexOf('=');
+      if (at < 0 || trimmed.slice(0, at) !== name) continue;
+      try {
+        const value = decodeURIComponent(trimmed.slice(at + 1));
+        if (value) return value;
+      } catch {
+        // A malformed escape: look for another cookie of that name.
+      }
+    }
+  } catch {
+    // Cookies blocked (a sandboxed iframe).
+  }
+}
+
+/**
+ * Writes cookie `name` (`max-age` in seconds, on `domain` when not empty);
+ * false when the browser threw.
+ */
+export function setCookie(name, value, maxAge, domain) {
+  try {
+    document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Lax${domain ? `; domain=${domain}` : ''}`;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A random UUID v4; from `Math.random` where `crypto.randomUUID` is missing (insecure contexts). */
+export function uuid() {
+  try {
+    return crypto.randomUUID();
+  } catch {
+    return 'xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx'.replace(/x/g, () => ((Math.random() * 16) | 0).toString(16));
+  }
+}
+
+/** The current time as an ISO-8601 string. */
+export function nowIso() {
+  return new Date().toISOString();
+}
+
+/** Logs `zendesk-analytics: {message}` as a console warning. */
+export function warn(message) {
+  try {
+    console.warn(`zendesk-analytics: ${message}`);
+  } catch {
+    // No console: nothing to tell.
+  }
+}
+
+/**
+ * What the context holds for the page's lifetime: `userAgent`, `locale`,
+ * IANA `timezone` (left undefined where unknown).
+ */
+export function staticContext() {
+  const context = {};
+  try {
+    context.userAgent = navigator.userAgent;
+    context.locale = navigator.language;
+  } catch {
+    // No navigator (a worker without one).
+  }
+  try {
+    context.timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {
+    // No Intl.
+  }
+  return context;
+}
+
+/** `localStorage.getItem(key)`; `null` when it is blocked. */
+export function localGet(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** `localStorage.setItem(key, value)`; false when blocked or over quota. */
+export function localSet(key, value) {
+  try {
+    localStorage.setItem(key, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `localStorage.removeItem(key)`, unless storage is blocked. */
+export function localRemove(key) {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    // Blocked storage holds nothing of ours.
+  }
+}
+
+/** Calls `next` with `Promise.allSettled`'s record of `promise` once it has settled. */
+export function settle(promise, next) {
+  return Promise.allSettled([promise]).then(([result]) => next(result));
+}
+
+/** `decodeURIComponent(text)`; `undefined` for a malformed escape. */
+export function decode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The localStorage keys that start with `prefix`; none when it is blocked. */
+export function localKeys(prefix) {
+  try {
+    return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((key) => key?.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+/** Calls `listener` on every `event` of the global `target` (`window`, `document`). */
+export function listen(target, event, listener) {
+  try {
+    globalThis[target].addEventListener(event, listener);
+  } catch {
+    // No such target (a worker): nothing to listen to.
+  }
+}
+
+/** Logs the mapping of a `kind` call to the console (`debug(true)`). */
+export function logMapping(kind, mapping) {
+  try {
+    console.log('zendesk-analytics', kind, mapping);
+  } catch {
+    // No console: nothing to show.
+  }
+}
