@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
+use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
@@ -363,7 +364,7 @@ impl Inner {
         // The delivery event and reason when the event goes no further.
         let refused = match Event::from_value(&built.value) {
             Err(e) => {
-                let reason = e.to_string();
+                let reason = e.message();
                 warn(&["event not sent: ", &reason].concat());
                 Some((Delivery::Invalid, reason))
             }
@@ -525,7 +526,7 @@ impl Inner {
             Err(failure) => {
                 let exhausted = self.queue.borrow_mut().fail(&ids, MAX_ATTEMPTS);
                 self.save();
-                let reason = format!("not delivered after {MAX_ATTEMPTS} attempts ({failure})");
+                let reason = sentence("not delivered after {} attempts ({})", &[Int(MAX_ATTEMPTS.into()), Text(failure.reason())]);
                 for event in &exhausted {
                     self.report_dropped(event, &reason);
                 }
@@ -534,7 +535,7 @@ impl Inner {
                     SendError::RateLimited(Some(ms)) => ms,
                     _ => delay_ms(attempts, js_sys::Math::random()),
                 };
-                warn(&format!("sending failed ({failure}); retrying in {} ms", wait as u64));
+                warn(&sentence("sending failed ({}); retrying in {} ms", &[Text(failure.reason()), Int(wait as i64)]));
                 self.retry_at.set(js_sys::Date::now() + wait);
                 self.sending.take();
                 self.schedule(wait);
@@ -630,11 +631,11 @@ fn fetch_settings(url: &str, done: impl FnOnce(Result<Settings, String>) + 'stat
             Ok(answer) if accepted(&answer) => {
                 let json = parse_json(&text(&answer));
                 match json.is_object() {
-                    true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.to_string()),
+                    true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.message()),
                     false => Err("the settings are not JSON".into()),
                 }
             }
-            Ok(answer) => Err(format!("the proxy answered {}", status(&answer))),
+            Ok(answer) => Err(sentence("the proxy answered {}", &[Int(status(&answer).into())])),
             Err(_) => Err("network error".into()),
         });
         JsValue::UNDEFINED

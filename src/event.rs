@@ -2,6 +2,7 @@
 //! call is made (never at send), so retries and reloads resend the very same
 //! event and the proxy can drop duplicates; sentAt is added per batch at send.
 
+use zendesk_analytics_core::text::{sentence, Piece::Int};
 use zendesk_analytics_core::{Map, Value};
 
 use crate::identity::Identity;
@@ -77,9 +78,9 @@ fn merge(base: &mut Map, extra: Map) {
 pub fn finish(value: Value) -> Result<Built, String> {
     let json = to_json(&value);
     if json.len() > MAX_EVENT_BYTES {
-        return Err(format!(
-            "the event is {} bytes of JSON, over the {MAX_EVENT_BYTES}-byte limit per event: send fewer or smaller properties/traits",
-            json.len()
+        return Err(sentence(
+            "the event is {} bytes of JSON, over the {}-byte limit per event: send fewer or smaller properties/traits",
+            &[Int(json.len() as i64), Int(MAX_EVENT_BYTES as i64)],
         ));
     }
     let message_id = value

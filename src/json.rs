@@ -2,9 +2,10 @@
 //! the wasm for size): events are serialized once, when the call is made, and
 //! that text is what is persisted, measured against the size caps and sent.
 
-use std::fmt::Write;
-
+use zendesk_analytics_core::text::push_int;
 use zendesk_analytics_core::{Map, Number, Value};
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// The JSON text of the object `map`.
 pub fn object_to_json(map: &Map) -> String {
@@ -63,9 +64,7 @@ pub fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(Number::Int(i)) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Number(Number::Int(i)) => push_int(out, *i),
         // JSON has no NaN or Infinity; JSON.stringify writes null for them.
         Value::Number(Number::Float(f)) if !f.is_finite() => out.push_str("null"),
         // The browser's own shortest round-trip formatting: Rust's would add
@@ -111,7 +110,10 @@ pub fn write_string(out: &mut String, s: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                let code = c as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX_DIGITS[code >> 4]));
+                out.push(char::from(HEX_DIGITS[code & 0xf]));
             }
             c => out.push(c),
         }

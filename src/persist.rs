@@ -6,6 +6,7 @@
 //! stops its heartbeat. A loading tab adopts closed and stale entries under
 //! a cross-tab lock, so exactly one tab takes over (and sends) them.
 
+use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{Number, Value};
 
 use crate::js::{get, parse_json, uuid_v4};
@@ -96,7 +97,7 @@ impl Persisted {
                 return false;
             }
         }
-        let mine = format!("{}|{}", self.tab_id, (now + LOCK_MS) as u64);
+        let mine = sentence("{}|{}", &[Text(&self.tab_id), Int((now + LOCK_MS) as i64)]);
         // Storage blocked: no other tab can share our queue either.
         if local_storage().is_none() {
             return true;

@@ -2,6 +2,8 @@
 //! and crashes. Bounded by count and bytes (a queue that grows without limit
 //! breaks the host page's own storage), deduplicated by messageId.
 
+use zendesk_analytics_core::text::push_int;
+
 use crate::js::{get, get_string};
 
 /// Flush as soon as this many events are waiting.
@@ -111,7 +113,7 @@ impl Queue {
                 out.push(',');
             }
             out.push_str("{\"a\":");
-            out.push_str(&e.attempts.to_string());
+            push_int(&mut out, e.attempts.into());
             out.push_str(",\"e\":");
             out.push_str(&e.json);
             out.push('}');

@@ -7,6 +7,7 @@
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
+use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 
 use crate::backoff::retry_after_ms;
 use crate::callbacks::after;
@@ -31,11 +32,12 @@ pub enum SendError {
     Refused(String),
 }
 
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl SendError {
+    /// Why, in words. Not `Display`: a Formatter would keep `core::fmt` in the wasm.
+    pub fn reason(&self) -> &str {
         match self {
-            SendError::Retryable(reason) | SendError::Refused(reason) => f.write_str(reason),
-            SendError::RateLimited(_) => f.write_str("the proxy answered 429 Too Many Requests"),
+            SendError::Retryable(reason) | SendError::Refused(reason) => reason,
+            SendError::RateLimited(_) => "the proxy answered 429 Too Many Requests",
         }
     }
 }
@@ -105,9 +107,9 @@ fn classify(answer: &Answer) -> Result<(), SendError> {
     match status(answer) {
         200..=299 => Ok(()),
         429 => Err(SendError::RateLimited(get_string(answer, "1").and_then(|h| retry_after_ms(&h, js_sys::Date::now())))),
-        status @ (408 | 500..=599) => Err(SendError::Retryable(format!("the proxy answered {status}"))),
+        status @ (408 | 500..=599) => Err(SendError::Retryable(sentence("the proxy answered {}", &[Int(status.into())]))),
         // The proxy says in the body why it refused the batch.
-        status => Err(SendError::Refused(format!("the proxy answered {status}: {}", text(answer)))),
+        status => Err(SendError::Refused(sentence("the proxy answered {}: {}", &[Int(status.into()), Text(&text(answer))]))),
     }
 }
 

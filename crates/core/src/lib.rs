@@ -13,7 +13,7 @@ pub mod event;
 mod map;
 pub mod mapping;
 pub mod settings;
-mod text;
+pub mod text;
 pub mod to_value;
 pub mod value;
 pub mod zendesk;

@@ -7,7 +7,7 @@
 use crate::value::Value;
 
 /// What fills a `{}` of a template.
-pub(crate) enum Piece<'a> {
+pub enum Piece<'a> {
     /// Text as it is.
     Text(&'a str),
     /// A string in double quotes, escaped as `{:?}` escapes it (see [`push_quoted`]).
@@ -21,7 +21,7 @@ pub(crate) enum Piece<'a> {
 
 /// `template` with each `{}` replaced by the next of `pieces`. No other
 /// brace is special: `{"id": 123}` is written as it is.
-pub(crate) fn sentence(template: &str, pieces: &[Piece<'_>]) -> String {
+pub fn sentence(template: &str, pieces: &[Piece<'_>]) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut pieces = pieces.iter();
     let mut rest = template;
@@ -44,7 +44,7 @@ pub(crate) fn sentence(template: &str, pieces: &[Piece<'_>]) -> String {
 }
 
 /// `n` in decimal, as `{}` writes it.
-pub(crate) fn push_int(out: &mut String, n: i64) {
+pub fn push_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
