@@ -8,24 +8,50 @@
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
  * Resolves to `[status, Retry-After header or null, body text]`; rejects
  * with the error when the request fails. On page exit, a keepalive fetch the
- * browser refuses at once (over its budget) goes by `sendBeacon` instead,
- * and `undefined` is returned: no outcome will be known.
+ * browser refuses (all keepalive requests in flight share a 64 KB budget, so
+ * a later chunk can be over it) goes by `sendBeacon` as well; the Promise
+ * still rejects, so the events stay queued until a send is confirmed (the
+ * proxy ignores a messageId it already has). Where `fetch` itself is missing,
+ * `undefined` is returned: no outcome will be known.
  */
 export function request(url, body, keepalive) {
-  try {
-    return fetch(url, body === undefined ? undefined : { method: 'POST', body, keepalive }).then((response) =>
-      response.text().then(
-        (text) => [response.status, response.headers.get('Retry-After'), text],
-        () => [response.status, null, ''],
-      ),
-    );
-  } catch (error) {
-    if (!keepalive) return Promise.reject(error);
+  const beacon = () => {
     try {
       navigator.sendBeacon(url, body);
     } catch {
       // Nothing more can be done for a page that is going away.
     }
+  };
+  try {
+    const answer = fetch(url, body === undefined ? undefined : { method: 'POST', body, keepalive }).then((response) => {
+      // Read before the body: a body that fails to arrive must not cost the 429's pause.
+      const retryAfter = response.headers.get('Retry-After');
+      return response.text().then(
+        (text) => [response.status, retryAfter, text],
+        () => [response.status, retryAfter, ''],
+      );
+    });
+    return keepalive
+      ? answer.catch((error) => {
+          beacon();
+          throw error;
+        })
+      : answer;
+  } catch (error) {
+    if (!keepalive) return Promise.reject(error);
+    beacon();
+  }
+}
+
+/**
+ * `Object.entries(value)`; `[]` when listing them throws (a throwing getter
+ * or Proxy trap in what the page passed us).
+ */
+export function entries(value) {
+  try {
+    return Object.entries(value);
+  } catch {
+    return [];
   }
 }
 

@@ -3,7 +3,8 @@
 //! Browser objects are reached by name (`global`, `get`) rather than through
 //! web-sys' typed bindings: each typed method is one more import, with a shim
 //! in the wasm and a function in the JS glue. Calls into the browser are
-//! leaf functions in src/browser.js, each one import that never throws.
+//! leaf functions in src/browser.js, each one import that never throws; the
+//! few js-sys imports left are ones that cannot throw for the values given.
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
@@ -34,6 +35,11 @@ extern "C" {
 
     /// Logs `zendesk-analytics: {message}` as a console warning.
     pub fn warn(message: &str);
+
+    /// `Object.entries(value)`, `[]` when a getter or Proxy throws (`catch`
+    /// although it never throws: see `page_context` in src/context.rs).
+    #[wasm_bindgen(catch)]
+    fn entries(value: &JsValue) -> Result<js_sys::Array, JsValue>;
 }
 
 /// A number as JavaScript's `String(x)` writes it: Rust's float formatting
@@ -81,10 +87,11 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
         return Value::Array(items);
     }
     if let Some(date) = js.dyn_ref::<js_sys::Date>() {
-        return Value::String(date.to_iso_string().into());
+        // An invalid date has no ISO form (toISOString throws); JSON.stringify writes null.
+        return if date.get_time().is_nan() { Value::Null } else { Value::String(date.to_iso_string().into()) };
     }
     let mut map = Map::new();
-    for entry in js_sys::Object::entries(js.unchecked_ref()).iter() {
+    for entry in entries(js).unwrap_or_default().iter() {
         let pair: js_sys::Array = entry.unchecked_into();
         let value = pair.get(1);
         // JSON drops members that are undefined or functions.

@@ -108,3 +108,14 @@ fn json_text_round_trips_through_the_browser_parser() {
     let text = to_json(&Value::Object(value.clone()));
     assert_eq!(parse(&text), value);
 }
+
+#[wasm_bindgen_test]
+fn what_the_page_passes_is_read_without_throwing_into_it() {
+    // An invalid Date (its toISOString throws) becomes null, as JSON.stringify
+    // writes it; an object whose getter throws is read as empty, not thrown.
+    let page_values = js_sys::eval("({ at: new Date(NaN), when: new Date(0), bad: { get x() { throw new Error('getter'); } } })")
+        .expect("the test's own expression");
+    let read = zendesk_analytics::js::to_value(&page_values);
+    let expected = parse(r#"{"at":null,"when":"1970-01-01T00:00:00.000Z","bad":{}}"#);
+    assert_eq!(read, Value::Object(expected));
+}

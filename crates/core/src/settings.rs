@@ -73,7 +73,16 @@ impl Default for ZendeskSettings {
 pub enum SettingsError {
     /// The setting named, and what it must be.
     WrongType(&'static str, &'static str),
-    EventSource(#[from] EventSourceError),
+    /// The eventSource setting is refused. Not a `#[from]` source: its
+    /// sentence is this error's whole message, not a cause for error-chain
+    /// printers (anyhow's `{:#}`) to repeat after it.
+    EventSource(EventSourceError),
+}
+
+impl From<EventSourceError> for SettingsError {
+    fn from(e: EventSourceError) -> Self {
+        SettingsError::EventSource(e)
+    }
 }
 
 impl SettingsError {

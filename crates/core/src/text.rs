@@ -22,6 +22,9 @@ pub enum Piece<'a> {
 /// `template` with each `{}` replaced by the next of `pieces`. No other
 /// brace is special: `{"id": 123}` is written as it is.
 pub fn sentence(template: &str, pieces: &[Piece<'_>]) -> String {
+    // What `format!` checks at compile time, checked where every test runs:
+    // one piece per `{}`.
+    debug_assert_eq!(template.matches("{}").count(), pieces.len(), "pieces for {template:?}");
     let mut out = String::with_capacity(template.len() + 32);
     let mut pieces = pieces.iter();
     let mut rest = template;
