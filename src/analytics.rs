@@ -11,7 +11,7 @@ use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, 
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
-use crate::callbacks::{after, clear_timeout, forever, set_interval, set_timeout};
+use crate::callbacks::{after, forever, set_interval, set_timeout};
 use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
@@ -60,7 +60,10 @@ struct Inner {
     sending: RefCell<Option<Promise>>,
     /// When the pending flush timer fires (ms since epoch), if one is set.
     timer_due: Cell<Option<f64>>,
-    timer_id: Cell<i32>,
+    /// Counts the flush timers set; only the latest acts when it fires. An
+    /// earlier one is left to run out rather than cleared: a cleared timer
+    /// never calls its once-closure, which would then never be freed.
+    timer_generation: Cell<u32>,
     /// Not before this time (backoff, Retry-After), except for `flush()`.
     retry_at: Cell<f64>,
     save_scheduled: Cell<bool>,
@@ -109,7 +112,7 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
         debug: Cell::new(false),
         sending: RefCell::new(None),
         timer_due: Cell::new(None),
-        timer_id: Cell::new(0),
+        timer_generation: Cell::new(0),
         retry_at: Cell::new(0.0),
         save_scheduled: Cell::new(false),
         exit_sent: RefCell::new(Vec::new()),
@@ -450,14 +453,16 @@ impl Inner {
         if self.timer_due.get().is_some_and(|pending| pending <= due) {
             return;
         }
-        clear_timeout(self.timer_id.get());
+        let generation = self.timer_generation.get().wrapping_add(1);
+        self.timer_generation.set(generation);
         self.timer_due.set(Some(due));
         let inner = self.clone();
-        let id = set_timeout(due - now, move || {
-            inner.timer_due.set(None);
-            inner.drain(false);
+        set_timeout(due - now, move || {
+            if inner.timer_generation.get() == generation {
+                inner.timer_due.set(None);
+                inner.drain(false);
+            }
         });
-        self.timer_id.set(id);
     }
 
     /// `flush()` waits out a send in progress (its batch may not hold the

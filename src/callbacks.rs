@@ -22,8 +22,6 @@ extern "C" {
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout_with(handler: &JsValue, delay_ms: i32) -> i32;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    pub fn clear_timeout(id: i32);
     #[wasm_bindgen(js_name = setInterval)]
     pub fn set_interval(handler: &JsValue, delay_ms: i32) -> i32;
 }
