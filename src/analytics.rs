@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
@@ -25,17 +25,12 @@ use crate::transport::{accepted, batch_url, body, get_request, post, send_on_exi
 /// Flush this long after an event is queued at the latest.
 const FLUSH_INTERVAL_MS: f64 = 5_000.0;
 
-/// The SDK instance behind `window.analytics`.
-#[wasm_bindgen]
-pub struct Analytics {
+/// The SDK instance behind `window.analytics`. The page calls it through
+/// the facade (src/browser.js), whose every method is one call of
+/// [`Analytics::call`]: one entry into the wasm rather than an export, its
+/// wrapper and a glue method per method.
+struct Analytics {
     inner: Rc<Inner>,
-}
-
-/// `analytics.user()` / `analytics.group()`: live views of the identity.
-#[wasm_bindgen]
-pub struct User {
-    inner: Rc<Inner>,
-    group: bool,
 }
 
 struct Inner {
@@ -75,7 +70,8 @@ struct Inner {
 
 /// `load({writeKey, proxyUrl})`: creates the SDK, restores identity and any
 /// queued events, and fetches the destination settings from the proxy.
-pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
+/// Returns the facade the page calls.
+pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     let write_key = get_string(options, "writeKey")
         .filter(|k| !k.is_empty())
         .ok_or_else(|| JsError::new("load() needs a writeKey: load({writeKey: '…', proxyUrl: 'https://…'})"))?;
@@ -127,7 +123,12 @@ pub fn load(options: &JsValue) -> Result<Analytics, JsError> {
         }
         loaded.drain(false)
     });
-    Ok(Analytics { inner })
+    let analytics = Analytics { inner };
+    // `Fn`, not `FnMut` like the other callbacks: a callback or listener the
+    // SDK runs may call the SDK again, and wasm-bindgen refuses to re-enter
+    // an `FnMut` closure. JS owns it; it lives as long as the facade.
+    let call = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |args: JsValue| analytics.call(args.unchecked_ref()));
+    Ok(facade(&call.into_js_value()).unwrap_or_default())
 }
 
 /// The five calls that become events.
@@ -140,7 +141,86 @@ enum Kind {
     Alias,
 }
 
+/// What the facade can ask of [`Analytics::call`].
+#[derive(Clone, Copy)]
+enum Method {
+    Event(Kind),
+    Flush,
+    Ready,
+    Debug,
+    Reset,
+    SetAnonymousId,
+    On,
+    Off,
+    ReplayPage,
+    // The methods of the views `user()` and `group()` return; the first
+    // argument says whose (`true`: the group's).
+    Id,
+    AnonymousId,
+    Traits,
+}
+
+/// The methods by the index the facade calls them with (src/browser.js): the
+/// analytics object's in the order of its list of names, then the views'.
+const METHODS: [Method; 16] = {
+    use Kind::*;
+    use Method::*;
+    [
+        Event(Identify), Event(Track), Event(Page), Event(Group), Event(Alias),
+        Flush, Ready, Debug, Reset, SetAnonymousId, On, Off, ReplayPage,
+        Id, AnonymousId, Traits,
+    ]
+};
+
 impl Analytics {
+    /// `call([method, a, b, c, d, e])`: runs the facade's method of that index
+    /// with its arguments (missing ones are `undefined`).
+    fn call(&self, args: &Array) -> JsValue {
+        let Some(&method) = args.get(0).as_f64().and_then(|index| METHODS.get(index as usize)) else {
+            return JsValue::UNDEFINED;
+        };
+        let [a, b, c, d, e] = [1, 2, 3, 4, 5].map(|i| args.get(i));
+        match method {
+            Method::Event(Kind::Group) if [&a, &b, &c, &d].iter().all(|v| v.is_undefined()) => {
+                // `group()` reads the group: no event; for `undefined` the
+                // facade returns the group's view.
+                self.inner.replay_page.borrow_mut().take();
+                JsValue::UNDEFINED
+            }
+            Method::Event(kind) => self.make_call(kind, [a, b, c, d, e]),
+            Method::Flush => self.flush().into(),
+            Method::Ready => self.ready(a).into(),
+            Method::Debug => {
+                self.inner.debug.set(a.is_undefined() || a.is_truthy());
+                JsValue::UNDEFINED
+            }
+            Method::Reset => {
+                self.inner.identity.borrow_mut().reset();
+                JsValue::UNDEFINED
+            }
+            Method::SetAnonymousId => self.set_anonymous_id(&a),
+            Method::On => {
+                if let Ok(listener) = b.dyn_into::<Function>() {
+                    self.inner.emitter.borrow_mut().on(&a, listener);
+                }
+                JsValue::UNDEFINED
+            }
+            Method::Off => {
+                self.inner.emitter.borrow_mut().off(&a, b.dyn_ref::<Function>());
+                JsValue::UNDEFINED
+            }
+            Method::ReplayPage => {
+                if let Some(page) = to_map(&a) {
+                    *self.inner.replay_page.borrow_mut() = Some(page);
+                }
+                JsValue::UNDEFINED
+            }
+            Method::Id => self.id(a.is_truthy()),
+            Method::AnonymousId => self.inner.identity.borrow().anonymous_id.as_str().into(),
+            Method::Traits => self.traits(a.is_truthy()),
+        }
+    }
+
     /// Resolves the arguments of a `kind` call and makes it: one function for
     /// the five, so what they share is compiled once.
     fn make_call(&self, kind: Kind, [a, b, c, d, e]: [JsValue; 5]) -> JsValue {
@@ -201,50 +281,16 @@ impl Analytics {
         };
         inner.clone().call(name, fields, options, callback).into()
     }
-}
-
-#[wasm_bindgen]
-impl Analytics {
-    /// `identify(userId?, traits?, options?, callback?)`.
-    pub fn identify(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
-        self.make_call(Kind::Identify, [a, b, c, d, JsValue::UNDEFINED]).unchecked_into()
-    }
-
-    /// `track(event, properties?, options?, callback?)`.
-    pub fn track(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
-        self.make_call(Kind::Track, [a, b, c, d, JsValue::UNDEFINED]).unchecked_into()
-    }
-
-    /// `page(category?, name?, properties?, options?, callback?)`.
-    pub fn page(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue, e: JsValue) -> Promise {
-        self.make_call(Kind::Page, [a, b, c, d, e]).unchecked_into()
-    }
-
-    /// `group(groupId?, traits?, options?, callback?)`; with no arguments, the
-    /// current group (`id()`, `traits()`).
-    pub fn group(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> JsValue {
-        if [&a, &b, &c, &d].iter().all(|v| v.is_undefined()) {
-            self.inner.replay_page.borrow_mut().take();
-            return User { inner: self.inner.clone(), group: true }.into();
-        }
-        self.make_call(Kind::Group, [a, b, c, d, JsValue::UNDEFINED])
-    }
-
-    /// `alias(userId, previousId?, options?, callback?)`; `previousId`
-    /// defaults to the current userId, else the anonymousId.
-    pub fn alias(&self, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> Promise {
-        self.make_call(Kind::Alias, [a, b, c, d, JsValue::UNDEFINED]).unchecked_into()
-    }
 
     /// Sends every queued event now; the Promise settles once the proxy has
     /// them, or once they are back in the queue for a retry.
-    pub fn flush(&self) -> Promise {
+    fn flush(&self) -> Promise {
         let inner = self.inner.clone();
         after(&self.inner.settings_loaded, move |_| inner.flush_when_idle())
     }
 
     /// Resolves (and calls `callback`) once the settings are loaded.
-    pub fn ready(&self, callback: JsValue) -> Promise {
+    fn ready(&self, callback: JsValue) -> Promise {
         after(&self.inner.settings_loaded, move |_| {
             if let Some(cb) = callback.dyn_ref::<Function>() {
                 if cb.call0(&JsValue::NULL).is_err() {
@@ -255,69 +301,24 @@ impl Analytics {
         })
     }
 
-    /// `debug(true)` logs the Zendesk operations each call produces.
-    pub fn debug(&self, on: JsValue) {
-        self.inner.debug.set(on.is_undefined() || on.is_truthy());
-    }
-
-    /// Forgets the user, traits and group; a new anonymousId starts.
-    pub fn reset(&self) {
-        self.inner.identity.borrow_mut().reset();
-    }
-
-    /// The current user: `id()`, `anonymousId()`, `traits()`.
-    pub fn user(&self) -> User {
-        User { inner: self.inner.clone(), group: false }
-    }
-
-    #[wasm_bindgen(js_name = setAnonymousId)]
-    pub fn set_anonymous_id(&self, id: JsValue) -> JsValue {
-        if let Some(id) = as_id(&id) {
+    fn set_anonymous_id(&self, id: &JsValue) -> JsValue {
+        if let Some(id) = as_id(id) {
             self.inner.identity.borrow_mut().set_anonymous_id(&id);
         }
         self.inner.identity.borrow().anonymous_id.clone().into()
     }
 
-    /// `on('delivered' | 'dropped' | 'invalid', listener)`.
-    pub fn on(&self, name: JsValue, listener: JsValue) {
-        if let Ok(listener) = listener.dyn_into::<Function>() {
-            self.inner.emitter.borrow_mut().on(&name, listener);
-        }
-    }
-
-    /// `off(name, listener?)`: without a listener, removes all for `name`.
-    pub fn off(&self, name: JsValue, listener: JsValue) {
-        self.inner.emitter.borrow_mut().off(&name, listener.dyn_ref::<Function>());
-    }
-
-    /// Used by the snippet when it replays a call: the page the call was
-    /// made on, for the next call's `context.page`.
-    #[wasm_bindgen(js_name = _page)]
-    pub fn replay_page(&self, page: JsValue) {
-        if let Some(page) = to_map(&page) {
-            *self.inner.replay_page.borrow_mut() = Some(page);
-        }
-    }
-}
-
-#[wasm_bindgen]
-impl User {
     /// The userId (or groupId), or `undefined`. JsValues out, not Strings:
     /// no conversion code per getter.
-    pub fn id(&self) -> JsValue {
+    fn id(&self, group: bool) -> JsValue {
         let identity = self.inner.identity.borrow();
-        let id = if self.group { &identity.group_id } else { &identity.user_id };
+        let id = if group { &identity.group_id } else { &identity.user_id };
         id.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str)
     }
 
-    #[wasm_bindgen(js_name = anonymousId)]
-    pub fn anonymous_id(&self) -> JsValue {
-        self.inner.identity.borrow().anonymous_id.as_str().into()
-    }
-
-    pub fn traits(&self) -> JsValue {
+    fn traits(&self, group: bool) -> JsValue {
         let identity = self.inner.identity.borrow();
-        parse_json(&object_to_json(if self.group { &identity.group_traits } else { &identity.traits }))
+        parse_json(&object_to_json(if group { &identity.group_traits } else { &identity.traits }))
     }
 }
 
@@ -619,6 +620,12 @@ fn online() -> bool {
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
+    /// The object `load()` returns: the analytics.js methods, each a call of
+    /// `call([method index, ...arguments])`. `catch` although it never
+    /// throws: see `page_context` in src/context.rs.
+    #[wasm_bindgen(catch)]
+    fn facade(call: &JsValue) -> Result<JsValue, JsValue>;
+
     /// Calls `listener` on every `event` of the global `target` (`window`,
     /// `document`) for the page's lifetime.
     fn listen(target: &str, event: &str, listener: &JsValue);

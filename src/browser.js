@@ -218,3 +218,24 @@ export function logMapping(kind, mapping) {
     // No console: nothing to show.
   }
 }
+
+/**
+ * The analytics object `load()` returns (`window.analytics`). Each method is
+ * one call of `call`, the SDK's single entry into the wasm, with the method's
+ * index (the order of `METHODS` in src/analytics.rs) and its arguments. Arrow
+ * functions: a method works detached from the object too.
+ */
+export function facade(call) {
+  const method = (index) => (...args) => call([index, ...args]);
+  const analytics = {};
+  'identify track page group alias flush ready debug reset setAnonymousId on off _page'.split(' ').forEach((name, index) => {
+    analytics[name] = method(index);
+  });
+  // Live views of the identity; `id()`, `anonymousId()`, `traits()` are 13, 14, 15.
+  const view = (group) => ({ id: () => call([13, group]), anonymousId: () => call([14]), traits: () => call([15, group]) });
+  analytics.user = () => view(false);
+  // `group()` with no arguments is no event: the wasm answers `undefined`, the view is returned.
+  const group = analytics.group;
+  analytics.group = (...args) => group(...args) ?? view(true);
+  return analytics;
+}

@@ -34,11 +34,9 @@ use wasm_bindgen::prelude::*;
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-pub use analytics::{Analytics, User};
-
 /// `load({writeKey, proxyUrl})`: the entry point of the web and bundler
 /// builds. Returns the analytics object the page calls.
 #[wasm_bindgen]
-pub fn load(options: JsValue) -> Result<Analytics, JsError> {
+pub fn load(options: JsValue) -> Result<JsValue, JsError> {
     analytics::load(&options)
 }

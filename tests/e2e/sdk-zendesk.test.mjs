@@ -106,6 +106,27 @@ test('track becomes a user event on the user, with its properties', async () => 
   assert.equal(events[0].properties.order_id, 'o-17');
 });
 
+test('a call made from a callback or a listener, or through a detached method, reaches Zendesk too', async () => {
+  // The callback and the listener run inside the call that triggers them.
+  await inPage(`
+    await analytics.identify('sdk-u4', { name: 'Mary Jackson', email: 'mary@example.com' });
+    let fromCallback, fromListener;
+    const listener = () => { fromListener = analytics.track('From Listener'); };
+    analytics.on('invalid', listener);
+    await analytics.track('Outer', {}, {}, () => { fromCallback = analytics.track('From Callback'); });
+    await analytics.track();
+    analytics.off('invalid', listener);
+    const { track } = analytics;
+    await Promise.all([fromCallback, fromListener, track('Detached')]);`);
+  const user = await userByExternalId('sdk-u4', 'Mary Jackson');
+  const events = await eventually(async () => {
+    const { data } = await get(`/api/v2/users/${user.id}/events`);
+    return data.length >= 4 && data;
+  }, { what: 'the four user events' });
+  assert.deepEqual(events.map((e) => e.type).sort(), ['Detached', 'From Callback', 'From Listener', 'Outer']);
+  assert.deepEqual(page.problems, []);
+});
+
 test('alias moves the Zendesk user to the new userId', async () => {
   await inPage(`
     await analytics.identify('sdk-old', { name: 'Homer Simpson', email: 'homer@example.com' });
