@@ -11,7 +11,7 @@ use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, 
 
 use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
-use crate::callbacks::{after, forever, set_interval, set_timeout};
+use crate::callbacks::{after, forever, set_interval, set_timeout, Callback};
 use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
@@ -56,8 +56,9 @@ struct Inner {
     /// When the pending flush timer fires (ms since epoch), if one is set.
     timer_due: Cell<Option<f64>>,
     /// Counts the flush timers set; only the latest acts when it fires. An
-    /// earlier one is left to run out rather than cleared: a cleared timer
-    /// never calls its once-closure, which would then never be freed.
+    /// earlier one is left to run out rather than cleared: what a once-closure
+    /// holds is freed when it runs, a cleared timer's only by the garbage
+    /// collector (never where FinalizationRegistry is missing).
     timer_generation: Cell<u32>,
     /// Not before this time (backoff, Retry-After), except for `flush()`.
     retry_at: Cell<f64>,
@@ -124,10 +125,8 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         loaded.drain(false)
     });
     let analytics = Analytics { inner };
-    // `Fn`, not `FnMut` like the other callbacks: a callback or listener the
-    // SDK runs may call the SDK again, and wasm-bindgen refuses to re-enter
-    // an `FnMut` closure. JS owns it; it lives as long as the facade.
-    let call = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |args: JsValue| analytics.call(args.unchecked_ref()));
+    // JS owns it: it lives as long as the facade.
+    let call = Closure::<Callback>::new(move |args: JsValue| analytics.call(args.unchecked_ref()));
     Ok(facade(&call.into_js_value()).unwrap_or_default())
 }
 

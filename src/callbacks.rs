@@ -4,6 +4,8 @@
 //! Every callback has the one signature [`Callback`], boxed, so that the glue
 //! converting a Rust closure for JS exists once.
 
+use std::cell::Cell;
+
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
@@ -26,8 +28,11 @@ extern "C" {
     pub fn set_interval(handler: &JsValue, delay_ms: i32) -> i32;
 }
 
-/// What every callback handed to JS is.
-type Callback = dyn FnMut(JsValue) -> JsValue;
+/// What every callback handed to JS is, the SDK's entry point included
+/// (`load` in src/analytics.rs). `Fn`, not `FnMut`: wasm-bindgen refuses to
+/// re-enter an `FnMut` closure, and the entry point is re-entered whenever a
+/// callback or listener the SDK runs calls the SDK again.
+pub type Callback = dyn Fn(JsValue) -> JsValue;
 
 /// What a Promise settled to: its value, or the reason it was rejected.
 pub type Settled = Result<JsValue, JsValue>;
@@ -40,7 +45,7 @@ pub fn after(promise: &Promise, next: impl FnOnce(Settled) -> JsValue + 'static)
 
 // Boxed: one closure type for every caller, so its glue exists once.
 fn after_boxed(promise: &Promise, next: Box<dyn FnOnce(Settled) -> JsValue>) -> Promise {
-    let on_settled = Closure::<Callback>::once_into_js(move |result: JsValue| {
+    let on_settled = once(move |result| {
         next(if get(&result, "status") == "fulfilled" { Ok(get(&result, "value")) } else { Err(get(&result, "reason")) })
     });
     settle(promise, &on_settled).unwrap_or_else(|_| Promise::resolve(&JsValue::UNDEFINED))
@@ -52,20 +57,27 @@ pub fn set_timeout(delay_ms: f64, f: impl FnOnce() + 'static) -> i32 {
 }
 
 fn set_timeout_boxed(delay_ms: f64, f: Box<dyn FnOnce()>) -> i32 {
-    let callback = Closure::<Callback>::once_into_js(move |_: JsValue| {
+    let callback = once(move |_| {
         f();
         JsValue::UNDEFINED
     });
     set_timeout_with(&callback, delay_ms.max(0.0) as i32)
 }
 
+/// A JS function that runs `f` on its first call only. What `f` holds is
+/// freed once it has run; the rest of the closure when JS lets go of it.
+fn once(f: impl FnOnce(JsValue) -> JsValue + 'static) -> JsValue {
+    let f = Cell::new(Some(f));
+    Closure::<Callback>::new(move |value| f.take().map_or(JsValue::UNDEFINED, |f| f(value))).into_js_value()
+}
+
 /// A JS function that runs `f` on every call, for the page's lifetime
 /// (listeners, the heartbeat).
-pub fn forever(f: impl FnMut() + 'static) -> JsValue {
+pub fn forever(f: impl Fn() + 'static) -> JsValue {
     forever_boxed(Box::new(f))
 }
 
-fn forever_boxed(mut f: Box<dyn FnMut()>) -> JsValue {
+fn forever_boxed(f: Box<dyn Fn()>) -> JsValue {
     Closure::<Callback>::new(move |_: JsValue| {
         f();
         JsValue::UNDEFINED
