@@ -26,6 +26,7 @@ const mapping = JSON.parse(printed.slice(printed.indexOf('{')));
 
 let glue = readFileSync(gluePath, 'utf8');
 const escape = (s) => s.replace(/[$]/g, '$$$$');
+const regexEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // An exact match of `pattern`, which must occur (else the glue is not what
 // this script expects, and the build stops rather than ship a broken pair).
 function replace(pattern, replacement, what) {
@@ -34,16 +35,25 @@ function replace(pattern, replacement, what) {
   if (glue === before) throw new Error(`minify-wasm-names: ${what} not found in ${gluePath}`);
 }
 
-const modules = new Set();
+// The pass gives every import module the one name "a": the glue's import
+// object, `import0`, becomes the only module, and the functions the wasm
+// imports straight from src/browser.js (those that need no conversion glue,
+// each under a module entry of its own) become members of it.
+const GLUE_MODULE = './zendesk_analytics_bg.js';
 for (const [module, name, short] of mapping.imports) {
-  modules.add(module);
-  // The import object's keys: `__wbg_then_656f253a5dd7d8ea: function(…)`.
-  replace(new RegExp(`(?<=^\\s+)${name}(?=:)`, 'm'), short, `import ${name}`);
+  if (module === GLUE_MODULE) {
+    // The import object's keys: `__wbg_then_656f253a5dd7d8ea: function(…)`.
+    replace(new RegExp(`(?<=^\\s+)${name}(?=:)`, 'm'), short, `import ${name}`);
+    continue;
+  }
+  // `import * as import1 from "./snippets/…/src/browser.js"`, then its entry.
+  const namespace = glue.match(new RegExp(`(?<=^import \\* as )import\\d+(?= from "${regexEscape(module)}"$)`, 'm'));
+  if (!namespace) throw new Error(`minify-wasm-names: module ${module} not imported in ${gluePath}`);
+  replace('const import0 = {\n', `const import0 = {\n        ${short}: ${namespace[0]}.${name},\n`, `import object for ${name}`);
+  glue = glue.replace(new RegExp(`^\\s+"${regexEscape(module)}": import\\d+,\n`, 'gm'), '');
 }
-// Every import comes from the glue's one module object; the pass names it "a".
-if (modules.size !== 1) throw new Error(`minify-wasm-names: expected one import module, got ${[...modules]}`);
-const [module] = modules;
-replace(`"${module}": import0`, `"a": import0`, `module ${module}`);
+replace(`"${GLUE_MODULE}": import0`, `"a": import0`, `module ${GLUE_MODULE}`);
+if (/^\s+"(?!a")[^"]+": import\d+,$/m.test(glue)) throw new Error(`minify-wasm-names: ${gluePath} hands the wasm a module it does not import`);
 
 for (const [name, short] of mapping.exports) {
   // Exports the glue does not use (the abort hooks) need no rewrite.

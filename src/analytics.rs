@@ -4,7 +4,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
@@ -16,7 +15,7 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::Identity;
-use crate::js::{get, get_string, global, parse_json, to_map, to_value, warn};
+use crate::js::{get, get_string, global, invoke, now, parse_json, random, to_map, to_value, warn, Array, Function, Promise};
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
@@ -127,7 +126,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     let analytics = Analytics { inner };
     // JS owns it: it lives as long as the facade.
     let call = Closure::<Callback>::new(move |args: JsValue| analytics.call(args.unchecked_ref()));
-    Ok(facade(&call.into_js_value()).unwrap_or_default())
+    Ok(facade(&call.into_js_value()))
 }
 
 /// The five calls that become events.
@@ -292,7 +291,7 @@ impl Analytics {
     fn ready(&self, callback: JsValue) -> Promise {
         after(&self.inner.settings_loaded, move |_| {
             if let Some(cb) = callback.dyn_ref::<Function>() {
-                if cb.call0(&JsValue::NULL).is_err() {
+                if !invoke(cb, &JsValue::UNDEFINED) {
                     warn("the ready() callback threw");
                 }
             }
@@ -353,7 +352,7 @@ impl Inner {
         let result = parse_json(&text.finish());
         self.emit(Delivery::Invalid, &result);
         if let Some(cb) = callback {
-            let _ = cb.call1(&JsValue::NULL, &result);
+            invoke(&cb, &result);
         }
         Promise::resolve(&result)
     }
@@ -396,7 +395,7 @@ impl Inner {
             None => self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 }),
         }
         if let Some(cb) = callback {
-            if cb.call1(&JsValue::NULL, &result).is_err() {
+            if !invoke(&cb, &result) {
                 warn("a callback threw");
             }
         }
@@ -448,7 +447,7 @@ impl Inner {
 
     /// Makes sure a send happens within `delay_ms` (not before the backoff allows).
     fn schedule(self: &Rc<Self>, delay_ms: f64) {
-        let now = js_sys::Date::now();
+        let now = now();
         let due = (now + delay_ms).max(self.retry_at.get());
         if self.timer_due.get().is_some_and(|pending| pending <= due) {
             return;
@@ -486,7 +485,7 @@ impl Inner {
         if !online() {
             return JsValue::UNDEFINED; // the `online` listener resumes
         }
-        if !forced && js_sys::Date::now() < self.retry_at.get() {
+        if !forced && now() < self.retry_at.get() {
             self.schedule(0.0);
             return JsValue::UNDEFINED;
         }
@@ -538,10 +537,10 @@ impl Inner {
                 let attempts = self.queue.borrow().events().first().map_or(1, |e| e.attempts.max(1));
                 let wait = match failure {
                     SendError::RateLimited(Some(ms)) => ms,
-                    _ => delay_ms(attempts, js_sys::Math::random()),
+                    _ => delay_ms(attempts, random()),
                 };
                 warn(&sentence("sending failed ({}); retrying in {} ms", &[Text(failure.reason()), Int(wait as i64)]));
-                self.retry_at.set(js_sys::Date::now() + wait);
+                self.retry_at.set(now() + wait);
                 self.sending.take();
                 self.schedule(wait);
                 return JsValue::UNDEFINED;
@@ -620,10 +619,8 @@ fn online() -> bool {
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     /// The object `load()` returns: the analytics.js methods, each a call of
-    /// `call([method index, ...arguments])`. `catch` although it never
-    /// throws: see `page_context` in src/context.rs.
-    #[wasm_bindgen(catch)]
-    fn facade(call: &JsValue) -> Result<JsValue, JsValue>;
+    /// `call([method index, ...arguments])`.
+    fn facade(call: &JsValue) -> JsValue;
 
     /// Calls `listener` on every `event` of the global `target` (`window`,
     /// `document`) for the page's lifetime.

@@ -3,10 +3,9 @@
 //! the id is omitted, nulls are allowed in any slot and the callback may sit
 //! in any trailing position.
 
-use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::to_map;
+use crate::js::{to_map, Function};
 use zendesk_analytics_core::{Map, Value};
 
 /// A resolved `identify` or `group` call.

@@ -2,6 +2,8 @@
 //! jitter (so many browsers recovering together do not hit the proxy in
 //! step), or what the proxy's `Retry-After` says on 429.
 
+use crate::js::{parse_date, parse_float};
+
 /// Most sending attempts per event before it is dropped with a reason.
 pub const MAX_ATTEMPTS: u32 = 10;
 const BASE_MS: f64 = 500.0;
@@ -22,9 +24,9 @@ pub fn retry_after_ms(header: &str, now_ms: f64) -> Option<f64> {
     let header = header.trim();
     let is_seconds = !header.is_empty() && header.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let ms = match is_seconds {
-        true => js_sys::Number::parse_float(header) * 1000.0,
+        true => parse_float(header) * 1000.0,
         false => {
-            let at = js_sys::Date::parse(header);
+            let at = parse_date(header);
             if at.is_nan() {
                 return None;
             }

@@ -55,6 +55,47 @@ export function entries(value) {
   }
 }
 
+/**
+ * A Date as `JSON.stringify` writes it: its ISO string, `null` when it is
+ * invalid (`toISOString` would throw); `undefined` for anything else.
+ */
+export function dateJson(value) {
+  try {
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  } catch {
+    // A Proxy trap or an overridden method that threw: not a date we can write.
+  }
+}
+
+/** `obj[key]` (`Reflect.get`); `undefined` when it throws or `obj` is no object. */
+export function get(obj, key) {
+  try {
+    return Reflect.get(obj, key);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `JSON.parse(text)`; `undefined` when it is not JSON. */
+export function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls the page's function `f` with `arg` (none when undefined); false when it threw. */
+export function invoke(f, arg) {
+  try {
+    if (arg === undefined) f.call(null);
+    else f.call(null, arg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A string property as it is, anything else as `''`. */
 const text = (value) => (typeof value === 'string' ? value : '');
 

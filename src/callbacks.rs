@@ -6,18 +6,16 @@
 
 use std::cell::Cell;
 
-use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use crate::js::get;
+use crate::js::{get, Promise};
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     /// Calls `next` with `Promise.allSettled`'s record of `promise` once it
-    /// has settled; the Promise of what `next` returns. `catch` although it
-    /// never throws: see `page_context` in src/context.rs.
-    #[wasm_bindgen(catch)]
-    fn settle(promise: &Promise, next: &JsValue) -> Result<Promise, JsValue>;
+    /// has settled; the Promise of what `next` returns. Never throws: every
+    /// browser with the wasm features the SDK needs has `Promise.allSettled`.
+    fn settle(promise: &Promise, next: &JsValue) -> Promise;
 }
 
 #[wasm_bindgen]
@@ -48,7 +46,7 @@ fn after_boxed(promise: &Promise, next: Box<dyn FnOnce(Settled) -> JsValue>) -> 
     let on_settled = once(move |result| {
         next(if get(&result, "status") == "fulfilled" { Ok(get(&result, "value")) } else { Err(get(&result, "reason")) })
     });
-    settle(promise, &on_settled).unwrap_or_else(|_| Promise::resolve(&JsValue::UNDEFINED))
+    settle(promise, &on_settled)
 }
 
 /// Runs `f` once after `delay_ms`; returns the timer id.

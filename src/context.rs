@@ -23,7 +23,7 @@ pub struct StaticContext {
 
 impl StaticContext {
     pub fn read() -> StaticContext {
-        let context = static_context().unwrap_or_default();
+        let context = static_context();
         StaticContext {
             user_agent: get_string(&context, "userAgent"),
             locale: get_string(&context, "locale"),
@@ -55,25 +55,23 @@ impl StaticContext {
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    // `catch` although it never throws: it makes wasm-bindgen wrap the call
-    // in the glue's import object rather than import it from a second module,
-    // which scripts/minify-wasm-names.mjs does not handle.
-    #[wasm_bindgen(catch, js_name = pageContext)]
-    fn page_context() -> Result<JsValue, JsValue>;
+    /// The page's url, path, referrer, title and search.
+    #[wasm_bindgen(js_name = pageContext)]
+    fn page_context() -> JsValue;
 
     /// `decodeURIComponent(text)`; `None` for a malformed escape.
     #[wasm_bindgen(js_name = decode)]
     fn decode_uri_component(text: &str) -> Option<String>;
 
-    /// `{userAgent, locale, timezone}`, each where known (`catch`: as above).
-    #[wasm_bindgen(catch, js_name = staticContext)]
-    fn static_context() -> Result<JsValue, JsValue>;
+    /// `{userAgent, locale, timezone}`, each where known.
+    #[wasm_bindgen(js_name = staticContext)]
+    fn static_context() -> JsValue;
 }
 
 /// The current page as Segment's `context.page`: url, path, referrer, title,
 /// search (read in one call: src/browser.js).
 pub fn current_page() -> Map {
-    page_context().ok().and_then(|page| to_map(&page)).unwrap_or_default()
+    to_map(&page_context()).unwrap_or_default()
 }
 
 /// `context.campaign` from `utm_*` query parameters (`utm_campaign` is `name`).

@@ -1,10 +1,9 @@
 //! `on` / `off`: delivery events for the page (`delivered`, `dropped`,
 //! `invalid`). A listener that throws is reported and the others still run.
 
-use js_sys::Function;
 use wasm_bindgen::JsValue;
 
-use crate::js::warn;
+use crate::js::{invoke, warn, Function};
 
 /// The events the SDK emits.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +60,7 @@ impl Emitter {
 /// Calls each listener with `payload`, never letting one throw into the SDK.
 pub fn emit(listeners: Vec<Function>, payload: &JsValue) {
     for listener in listeners {
-        if listener.call1(&JsValue::NULL, payload).is_err() {
+        if !invoke(&listener, payload) {
             warn("an on() listener threw; the other listeners still ran");
         }
     }

@@ -1,12 +1,14 @@
 //! Small, fallible helpers over browser APIs.
 //!
 //! Browser objects are reached by name (`global`, `get`) rather than through
-//! web-sys' typed bindings: each typed method is one more import, with a shim
-//! in the wasm and a function in the JS glue. Calls into the browser are
-//! leaf functions in src/browser.js, each one import that never throws; the
-//! few js-sys imports left are ones that cannot throw for the values given.
+//! typed bindings: each typed method is one more import, with a shim in the
+//! wasm and a function in the JS glue. Calls into the browser are leaf
+//! functions in src/browser.js, each one import that never throws; the few
+//! builtins imported directly cannot throw for the values given. No js-sys or
+//! web-sys: the handful of types below is all the SDK needs, and js-sys links
+//! in code of its own (its JSPI task runner, closure shims for its typed
+//! arrays) whatever is used of it.
 
-use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{Map, Number, Value};
 
@@ -14,6 +16,53 @@ use zendesk_analytics_core::{Map, Number, Value};
 extern "C" {
     #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
     static GLOBAL_THIS: JsValue;
+
+    /// A JS array: arguments, `Object.entries` pairs, stored queues.
+    #[wasm_bindgen(is_type_of = Array::is_array)]
+    pub type Array;
+    #[wasm_bindgen(static_method_of = Array, js_name = isArray)]
+    fn is_array(value: &JsValue) -> bool;
+    #[wasm_bindgen(method, getter)]
+    pub fn length(this: &Array) -> u32;
+    /// `array[index]` (`undefined` past the end).
+    #[wasm_bindgen(method, indexing_getter)]
+    pub fn get(this: &Array, index: u32) -> JsValue;
+
+    /// A JS function the page handed us (a callback, a listener).
+    #[wasm_bindgen(is_type_of = JsValue::is_function)]
+    #[derive(Debug, Clone, PartialEq)]
+    pub type Function;
+
+    #[derive(Debug, Clone)]
+    pub type Promise;
+    /// `Promise.resolve(value)`.
+    #[wasm_bindgen(static_method_of = Promise)]
+    pub fn resolve(value: &JsValue) -> Promise;
+
+    /// `Date.now()`: milliseconds since the epoch.
+    #[wasm_bindgen(js_namespace = Date)]
+    pub fn now() -> f64;
+    #[wasm_bindgen(js_namespace = Math)]
+    pub fn random() -> f64;
+    #[wasm_bindgen(js_name = parseFloat)]
+    pub fn parse_float(text: &str) -> f64;
+    /// `Date.parse(text)`: NaN when it is not a date.
+    #[wasm_bindgen(js_namespace = Date, js_name = parse)]
+    pub fn parse_date(text: &str) -> f64;
+    /// `String(x)`: a number as JavaScript writes it. Rust's float formatting
+    /// would add ~8 KB to the wasm.
+    #[wasm_bindgen(js_name = String)]
+    pub fn number_text(x: f64) -> String;
+    /// `JSON.stringify(value)`, for values parsed from JSON (which cannot make it throw).
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify)]
+    pub fn json_text(value: &JsValue) -> String;
+}
+
+impl Array {
+    /// The items, first to last.
+    pub fn iter(&self) -> impl Iterator<Item = JsValue> + '_ {
+        (0..self.length()).map(|i| self.get(i))
+    }
 }
 
 /// `globalThis[name]` (`document`, `navigator`, `localStorage`, …), or
@@ -36,16 +85,24 @@ extern "C" {
     /// Logs `zendesk-analytics: {message}` as a console warning.
     pub fn warn(message: &str);
 
-    /// `Object.entries(value)`, `[]` when a getter or Proxy throws (`catch`
-    /// although it never throws: see `page_context` in src/context.rs).
-    #[wasm_bindgen(catch)]
-    fn entries(value: &JsValue) -> Result<js_sys::Array, JsValue>;
-}
+    /// `Object.entries(value)`, `[]` when a getter or Proxy throws.
+    fn entries(value: &JsValue) -> Array;
 
-/// A number as JavaScript's `String(x)` writes it: Rust's float formatting
-/// would add ~8 KB to the wasm.
-pub fn number_text(x: f64) -> String {
-    js_sys::Number::from(x).to_string_with_radix(10).map(String::from).unwrap_or_default()
+    /// A Date as JSON writes it: its ISO string, `null` when it is invalid;
+    /// `undefined` for anything that is not a Date.
+    #[wasm_bindgen(js_name = dateJson)]
+    fn date_json(value: &JsValue) -> JsValue;
+
+    /// `obj[key]`, or `undefined` when it cannot be read.
+    pub fn get(obj: &JsValue, key: &str) -> JsValue;
+
+    /// `JSON.parse(text)`, or `undefined` when it is not JSON.
+    #[wasm_bindgen(js_name = parseJson)]
+    pub fn parse_json(text: &str) -> JsValue;
+
+    /// Calls the page's function `f` with `arg` (`this` null; no argument
+    /// when `arg` is undefined); false when it threw.
+    pub fn invoke(f: &Function, arg: &JsValue) -> bool;
 }
 
 /// How the core writes floats in wasm (see its `value::float_text`).
@@ -79,20 +136,20 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
     if !js.is_object() || js.is_function() || depth >= MAX_DEPTH {
         return Value::Null;
     }
-    if let Some(array) = js.dyn_ref::<js_sys::Array>() {
+    if let Some(array) = js.dyn_ref::<Array>() {
         let mut items = Vec::new();
         for item in array.iter() {
             items.push(to_value_at(&item, depth + 1));
         }
         return Value::Array(items);
     }
-    if let Some(date) = js.dyn_ref::<js_sys::Date>() {
-        // An invalid date has no ISO form (toISOString throws); JSON.stringify writes null.
-        return if date.get_time().is_nan() { Value::Null } else { Value::String(date.to_iso_string().into()) };
+    let date = date_json(js);
+    if !date.is_undefined() {
+        return date.as_string().map_or(Value::Null, Value::String);
     }
     let mut map = Map::new();
-    for entry in entries(js).unwrap_or_default().iter() {
-        let pair: js_sys::Array = entry.unchecked_into();
+    for entry in entries(js).iter() {
+        let pair: Array = entry.unchecked_into();
         let value = pair.get(1);
         // JSON drops members that are undefined or functions.
         if value.is_undefined() || value.is_function() {
@@ -103,11 +160,6 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
         }
     }
     Value::Object(map)
-}
-
-/// `JSON.parse(text)`, or `undefined` when it is not JSON.
-pub fn parse_json(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A JSON object's members, `None` for anything else.
@@ -121,11 +173,6 @@ pub fn to_map(js: &JsValue) -> Option<Map> {
         Value::Object(map) => Some(map),
         _ => None,
     }
-}
-
-/// `obj[key]`, or `undefined` when it cannot be read.
-pub fn get(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or_default()
 }
 
 /// `obj[key]` as a string, if it is one.

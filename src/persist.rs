@@ -9,10 +9,10 @@
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{Number, Value};
 
-use crate::js::{get, parse_json, uuid_v4};
+use crate::js::{get, now, parse_float, parse_json, uuid_v4};
 use crate::json::ObjectText;
 use crate::queue::Queue;
-use crate::storage::{local_get, local_keys, local_remove, local_set, local_storage};
+use crate::storage::{local_get, local_keys, local_remove, local_set, local_storage_available};
 
 /// A live tab rewrites its entry at least this often while it has events.
 pub const HEARTBEAT_MS: i32 = 5_000;
@@ -45,7 +45,7 @@ impl Persisted {
             return true;
         }
         let mut entry = ObjectText::new();
-        entry.value("t", &Value::Number(Number::from_f64(js_sys::Date::now())));
+        entry.value("t", &Value::Number(Number::from_f64(now())));
         entry.value("c", &Value::Bool(closed));
         entry.json("q", &queue.to_storage());
         local_set(&self.key, &entry.finish())
@@ -58,7 +58,7 @@ impl Persisted {
         if !self.lock() {
             return false;
         }
-        let now = js_sys::Date::now();
+        let now = now();
         for key in self.other_keys() {
             let Some(text) = local_get(&key) else { continue };
             let entry = parse_json(&text);
@@ -90,16 +90,16 @@ impl Persisted {
     /// Takes the cross-tab lock: free or expired, then written and read back
     /// (another tab writing at the same moment makes the read-back differ).
     fn lock(&self) -> bool {
-        let now = js_sys::Date::now();
+        let now = now();
         if let Some(held) = local_get(&self.lock_key) {
             let (owner, until) = held.split_once('|').unwrap_or(("", "0"));
-            if owner != self.tab_id && js_sys::Number::parse_float(until) > now {
+            if owner != self.tab_id && parse_float(until) > now {
                 return false;
             }
         }
         let mine = sentence("{}|{}", &[Text(&self.tab_id), Int((now + LOCK_MS) as i64)]);
         // Storage blocked: no other tab can share our queue either.
-        if local_storage().is_none() {
+        if !local_storage_available() {
             return true;
         }
         local_set(&self.lock_key, &mine) && local_get(&self.lock_key).as_deref() == Some(mine.as_str())

@@ -2,9 +2,10 @@
 //! and crashes. Bounded by count and bytes (a queue that grows without limit
 //! breaks the host page's own storage), deduplicated by messageId.
 
+use wasm_bindgen::JsCast;
 use zendesk_analytics_core::text::push_int;
 
-use crate::js::{get, get_string};
+use crate::js::{get, get_string, json_text, Array};
 
 /// Flush as soon as this many events are waiting.
 pub const FLUSH_AT: usize = 20;
@@ -126,16 +127,14 @@ impl Queue {
     /// unreadable is skipped.
     pub fn from_js(items: &wasm_bindgen::JsValue) -> Queue {
         let mut queue = Queue::default();
-        let Some(items) = items.dyn_ref::<js_sys::Array>() else { return queue };
+        let Some(items) = items.dyn_ref::<Array>() else { return queue };
         for item in items.iter() {
             let event = get(&item, "e");
             let Some(message_id) = get_string(&event, "messageId") else { continue };
-            let Some(json) = js_sys::JSON::stringify(&event).ok().and_then(|s| s.as_string()) else { continue };
+            let json = json_text(&event);
             let attempts = get(&item, "a").as_f64().unwrap_or(0.0) as u32;
             queue.push(Queued { message_id, json, attempts });
         }
         queue
     }
 }
-
-use wasm_bindgen::JsCast;

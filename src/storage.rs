@@ -6,16 +6,14 @@
 use std::cell::OnceCell;
 
 use wasm_bindgen::prelude::*;
-use web_sys::Storage;
-
-use crate::js::{get_string, global};
+use crate::js::{get_string, global, Array};
 
 /// A year in seconds (`max-age` of the id cookies).
 const YEAR_SECONDS: u32 = 31_536_000;
 
-/// `window.localStorage`, if the browser lets us have it.
-pub fn local_storage() -> Option<Storage> {
-    Some(global("localStorage")).filter(JsValue::is_object).map(JsCast::unchecked_into)
+/// Whether the browser lets us have `window.localStorage`.
+pub fn local_storage_available() -> bool {
+    global("localStorage").is_object()
 }
 
 #[wasm_bindgen(module = "/src/browser.js")]
@@ -36,7 +34,7 @@ extern "C" {
     /// The localStorage keys that start with `prefix`; none when storage is
     /// blocked.
     #[wasm_bindgen(js_name = localKeys)]
-    pub fn local_keys(prefix: &str) -> js_sys::Array;
+    pub fn local_keys(prefix: &str) -> Array;
 
     /// The value of cookie `name`, URI-decoded; `None` when it is absent,
     /// empty or malformed, or cookies are blocked.

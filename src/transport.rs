@@ -5,13 +5,12 @@
 //! same body goes with `keepalive: true` (which survives the page), in
 //! chunks under the browsers' 64 KB keepalive budget, or by `sendBeacon`.
 
-use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 
 use crate::backoff::retry_after_ms;
 use crate::callbacks::after;
-use crate::js::{get, get_string, now_iso};
+use crate::js::{get, get_string, now, now_iso, Promise};
 use crate::json::write_string;
 use crate::queue::Queued;
 
@@ -106,7 +105,7 @@ pub fn post(url: &str, body: &str, done: impl FnOnce(Result<(), SendError>) -> J
 fn classify(answer: &Answer) -> Result<(), SendError> {
     match status(answer) {
         200..=299 => Ok(()),
-        429 => Err(SendError::RateLimited(get_string(answer, "1").and_then(|h| retry_after_ms(&h, js_sys::Date::now())))),
+        429 => Err(SendError::RateLimited(get_string(answer, "1").and_then(|h| retry_after_ms(&h, now())))),
         status @ (408 | 500..=599) => Err(SendError::Retryable(sentence("the proxy answered {}", &[Int(status.into())]))),
         // The proxy says in the body why it refused the batch.
         status => Err(SendError::Refused(sentence("the proxy answered {}: {}", &[Int(status.into()), Text(&text(answer))]))),

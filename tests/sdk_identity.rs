@@ -6,15 +6,13 @@
 
 use wasm_bindgen_test::*;
 use zendesk_analytics::identity::{Identity, ANONYMOUS_ID_KEY, USER_ID_KEY};
-use zendesk_analytics::storage::{cookie_get, cookie_set, local_get, local_set, local_storage};
+use zendesk_analytics::storage::{cookie_get, cookie_set, local_get, local_set};
 use zendesk_analytics_core::{Map, Value};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn clear() {
-    if let Some(s) = local_storage() {
-        s.clear().unwrap();
-    }
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().clear().unwrap();
     for key in [USER_ID_KEY, ANONYMOUS_ID_KEY, "za_gid"] {
         cookie_set(key, None);
     }

@@ -6,12 +6,16 @@
 use wasm_bindgen_test::*;
 use zendesk_analytics::persist::Persisted;
 use zendesk_analytics::queue::{Queue, Queued, MAX_EVENTS};
-use zendesk_analytics::storage::{local_get, local_set, local_storage};
+use zendesk_analytics::storage::{local_get, local_set};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn event(id: &str) -> Queued {
     Queued { message_id: id.into(), json: format!(r#"{{"type":"track","event":"E","messageId":"{id}"}}"#), attempts: 0 }
+}
+
+fn clear_storage() {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().clear().unwrap();
 }
 
 fn ids(queue: &Queue) -> Vec<&str> {
@@ -60,7 +64,7 @@ fn batches_respect_the_byte_limit_and_failures_count_attempts() {
 
 #[wasm_bindgen_test]
 fn a_saved_queue_survives_a_reload_with_its_attempts() {
-    local_storage().unwrap().clear().unwrap();
+    clear_storage();
     let mut queue = Queue::default();
     queue.push(event("r1"));
     queue.push(event("r2"));
@@ -80,7 +84,7 @@ fn a_saved_queue_survives_a_reload_with_its_attempts() {
 
 #[wasm_bindgen_test]
 fn a_live_tab_keeps_its_events_and_another_write_key_is_untouched() {
-    local_storage().unwrap().clear().unwrap();
+    clear_storage();
     let mut queue = Queue::default();
     queue.push(event("live"));
     Persisted::new("wk-live").save(&queue, false);
@@ -95,7 +99,7 @@ fn a_live_tab_keeps_its_events_and_another_write_key_is_untouched() {
 
 #[wasm_bindgen_test]
 fn a_held_lock_stops_a_second_tab_from_adopting() {
-    local_storage().unwrap().clear().unwrap();
+    clear_storage();
     let mut queue = Queue::default();
     queue.push(event("locked"));
     Persisted::new("wk-lock").save(&queue, true);
@@ -109,7 +113,7 @@ fn a_held_lock_stops_a_second_tab_from_adopting() {
 
 #[wasm_bindgen_test]
 fn an_unreadable_stored_queue_is_skipped() {
-    local_storage().unwrap().clear().unwrap();
+    clear_storage();
     local_set("za_q:wk-bad:dead-tab", "{not json");
     local_set("za_q:wk-bad:other", r#"{"t":0,"c":true,"q":[{"a":0,"e":{"no":"id"}},{"a":2,"e":{"messageId":"ok"}}]}"#);
     let mut adopted = Queue::default();
