@@ -2,7 +2,6 @@
 //! event at call time, maps it with the core, queues and delivers it.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
@@ -29,7 +28,7 @@ const FLUSH_INTERVAL_MS: f64 = 5_000.0;
 /// [`Analytics::call`]: one entry into the wasm rather than an export, its
 /// wrapper and a glue method per method.
 struct Analytics {
-    inner: Rc<Inner>,
+    inner: &'static Inner,
 }
 
 struct Inner {
@@ -38,11 +37,11 @@ struct Inner {
     /// Destination settings from the proxy; `None` when the proxy could not
     /// be asked (then nothing is dropped in the browser: the proxy maps every
     /// event again anyway).
-    settings: Rc<RefCell<Option<Settings>>>,
+    settings: &'static RefCell<Option<Settings>>,
     /// Settles once the settings request has finished, either way, and
     /// `settings` and `ready` are set: calls waiting on it map with them.
     settings_loaded: Promise,
-    ready: Rc<Cell<bool>>,
+    ready: &'static Cell<bool>,
     identity: RefCell<Identity>,
     context: StaticContext,
     /// The page a snippet call was made on, for the next replayed call.
@@ -79,22 +78,19 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         .filter(|u| !u.is_empty())
         .ok_or_else(|| JsError::new("load() needs the proxyUrl of your zendesk-analytics proxy: load({writeKey, proxyUrl: 'https://…'})"))?;
     let settings_url = [proxy_url.trim_end_matches('/'), "/v1/projects/", &write_key, "/settings"].concat();
-    let settings = Rc::new(RefCell::new(None));
-    let ready = Rc::new(Cell::new(false));
-    let settings_loaded = {
-        let (settings, ready) = (settings.clone(), ready.clone());
-        fetch_settings(&settings_url, move |loaded| {
-            match loaded {
-                Ok(loaded) => *settings.borrow_mut() = Some(loaded),
-                Err(reason) => warn(&["could not load settings from the proxy (", &reason, "); events are sent unfiltered"].concat()),
-            }
-            ready.set(true);
-        })
-    };
+    let settings = leak(RefCell::new(None));
+    let ready = leak(Cell::new(false));
+    let settings_loaded = fetch_settings(&settings_url, move |loaded| {
+        match loaded {
+            Ok(loaded) => *settings.borrow_mut() = Some(loaded),
+            Err(reason) => warn(&["could not load settings from the proxy (", &reason, "); events are sent unfiltered"].concat()),
+        }
+        ready.set(true);
+    });
     let persisted = Persisted::new(&write_key);
     let mut queue = Queue::default();
     persisted.adopt_orphans(&mut queue);
-    let inner = Rc::new(Inner {
+    let inner = leak(Inner {
         url: batch_url(&proxy_url),
         write_key,
         settings,
@@ -116,17 +112,23 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     });
     inner.save();
     inner.listen();
-    let loaded = inner.clone();
     let _ = after(&settings_loaded, move |_| {
-        if loaded.queue.borrow().is_empty() {
+        if inner.queue.borrow().is_empty() {
             return JsValue::UNDEFINED;
         }
-        loaded.drain(false)
+        inner.drain(false)
     });
     let analytics = Analytics { inner };
     // JS owns it: it lives as long as the facade.
     let call = Closure::<Callback>::new(move |args: JsValue| analytics.call(args.unchecked_ref()));
     Ok(facade(&call.into_js_value()))
+}
+
+/// Moves `value` to the heap for the rest of the page's life. The SDK's state
+/// is never freed anyway (the page's event listeners hold it), and callbacks
+/// that hold a plain reference need no reference counting and no drop code.
+fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
 }
 
 /// The five calls that become events.
@@ -277,14 +279,14 @@ impl Analytics {
                 ("alias", call.options, call.callback)
             }
         };
-        inner.clone().call(name, fields, options, callback).into()
+        inner.call(name, fields, options, callback).into()
     }
 
     /// Sends every queued event now; the Promise settles once the proxy has
     /// them, or once they are back in the queue for a retry.
     fn flush(&self) -> Promise {
-        let inner = self.inner.clone();
-        after(&self.inner.settings_loaded, move |_| inner.flush_when_idle())
+        let inner = self.inner;
+        after(&inner.settings_loaded, move |_| inner.flush_when_idle())
     }
 
     /// Resolves (and calls `callback`) once the settings are loaded.
@@ -323,7 +325,7 @@ impl Analytics {
 impl Inner {
     /// Builds the event now (messageId, timestamp, page), then maps and
     /// queues it once the settings are known.
-    fn call(self: Rc<Self>, kind: &str, fields: Map, options: Map, callback: Option<Function>) -> Promise {
+    fn call(&'static self, kind: &str, fields: Map, options: Map, callback: Option<Function>) -> Promise {
         let page = self.replay_page.borrow_mut().take().unwrap_or_else(current_page);
         let value = build(kind, &self.identity.borrow(), fields, options, self.context.with_page(page));
         let built = match finish(value) {
@@ -333,8 +335,7 @@ impl Inner {
         if self.ready.get() {
             return Promise::resolve(&self.dispatch(built, callback));
         }
-        let loaded = self.settings_loaded.clone();
-        after(&loaded, move |_| self.dispatch(built, callback))
+        after(&self.settings_loaded, move |_| self.dispatch(built, callback))
     }
 
     /// Tells the `on(event)` listeners. The emitter is not borrowed while they
@@ -359,7 +360,7 @@ impl Inner {
 
     /// Maps the event in the browser and queues it unless it maps to
     /// nothing; returns what happened (and tells the callback).
-    fn dispatch(self: &Rc<Self>, built: Built, callback: Option<Function>) -> JsValue {
+    fn dispatch(&'static self, built: Built, callback: Option<Function>) -> JsValue {
         let mut text = ObjectText::new();
         text.string("messageId", &built.message_id);
         let mut mapped_kind = None;
@@ -402,7 +403,7 @@ impl Inner {
         result
     }
 
-    fn enqueue(self: &Rc<Self>, event: Queued) {
+    fn enqueue(&'static self, event: Queued) {
         let (evicted, len) = {
             let mut queue = self.queue.borrow_mut();
             let evicted = queue.push(event);
@@ -430,14 +431,13 @@ impl Inner {
 
     /// Persists the queue once the current task is done: a burst of calls
     /// costs one storage write, not one each.
-    fn save_soon(self: &Rc<Self>) {
+    fn save_soon(&'static self) {
         if self.save_scheduled.replace(true) {
             return;
         }
-        let inner = self.clone();
         set_timeout(0.0, move || {
-            inner.save_scheduled.set(false);
-            inner.save();
+            self.save_scheduled.set(false);
+            self.save();
         });
     }
 
@@ -446,7 +446,7 @@ impl Inner {
     }
 
     /// Makes sure a send happens within `delay_ms` (not before the backoff allows).
-    fn schedule(self: &Rc<Self>, delay_ms: f64) {
+    fn schedule(&'static self, delay_ms: f64) {
         let now = now();
         let due = (now + delay_ms).max(self.retry_at.get());
         if self.timer_due.get().is_some_and(|pending| pending <= due) {
@@ -455,18 +455,17 @@ impl Inner {
         let generation = self.timer_generation.get().wrapping_add(1);
         self.timer_generation.set(generation);
         self.timer_due.set(Some(due));
-        let inner = self.clone();
         set_timeout(due - now, move || {
-            if inner.timer_generation.get() == generation {
-                inner.timer_due.set(None);
-                inner.drain(false);
+            if self.timer_generation.get() == generation {
+                self.timer_due.set(None);
+                self.drain(false);
             }
         });
     }
 
     /// `flush()` waits out a send in progress (its batch may not hold the
     /// latest events), then drains.
-    fn flush_when_idle(self: Rc<Self>) -> JsValue {
+    fn flush_when_idle(&'static self) -> JsValue {
         let sending = self.sending.borrow().clone();
         if let Some(sending) = sending {
             return after(&sending, move |_| self.flush_when_idle()).into();
@@ -478,7 +477,7 @@ impl Inner {
     /// proxy asks us to wait. `forced` (an explicit `flush()`) ignores the
     /// backoff timer, never the offline state. Returns the Promise of the
     /// sending, if it started.
-    fn drain(self: &Rc<Self>, forced: bool) -> JsValue {
+    fn drain(&'static self, forced: bool) -> JsValue {
         if self.sending.borrow().is_some() || !self.ready.get() {
             return JsValue::UNDEFINED;
         }
@@ -491,7 +490,7 @@ impl Inner {
         }
         // Marked before the first request: its answer may come back at once.
         *self.sending.borrow_mut() = Some(Promise::resolve(&JsValue::UNDEFINED));
-        let sending = self.clone().send_next();
+        let sending = self.send_next();
         if let Some(current) = self.sending.borrow_mut().as_mut() {
             *current = sending.clone().unchecked_into();
         }
@@ -499,17 +498,16 @@ impl Inner {
     }
 
     /// Sends the oldest batch, then (from `sent`) the next one.
-    fn send_next(self: Rc<Self>) -> JsValue {
+    fn send_next(&'static self) -> JsValue {
         let batch = self.queue.borrow().batch(MAX_BATCH_BYTES);
         if batch.is_empty() {
             self.sending.take();
             return JsValue::UNDEFINED;
         }
-        let inner = self.clone();
-        post(&self.url, &body(&self.write_key, &batch), move |outcome| inner.sent(batch, outcome))
+        post(&self.url, &body(&self.write_key, &batch), move |outcome| self.sent(batch, outcome))
     }
 
-    fn sent(self: Rc<Self>, batch: Vec<Queued>, outcome: Result<(), SendError>) -> JsValue {
+    fn sent(&'static self, batch: Vec<Queued>, outcome: Result<(), SendError>) -> JsValue {
         let ids = message_ids(&batch);
         match outcome {
             Ok(()) => {
@@ -550,7 +548,7 @@ impl Inner {
     }
 
     /// Page exit: persist, then hand every queued event to keepalive requests.
-    fn on_exit(self: &Rc<Self>, closing: bool) {
+    fn on_exit(&'static self, closing: bool) {
         self.persisted.save(&self.queue.borrow(), closing);
         let mut pending = Vec::new();
         for event in self.queue.borrow().events() {
@@ -567,36 +565,31 @@ impl Inner {
             self.exit_sent.borrow_mut().extend(ids.iter().cloned());
             let Some(request) = send_on_exit(&self.url, &body(&self.write_key, chunk)) else { continue };
             // If the page lives on (a hidden tab), learn the outcome.
-            let inner = self.clone();
             let _ = after(&request, move |answer| {
                 if answer.as_ref().is_ok_and(accepted) {
-                    inner.queue.borrow_mut().remove(&ids);
-                    inner.save();
+                    self.queue.borrow_mut().remove(&ids);
+                    self.save();
                 }
-                inner.exit_sent.borrow_mut().retain(|id| !ids.contains(id));
+                self.exit_sent.borrow_mut().retain(|id| !ids.contains(id));
                 JsValue::UNDEFINED
             });
         }
     }
 
     /// `online`, `pagehide`, `visibilitychange` and the heartbeat.
-    fn listen(self: &Rc<Self>) {
-        let inner = self.clone();
+    fn listen(&'static self) {
         listen("window", "online", &forever(move || {
-            inner.drain(true);
+            self.drain(true);
         }));
-        let inner = self.clone();
-        listen("window", "pagehide", &forever(move || inner.on_exit(true)));
-        let inner = self.clone();
+        listen("window", "pagehide", &forever(move || self.on_exit(true)));
         listen("document", "visibilitychange", &forever(move || {
             if get(&global("document"), "visibilityState") == "hidden" {
-                inner.on_exit(false);
+                self.on_exit(false);
             }
         }));
-        let inner = self.clone();
         let heartbeat = forever(move || {
-            if !inner.queue.borrow().is_empty() {
-                inner.save();
+            if !self.queue.borrow().is_empty() {
+                self.save();
             }
         });
         set_interval(&heartbeat, HEARTBEAT_MS);
