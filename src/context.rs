@@ -13,36 +13,30 @@ use crate::js::{get_string, to_map};
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The parts of the context fixed for the page's lifetime.
+/// The parts of the context fixed for the page's lifetime (library,
+/// userAgent, locale, timezone), built once and copied into each event.
 #[derive(Debug, Clone, Default)]
-pub struct StaticContext {
-    pub user_agent: Option<String>,
-    pub locale: Option<String>,
-    pub timezone: Option<String>,
-}
+pub struct StaticContext(Map);
 
 impl StaticContext {
     pub fn read() -> StaticContext {
-        let context = static_context();
-        StaticContext {
-            user_agent: get_string(&context, "userAgent"),
-            locale: get_string(&context, "locale"),
-            timezone: get_string(&context, "timezone"),
-        }
-    }
-
-    /// The full automatic context: these fields plus library, page and campaign.
-    pub fn with_page(&self, page: Map) -> Map {
         let mut context = Map::new();
         let mut library = Map::new();
         put(&mut library, "name", LIBRARY_NAME.into());
         put(&mut library, "version", LIBRARY_VERSION.into());
         put(&mut context, "library", library.into());
-        for (key, value) in [("userAgent", &self.user_agent), ("locale", &self.locale), ("timezone", &self.timezone)] {
-            if let Some(v) = value {
-                put(&mut context, key, v.as_str().into());
+        let found = static_context();
+        for key in ["userAgent", "locale", "timezone"] {
+            if let Some(value) = get_string(&found, key) {
+                put(&mut context, key, value.into());
             }
         }
+        StaticContext(context)
+    }
+
+    /// The full automatic context: these fields plus page and campaign.
+    pub fn with_page(&self, page: Map) -> Map {
+        let mut context = self.0.clone();
         let search = page.get("search").and_then(Value::as_str).unwrap_or_default();
         let campaign = campaign(search);
         if !campaign.is_empty() {
