@@ -51,26 +51,28 @@ extern "C" {
 /// for a year, SameSite=Lax. False when the browser refused it.
 pub fn cookie_set(name: &str, value: Option<&str>) -> bool {
     let max_age = if value.is_some() { YEAR_SECONDS } else { 0 };
-    let domain = registrable_domain().unwrap_or_default();
-    write_cookie(name, value.unwrap_or_default(), max_age, &domain) && (value.is_none() || cookie_get(name).as_deref() == value)
+    write_cookie(name, value.unwrap_or_default(), max_age, registrable_domain()) && (value.is_none() || cookie_get(name).as_deref() == value)
 }
 
 thread_local! {
-    static DOMAIN: OnceCell<Option<String>> = const { OnceCell::new() };
+    // A `&'static str` (the probed domain is leaked, once per page): nothing
+    // to drop, so no destructor to register for the thread-local.
+    static DOMAIN: OnceCell<&'static str> = const { OnceCell::new() };
 }
 
 /// The broadest domain the browser lets a cookie be set on (`example.co.uk`
 /// for `www.shop.example.co.uk`), found once per page by probing from the top
-/// down, as analytics.js does; `None` for localhost and IP addresses.
-pub fn registrable_domain() -> Option<String> {
-    DOMAIN.with(|cell| cell.get_or_init(probe_domain).clone())
+/// down, as analytics.js does; `""` (a host-only cookie) for localhost and
+/// IP addresses.
+pub fn registrable_domain() -> &'static str {
+    DOMAIN.with(|cell| *cell.get_or_init(probe_domain))
 }
 
-fn probe_domain() -> Option<String> {
-    let host = get_string(&global("location"), "hostname")?;
+fn probe_domain() -> &'static str {
+    let Some(host) = get_string(&global("location"), "hostname") else { return "" };
     let is_ip = host.contains(':') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if is_ip || !host.contains('.') {
-        return None;
+        return "";
     }
     const PROBE: &str = "__za_tld__";
     // The candidates are the host's suffixes that start at a label: the last
@@ -88,8 +90,8 @@ fn probe_domain() -> Option<String> {
         let candidate = &host[start..];
         if write_cookie(PROBE, "1", 10, candidate) && cookie_get(PROBE).is_some() {
             write_cookie(PROBE, "", 0, candidate);
-            return Some(candidate.to_owned());
+            return candidate.to_owned().leak();
         }
     }
-    None
+    ""
 }
