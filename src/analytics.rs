@@ -18,7 +18,7 @@ use crate::js::{get, get_string, global, invoke, now, parse_json, random, to_map
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
-use crate::transport::{accepted, batch_url, body, get_request, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
+use crate::transport::{accepted, body, get_request, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
 const FLUSH_INTERVAL_MS: f64 = 5_000.0;
@@ -77,7 +77,10 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     let proxy_url = get_string(options, "proxyUrl")
         .filter(|u| !u.is_empty())
         .ok_or_else(|| JsError::new("load() needs the proxyUrl of your zendesk-analytics proxy: load({writeKey, proxyUrl: 'https://…'})"))?;
-    let settings_url = [proxy_url.trim_end_matches('/'), "/v1/projects/", &write_key, "/settings"].concat();
+    // The API paths follow the proxy URL without its trailing slashes (bytes,
+    // not a char pattern: str's pattern searching would be linked in for it).
+    let base = &proxy_url[..proxy_url.bytes().rposition(|b| b != b'/').map_or(0, |last| last + 1)];
+    let settings_url = [base, "/v1/projects/", &write_key, "/settings"].concat();
     let settings = leak(RefCell::new(None));
     let ready = leak(Cell::new(false));
     let settings_loaded = fetch_settings(&settings_url, move |loaded| {
@@ -91,7 +94,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     let mut queue = Queue::default();
     persisted.adopt_orphans(&mut queue);
     let inner = leak(Inner {
-        url: batch_url(&proxy_url),
+        url: [base, "/v1/batch"].concat(),
         write_key,
         settings,
         settings_loaded: settings_loaded.clone(),

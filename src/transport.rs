@@ -59,10 +59,6 @@ pub fn body(write_key: &str, events: &[Queued]) -> String {
     out
 }
 
-pub fn batch_url(proxy_url: &str) -> String {
-    [proxy_url.trim_end_matches('/'), "/v1/batch"].concat()
-}
-
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     /// A GET of `url`, or a POST of `body`: a Promise of the answer (see
