@@ -224,12 +224,16 @@ export function settle(promise, next) {
   return Promise.allSettled([promise]).then(([result]) => next(result));
 }
 
-/** `decodeURIComponent(text)`; `undefined` for a malformed escape. */
-export function decode(text) {
+/**
+ * A query-string value decoded (`+` is a space); with a malformed escape,
+ * the raw text (spaces for `+`) rather than losing the value.
+ */
+export function decodeQueryValue(text) {
+  const spaced = text.replaceAll('+', ' ');
   try {
-    return decodeURIComponent(text);
+    return decodeURIComponent(spaced);
   } catch {
-    return undefined;
+    return spaced;
   }
 }
 

@@ -53,9 +53,10 @@ extern "C" {
     #[wasm_bindgen(js_name = pageContext)]
     fn page_context() -> JsValue;
 
-    /// `decodeURIComponent(text)`; `None` for a malformed escape.
-    #[wasm_bindgen(js_name = decode)]
-    fn decode_uri_component(text: &str) -> Option<String>;
+    /// A query-string value decoded (`+` is a space); the raw text, spaces
+    /// for `+`, when it holds a malformed escape.
+    #[wasm_bindgen(js_name = decodeQueryValue)]
+    fn decode_query_value(text: &str) -> String;
 
     /// `{userAgent, locale, timezone}`, each where known.
     #[wasm_bindgen(js_name = staticContext)]
@@ -78,10 +79,7 @@ pub fn campaign(search: &str) -> Map {
         if field.is_empty() {
             continue;
         }
-        let plus_as_space = value.replace('+', " ");
-        // A malformed escape keeps the raw text rather than losing the value.
-        let decoded = decode_uri_component(&plus_as_space).unwrap_or(plus_as_space);
-        put(&mut campaign, field, decoded.into());
+        put(&mut campaign, field, decode_query_value(value).into());
     }
     campaign
 }
