@@ -56,6 +56,19 @@ export function entries(value) {
 }
 
 /**
+ * A copy of an array's items, holes as `undefined` (JSON writes them as
+ * null); `[]` when reading them throws (a Proxy trap); `undefined` for
+ * anything that is not an array.
+ */
+export function arrayItems(value) {
+  try {
+    return Array.isArray(value) ? Array.from(value) : undefined;
+  } catch {
+    return [];
+  }
+}
+
+/**
  * A Date as `JSON.stringify` writes it: its ISO string, `null` when it is
  * invalid (`toISOString` would throw); `undefined` for anything else.
  */

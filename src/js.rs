@@ -88,6 +88,11 @@ extern "C" {
     /// `Object.entries(value)`, `[]` when a getter or Proxy throws.
     fn entries(value: &JsValue) -> Array;
 
+    /// A copy of an array's items (holes as `undefined`), `[]` when a Proxy
+    /// trap throws; `undefined` for anything that is not an array.
+    #[wasm_bindgen(js_name = arrayItems)]
+    fn array_items(value: &JsValue) -> JsValue;
+
     /// A Date as JSON writes it: its ISO string, `null` when it is invalid;
     /// `undefined` for anything that is not a Date.
     #[wasm_bindgen(js_name = dateJson)]
@@ -136,9 +141,10 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
     if !js.is_object() || js.is_function() || depth >= MAX_DEPTH {
         return Value::Null;
     }
-    if let Some(array) = js.dyn_ref::<Array>() {
+    let array = array_items(js);
+    if !array.is_undefined() {
         let mut items = Vec::new();
-        for item in array.iter() {
+        for item in array.unchecked_ref::<Array>().iter() {
             items.push(to_value_at(&item, depth + 1));
         }
         return Value::Array(items);

@@ -112,10 +112,14 @@ fn json_text_round_trips_through_the_browser_parser() {
 #[wasm_bindgen_test]
 fn what_the_page_passes_is_read_without_throwing_into_it() {
     // An invalid Date (its toISOString throws) becomes null, as JSON.stringify
-    // writes it; an object whose getter throws is read as empty, not thrown.
-    let page_values = js_sys::eval("({ at: new Date(NaN), when: new Date(0), bad: { get x() { throw new Error('getter'); } } })")
-        .expect("the test's own expression");
+    // writes it; an object whose getter throws, or an array whose Proxy trap
+    // throws, is read as empty, not thrown; an array's holes are null.
+    let page_values = js_sys::eval(
+        "({ at: new Date(NaN), when: new Date(0), bad: { get x() { throw new Error('getter'); } },
+            list: new Proxy([1, 2], { get() { throw new Error('trap'); } }), holes: [1, , 3] })",
+    )
+    .expect("the test's own expression");
     let read = zendesk_analytics::js::to_value(&page_values);
-    let expected = parse(r#"{"at":null,"when":"1970-01-01T00:00:00.000Z","bad":{}}"#);
+    let expected = parse(r#"{"at":null,"when":"1970-01-01T00:00:00.000Z","bad":{},"list":[],"holes":[1,null,3]}"#);
     assert_eq!(read, Value::Object(expected));
 }
