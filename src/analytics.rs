@@ -295,11 +295,7 @@ impl Analytics {
     /// Resolves (and calls `callback`) once the settings are loaded.
     fn ready(&self, callback: JsValue) -> Promise {
         after(&self.inner.settings_loaded, move |_| {
-            if let Some(cb) = callback.dyn_ref::<Function>() {
-                if !invoke(cb, &JsValue::UNDEFINED) {
-                    warn("the ready() callback threw");
-                }
-            }
+            call_back(callback.dyn_into().ok(), &JsValue::UNDEFINED);
             JsValue::UNDEFINED
         })
     }
@@ -355,9 +351,7 @@ impl Inner {
         text.string(Delivery::Invalid.name(), reason);
         let result = parse_json(&text.finish());
         self.emit(Delivery::Invalid, &result);
-        if let Some(cb) = callback {
-            invoke(&cb, &result);
-        }
+        call_back(callback, &result);
         Promise::resolve(&result)
     }
 
@@ -398,11 +392,7 @@ impl Inner {
             Some((delivery, _)) => self.emit(delivery, &result),
             None => self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 }),
         }
-        if let Some(cb) = callback {
-            if !invoke(&cb, &result) {
-                warn("a callback threw");
-            }
-        }
+        call_back(callback, &result);
         result
     }
 
@@ -605,6 +595,14 @@ fn drop_reason<Op>(zendesk: &Outcome<Op>) -> String {
         Outcome::Skipped(skip) => skip.message.clone(),
         Outcome::Disabled => "no destination is enabled for this write key".into(),
         Outcome::Operations { .. } => String::new(),
+    }
+}
+
+/// Calls the page's callback, if it gave one, with `result`; one that throws
+/// is reported on the console, never thrown back into the page.
+fn call_back(callback: Option<Function>, result: &JsValue) {
+    if callback.is_some_and(|callback| !invoke(&callback, result)) {
+        warn("a callback threw");
     }
 }
 
