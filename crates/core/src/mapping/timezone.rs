@@ -5,10 +5,12 @@
 //! Connect accepts only IANA names. Both spellings are accepted everywhere and
 //! converted to what each destination takes.
 
-/// ActiveSupport's `TimeZone::MAPPING`, one `Zendesk name=IANA name` a line.
-/// Where several Zendesk names share an IANA zone, the one listed first is the
-/// one an IANA name converts to. One string rather than a slice of pairs: the
-/// pairs' pointers and lengths would weigh more on the wasm than the names.
+/// ActiveSupport's `TimeZone::MAPPING`, one `Zendesk name=IANA name` a line,
+/// or the IANA name alone where the Zendesk name is its city (`Europe/Paris`
+/// for `Paris=Europe/Paris`, two thirds of the zones). Where several Zendesk
+/// names share an IANA zone, the one listed first is the one an IANA name
+/// converts to. One string rather than a slice of pairs: the pairs' pointers
+/// and lengths would weigh more on the wasm than the names.
 const ZONES: &str = "\
 International Date Line West=Etc/GMT+12
 Midway Island=Pacific/Midway
@@ -16,146 +18,146 @@ American Samoa=Pacific/Pago_Pago
 Hawaii=Pacific/Honolulu
 Alaska=America/Juneau
 Pacific Time (US & Canada)=America/Los_Angeles
-Tijuana=America/Tijuana
+America/Tijuana
 Mountain Time (US & Canada)=America/Denver
 Arizona=America/Phoenix
-Chihuahua=America/Chihuahua
-Mazatlan=America/Mazatlan
+America/Chihuahua
+America/Mazatlan
 Central Time (US & Canada)=America/Chicago
 Saskatchewan=America/Regina
 Mexico City=America/Mexico_City
 Guadalajara=America/Mexico_City
-Monterrey=America/Monterrey
+America/Monterrey
 Central America=America/Guatemala
 Eastern Time (US & Canada)=America/New_York
 Indiana (East)=America/Indiana/Indianapolis
-Bogota=America/Bogota
-Lima=America/Lima
+America/Bogota
+America/Lima
 Quito=America/Lima
 Atlantic Time (Canada)=America/Halifax
-Caracas=America/Caracas
+America/Caracas
 La Paz=America/La_Paz
-Santiago=America/Santiago
+America/Santiago
 Newfoundland=America/St_Johns
 Brasilia=America/Sao_Paulo
 Buenos Aires=America/Argentina/Buenos_Aires
-Montevideo=America/Montevideo
+America/Montevideo
 Georgetown=America/Guyana
 Puerto Rico=America/Puerto_Rico
 Greenland=America/Godthab
 Mid-Atlantic=Atlantic/South_Georgia
-Azores=Atlantic/Azores
+Atlantic/Azores
 Cape Verde Is.=Atlantic/Cape_Verde
-Dublin=Europe/Dublin
-London=Europe/London
+Europe/Dublin
+Europe/London
 Edinburgh=Europe/London
-Lisbon=Europe/Lisbon
-Casablanca=Africa/Casablanca
-Monrovia=Africa/Monrovia
-UTC=Etc/UTC
-Belgrade=Europe/Belgrade
-Bratislava=Europe/Bratislava
-Budapest=Europe/Budapest
-Ljubljana=Europe/Ljubljana
-Prague=Europe/Prague
-Sarajevo=Europe/Sarajevo
-Skopje=Europe/Skopje
-Warsaw=Europe/Warsaw
-Zagreb=Europe/Zagreb
-Brussels=Europe/Brussels
-Copenhagen=Europe/Copenhagen
-Madrid=Europe/Madrid
-Paris=Europe/Paris
-Amsterdam=Europe/Amsterdam
-Berlin=Europe/Berlin
-Zurich=Europe/Zurich
+Europe/Lisbon
+Africa/Casablanca
+Africa/Monrovia
+Etc/UTC
+Europe/Belgrade
+Europe/Bratislava
+Europe/Budapest
+Europe/Ljubljana
+Europe/Prague
+Europe/Sarajevo
+Europe/Skopje
+Europe/Warsaw
+Europe/Zagreb
+Europe/Brussels
+Europe/Copenhagen
+Europe/Madrid
+Europe/Paris
+Europe/Amsterdam
+Europe/Berlin
+Europe/Zurich
 Bern=Europe/Zurich
-Rome=Europe/Rome
-Stockholm=Europe/Stockholm
-Vienna=Europe/Vienna
+Europe/Rome
+Europe/Stockholm
+Europe/Vienna
 West Central Africa=Africa/Algiers
-Bucharest=Europe/Bucharest
-Cairo=Africa/Cairo
-Helsinki=Europe/Helsinki
+Europe/Bucharest
+Africa/Cairo
+Europe/Helsinki
 Kyiv=Europe/Kiev
-Riga=Europe/Riga
-Sofia=Europe/Sofia
-Tallinn=Europe/Tallinn
-Vilnius=Europe/Vilnius
-Athens=Europe/Athens
-Istanbul=Europe/Istanbul
-Minsk=Europe/Minsk
-Jerusalem=Asia/Jerusalem
-Harare=Africa/Harare
+Europe/Riga
+Europe/Sofia
+Europe/Tallinn
+Europe/Vilnius
+Europe/Athens
+Europe/Istanbul
+Europe/Minsk
+Asia/Jerusalem
+Africa/Harare
 Pretoria=Africa/Johannesburg
-Kaliningrad=Europe/Kaliningrad
-Moscow=Europe/Moscow
+Europe/Kaliningrad
+Europe/Moscow
 St. Petersburg=Europe/Moscow
-Volgograd=Europe/Volgograd
-Samara=Europe/Samara
-Kuwait=Asia/Kuwait
-Riyadh=Asia/Riyadh
-Nairobi=Africa/Nairobi
-Baghdad=Asia/Baghdad
-Tehran=Asia/Tehran
-Muscat=Asia/Muscat
+Europe/Volgograd
+Europe/Samara
+Asia/Kuwait
+Asia/Riyadh
+Africa/Nairobi
+Asia/Baghdad
+Asia/Tehran
+Asia/Muscat
 Abu Dhabi=Asia/Muscat
-Baku=Asia/Baku
-Tbilisi=Asia/Tbilisi
-Yerevan=Asia/Yerevan
-Kabul=Asia/Kabul
+Asia/Baku
+Asia/Tbilisi
+Asia/Yerevan
+Asia/Kabul
 Ekaterinburg=Asia/Yekaterinburg
-Karachi=Asia/Karachi
+Asia/Karachi
 Islamabad=Asia/Karachi
-Tashkent=Asia/Tashkent
-Kolkata=Asia/Kolkata
+Asia/Tashkent
+Asia/Kolkata
 Chennai=Asia/Kolkata
 Mumbai=Asia/Kolkata
 New Delhi=Asia/Kolkata
-Kathmandu=Asia/Kathmandu
-Dhaka=Asia/Dhaka
+Asia/Kathmandu
+Asia/Dhaka
 Astana=Asia/Dhaka
 Sri Jayawardenepura=Asia/Colombo
-Almaty=Asia/Almaty
-Novosibirsk=Asia/Novosibirsk
-Rangoon=Asia/Rangoon
-Bangkok=Asia/Bangkok
+Asia/Almaty
+Asia/Novosibirsk
+Asia/Rangoon
+Asia/Bangkok
 Hanoi=Asia/Bangkok
-Jakarta=Asia/Jakarta
-Krasnoyarsk=Asia/Krasnoyarsk
+Asia/Jakarta
+Asia/Krasnoyarsk
 Beijing=Asia/Shanghai
-Chongqing=Asia/Chongqing
+Asia/Chongqing
 Hong Kong=Asia/Hong_Kong
-Urumqi=Asia/Urumqi
+Asia/Urumqi
 Kuala Lumpur=Asia/Kuala_Lumpur
-Singapore=Asia/Singapore
-Taipei=Asia/Taipei
-Perth=Australia/Perth
-Irkutsk=Asia/Irkutsk
-Ulaanbaatar=Asia/Ulaanbaatar
-Seoul=Asia/Seoul
-Tokyo=Asia/Tokyo
+Asia/Singapore
+Asia/Taipei
+Australia/Perth
+Asia/Irkutsk
+Asia/Ulaanbaatar
+Asia/Seoul
+Asia/Tokyo
 Osaka=Asia/Tokyo
 Sapporo=Asia/Tokyo
-Yakutsk=Asia/Yakutsk
-Darwin=Australia/Darwin
-Adelaide=Australia/Adelaide
-Melbourne=Australia/Melbourne
+Asia/Yakutsk
+Australia/Darwin
+Australia/Adelaide
+Australia/Melbourne
 Canberra=Australia/Melbourne
-Sydney=Australia/Sydney
-Brisbane=Australia/Brisbane
-Hobart=Australia/Hobart
-Vladivostok=Asia/Vladivostok
-Guam=Pacific/Guam
+Australia/Sydney
+Australia/Brisbane
+Australia/Hobart
+Asia/Vladivostok
+Pacific/Guam
 Port Moresby=Pacific/Port_Moresby
-Magadan=Asia/Magadan
-Srednekolymsk=Asia/Srednekolymsk
+Asia/Magadan
+Asia/Srednekolymsk
 Solomon Is.=Pacific/Guadalcanal
 New Caledonia=Pacific/Noumea
-Fiji=Pacific/Fiji
-Kamchatka=Asia/Kamchatka
+Pacific/Fiji
+Asia/Kamchatka
 Marshall Is.=Pacific/Majuro
-Auckland=Pacific/Auckland
+Pacific/Auckland
 Wellington=Pacific/Auckland
 Nuku'alofa=Pacific/Tongatapu
 Tokelau Is.=Pacific/Fakaofo
@@ -166,8 +168,6 @@ Samoa=Pacific/Apia";
 /// and renamed zones), or that follow exactly the same rules as a listed zone:
 /// `alias=IANA name of a listed zone`, one a line.
 const IANA_ALIASES: &str = "\
-Etc/UTC=Etc/UTC
-UTC=Etc/UTC
 Etc/GMT=Etc/UTC
 GMT=Etc/UTC
 Asia/Calcutta=Asia/Kolkata
@@ -217,8 +217,7 @@ pub(super) fn resolve(input: &str) -> Option<Zone> {
         }
     }
     for (_, iana) in iana_names() {
-        let city = iana.bytes().rposition(|b| b == b'/').map(|slash| &iana[slash + 1..]);
-        if city.is_some_and(|city| same_name(city, input)) {
+        if same_name(city(iana), input) {
             return by_iana(iana);
         }
     }
@@ -243,9 +242,15 @@ fn iana_names() -> impl Iterator<Item = (&'static str, &'static str)> {
     pairs(ZONES).map(|(_, iana)| (iana, iana)).chain(pairs(IANA_ALIASES))
 }
 
-/// The `name=name` lines of a table.
+/// The `name=name` lines of a table; a line without `=` is an IANA name
+/// whose city is the other name (see [`ZONES`]).
 fn pairs(table: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
-    table.split('\n').filter_map(|line| line.split_once('='))
+    table.split('\n').map(|line| line.split_once('=').unwrap_or((city(line), line)))
+}
+
+/// What follows the last `/` of an IANA name: `Los_Angeles`.
+fn city(iana: &str) -> &str {
+    iana.bytes().rposition(|b| b == b'/').map_or(iana, |slash| &iana[slash + 1..])
 }
 
 #[cfg(test)]
@@ -263,15 +268,16 @@ mod tests {
         assert_eq!(resolve("Asia/Calcutta").map(|z| z.zendesk), Some("Kolkata"));
         assert_eq!(resolve("Europe/London").map(|z| z.zendesk), Some("London"));
         assert_eq!(resolve("Edinburgh").map(|z| z.iana), Some("Europe/London"));
+        assert_eq!(resolve("Etc/UTC").map(|z| z.zendesk), Some("UTC"));
+        assert_eq!(resolve("utc").map(|z| z.iana), Some("Etc/UTC"));
         assert_eq!(resolve("America/Springfield"), None);
         assert_eq!(resolve(""), None);
     }
 
     #[test]
     fn every_zone_converts_back_to_a_name_of_the_same_zone() {
-        for table in [ZONES, IANA_ALIASES] {
-            assert_eq!(pairs(table).count(), table.lines().count(), "a line without =");
-        }
+        assert!(IANA_ALIASES.lines().all(|line| line.contains('=')), "an alias without =");
+        assert!(ZONES.lines().all(|line| line.contains('/')), "a zone without its IANA name");
         for (zendesk, iana) in pairs(ZONES) {
             assert_eq!(resolve(zendesk).map(|z| z.iana), Some(iana), "{zendesk}");
             assert_eq!(resolve(iana).map(|z| z.iana), Some(iana), "{iana}");
