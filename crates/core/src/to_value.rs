@@ -66,25 +66,27 @@ impl<T: ToValue> ToValue for Vec<T> {
 }
 
 /// A JSON object under construction, with serde's `skip_serializing_if`
-/// rules as methods.
+/// rules as methods. They borrow it rather than move it from call to call:
+/// no copy of the object at each member.
+#[derive(Default)]
 struct Object(Map);
 
 impl Object {
     fn new() -> Object {
-        Object(Map::new())
+        Object::default()
     }
 
-    /// An object whose first member is its serde tag (`"op": "upsert_user"`).
-    fn tagged(tag: &str, name: &str) -> Object {
-        Object::new().member(tag, Value::from(name))
+    /// The serde tag of an enum variant (`"op": "upsert_user"`).
+    fn tag(&mut self, tag: &str, name: &str) -> &mut Object {
+        self.member(tag, Value::from(name))
     }
 
-    fn field(self, key: &str, value: &(impl ToValue + ?Sized)) -> Object {
+    fn field(&mut self, key: &str, value: &(impl ToValue + ?Sized)) -> &mut Object {
         self.member(key, value.to_value())
     }
 
     /// `skip_serializing_if = "Option::is_none"`.
-    fn some(self, key: &str, value: &Option<impl ToValue>) -> Object {
+    fn some(&mut self, key: &str, value: &Option<impl ToValue>) -> &mut Object {
         match value {
             Some(v) => self.member(key, v.to_value()),
             None => self,
@@ -93,35 +95,35 @@ impl Object {
 
     /// What every member is added by: the generic methods above only convert
     /// their value, so each type adds no copy of the insertion to the wasm.
-    fn member(mut self, key: &str, value: Value) -> Object {
+    fn member(&mut self, key: &str, value: Value) -> &mut Object {
         self.0.insert(key.to_owned(), value);
         self
     }
 
     /// `skip_serializing_if = "Vec::is_empty"` / `"Map::is_empty"`.
-    fn non_empty<T: ToValue>(self, key: &str, items: &[T]) -> Object {
+    fn non_empty<T: ToValue>(&mut self, key: &str, items: &[T]) -> &mut Object {
         if items.is_empty() { self } else { self.member(key, items.to_value()) }
     }
 
-    fn non_empty_map(self, key: &str, map: &Map) -> Object {
+    fn non_empty_map(&mut self, key: &str, map: &Map) -> &mut Object {
         if map.is_empty() { self } else { self.member(key, map.to_value()) }
     }
 
     /// The members of an internally tagged newtype variant's content, added
     /// straight to this object rather than built as one of their own first.
-    fn members(self, content: &impl Members) -> Object {
+    fn members(&mut self, content: &impl Members) -> &mut Object {
         content.add_to(self)
     }
 
-    fn done(self) -> Value {
-        Value::Object(self.0)
+    fn done(&mut self) -> Value {
+        Value::Object(std::mem::take(&mut self.0))
     }
 }
 
 /// The content of an internally tagged newtype variant: its members, which
 /// serde writes beside the tag.
 trait Members {
-    fn add_to(&self, object: Object) -> Object;
+    fn add_to<'a>(&self, object: &'a mut Object) -> &'a mut Object;
 }
 
 /// A unit enum variant: serde writes its (snake_case) name.
@@ -188,11 +190,11 @@ impl ToValue for Mapping {
 impl<Op: ToValue> ToValue for Outcome<Op> {
     fn to_value(&self) -> Value {
         match self {
-            Outcome::Disabled => Object::tagged("outcome", "disabled").done(),
+            Outcome::Disabled => Object::new().tag("outcome", "disabled").done(),
             Outcome::Operations { operations } => {
-                Object::tagged("outcome", "operations").field("operations", operations).done()
+                Object::new().tag("outcome", "operations").field("operations", operations).done()
             }
-            Outcome::Skipped(skip) => Object::tagged("outcome", "skipped").members(skip).done(),
+            Outcome::Skipped(skip) => Object::new().tag("outcome", "skipped").members(skip).done(),
         }
     }
 }
@@ -204,7 +206,7 @@ impl ToValue for Skip {
 }
 
 impl Members for Skip {
-    fn add_to(&self, object: Object) -> Object {
+    fn add_to<'a>(&self, object: &'a mut Object) -> &'a mut Object {
         object.field("code", &self.code).field("message", &self.message)
     }
 }
@@ -217,33 +219,33 @@ impl ToValue for Warning {
 
 impl ToValue for ZendeskOp {
     fn to_value(&self) -> Value {
-        let op = |name| Object::tagged("op", name);
+        let mut object = Object::new();
         match self {
-            ZendeskOp::UpsertUser { user, match_on, organization_id, create_missing_fields } => op("upsert_user")
+            ZendeskOp::UpsertUser { user, match_on, organization_id, create_missing_fields } => object.tag("op", "upsert_user")
                 .field("user", user)
                 .field("match_on", match_on)
                 .some("organization_id", organization_id)
                 .field("create_missing_fields", create_missing_fields),
             ZendeskOp::AddOrganizationMembership { user, organization } => {
-                op("add_organization_membership").field("user", user).field("organization", organization)
+                object.tag("op", "add_organization_membership").field("user", user).field("organization", organization)
             }
             ZendeskOp::RemoveOrganizationMembership { user, organization } => {
-                op("remove_organization_membership").field("user", user).field("organization", organization)
+                object.tag("op", "remove_organization_membership").field("user", user).field("organization", organization)
             }
-            ZendeskOp::MakeEmailPrimary { user, email } => op("make_email_primary").field("user", user).field("email", email),
-            ZendeskOp::UpsertOrganization { organization, create_missing_fields } => op("upsert_organization")
+            ZendeskOp::MakeEmailPrimary { user, email } => object.tag("op", "make_email_primary").field("user", user).field("email", email),
+            ZendeskOp::UpsertOrganization { organization, create_missing_fields } => object.tag("op", "upsert_organization")
                 .field("organization", organization)
                 .field("create_missing_fields", create_missing_fields),
             ZendeskOp::CreateTicket { ticket, idempotency_key } => {
-                op("create_ticket").field("ticket", ticket).some("idempotency_key", idempotency_key)
+                object.tag("op", "create_ticket").field("ticket", ticket).some("idempotency_key", idempotency_key)
             }
             ZendeskOp::UpdateTicket { ticket_id, changes } => {
-                op("update_ticket").field("ticket_id", ticket_id).field("changes", changes)
+                object.tag("op", "update_ticket").field("ticket_id", ticket_id).field("changes", changes)
             }
-            ZendeskOp::CreateUserEvent { user, event } => op("create_user_event").field("user", user).field("event", event),
-            ZendeskOp::MoveExternalId { from, to } => op("move_external_id").field("from", from).field("to", to),
-        }
-        .done()
+            ZendeskOp::CreateUserEvent { user, event } => object.tag("op", "create_user_event").field("user", user).field("event", event),
+            ZendeskOp::MoveExternalId { from, to } => object.tag("op", "move_external_id").field("from", from).field("to", to),
+        };
+        object.done()
     }
 }
 
@@ -255,22 +257,24 @@ impl ToValue for UserMatch {
 
 impl ToValue for UserRef {
     fn to_value(&self) -> Value {
+        let mut object = Object::new();
         match self {
-            UserRef::Id(id) => Object::new().field("id", id),
-            UserRef::Email(email) => Object::new().field("email", email),
-            UserRef::ExternalId(id) => Object::new().field("external_id", id),
-        }
-        .done()
+            UserRef::Id(id) => object.field("id", id),
+            UserRef::Email(email) => object.field("email", email),
+            UserRef::ExternalId(id) => object.field("external_id", id),
+        };
+        object.done()
     }
 }
 
 impl ToValue for OrganizationRef {
     fn to_value(&self) -> Value {
+        let mut object = Object::new();
         match self {
-            OrganizationRef::Id(id) => Object::new().field("id", id),
-            OrganizationRef::ExternalId(id) => Object::new().field("external_id", id),
-        }
-        .done()
+            OrganizationRef::Id(id) => object.field("id", id),
+            OrganizationRef::ExternalId(id) => object.field("external_id", id),
+        };
+        object.done()
     }
 }
 
@@ -367,7 +371,7 @@ impl ToValue for TagChange {
             TagChange::Remove(tags) => ("remove", tags),
             TagChange::Replace(tags) => ("replace", tags),
         };
-        Object::tagged("mode", mode).field("tags", tags).done()
+        Object::new().tag("mode", mode).field("tags", tags).done()
     }
 }
 
@@ -384,15 +388,16 @@ impl ToValue for UserEvent {
 
 impl ToValue for ConnectOp {
     fn to_value(&self) -> Value {
+        let mut object = Object::new();
         match self {
-            ConnectOp::Identify(user) => Object::tagged("op", "identify").members(user),
-            ConnectOp::Track { user_id, event, properties, timestamp } => Object::tagged("op", "track")
+            ConnectOp::Identify(user) => object.tag("op", "identify").members(user),
+            ConnectOp::Track { user_id, event, properties, timestamp } => object.tag("op", "track")
                 .field("user_id", user_id)
                 .field("event", event)
                 .non_empty_map("properties", properties)
                 .some("timestamp", timestamp),
-        }
-        .done()
+        };
+        object.done()
     }
 }
 
@@ -403,7 +408,7 @@ impl ToValue for ConnectUser {
 }
 
 impl Members for ConnectUser {
-    fn add_to(&self, object: Object) -> Object {
+    fn add_to<'a>(&self, object: &'a mut Object) -> &'a mut Object {
         object
             .field("user_id", &self.user_id)
             .some("previous_id", &self.previous_id)
