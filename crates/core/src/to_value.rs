@@ -51,12 +51,18 @@ impl ToValue for Map {
 
 impl<T: ToValue> ToValue for [T] {
     fn to_value(&self) -> Value {
-        let mut items = Vec::with_capacity(self.len());
-        for item in self {
-            items.push(item.to_value());
-        }
-        Value::Array(items)
+        array(self.len(), &|i| self[i].to_value())
     }
+}
+
+/// An array of `len` items, the `i`th converted by `item`: one copy of the
+/// building for every type of item.
+fn array(len: usize, item: &dyn Fn(usize) -> Value) -> Value {
+    let mut items = Vec::with_capacity(len);
+    for i in 0..len {
+        items.push(item(i));
+    }
+    Value::Array(items)
 }
 
 impl<T: ToValue> ToValue for Vec<T> {
