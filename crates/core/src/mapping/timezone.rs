@@ -216,9 +216,10 @@ pub(super) fn resolve(input: &str) -> Option<Zone> {
             return by_iana(iana);
         }
     }
-    for (_, iana) in iana_names() {
+    // An alias stands for a listed zone, whose city is searched already.
+    for (zendesk, iana) in pairs(ZONES) {
         if same_name(city(iana), input) {
-            return by_iana(iana);
+            return Some(Zone { zendesk, iana });
         }
     }
     None
