@@ -121,6 +121,8 @@ impl Object {
         content.add_to(self)
     }
 
+    /// The object built. It is taken from behind the borrow: a chain such as
+    /// `Object::new().field(…).done()` holds only a borrow of its temporary.
     fn done(&mut self) -> Value {
         Value::Object(std::mem::take(&mut self.0))
     }
