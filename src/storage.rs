@@ -48,10 +48,10 @@ extern "C" {
 }
 
 /// Sets (or, with `None`, deletes) cookie `name` on the registrable domain
-/// for a year, SameSite=Lax. False when the browser refused it.
-pub fn cookie_set(name: &str, value: Option<&str>) -> bool {
+/// for a year, SameSite=Lax, unless the browser refuses it.
+pub fn cookie_set(name: &str, value: Option<&str>) {
     let max_age = if value.is_some() { YEAR_SECONDS } else { 0 };
-    write_cookie(name, value.unwrap_or_default(), max_age, registrable_domain()) && (value.is_none() || cookie_get(name).as_deref() == value)
+    write_cookie(name, value.unwrap_or_default(), max_age, registrable_domain());
 }
 
 thread_local! {
