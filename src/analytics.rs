@@ -13,7 +13,7 @@ use crate::callbacks::{after, forever, set_interval, set_timeout, Callback};
 use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
-use crate::identity::Identity;
+use crate::identity::{Identity, Party};
 use crate::js::{get, get_string, global, invoke, now, parse_json, random, to_map, to_value, warn, Array, Function, Promise};
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
@@ -234,17 +234,17 @@ impl Analytics {
             Kind::Identify | Kind::Group => {
                 let call = resolve_id_call(&a, &b, &c, &d);
                 let mut identity = inner.identity.borrow_mut();
-                let (name, traits) = if let Kind::Group = kind {
+                let (name, party) = if let Kind::Group = kind {
                     identity.group(call.id.as_deref(), &call.traits);
-                    if let Some(id) = &identity.group_id {
+                    if let Some(id) = &identity.group.id {
                         put(&mut fields, "groupId", id.as_str().into());
                     }
-                    ("group", &identity.group_traits)
+                    ("group", &identity.group)
                 } else {
                     identity.identify(call.id.as_deref(), &call.traits);
-                    ("identify", &identity.traits)
+                    ("identify", &identity.user)
                 };
-                put(&mut fields, "traits", Value::Object(traits.clone()));
+                put(&mut fields, "traits", Value::Object(party.traits.clone()));
                 (name, call.options, call.callback)
             }
             Kind::Track => {
@@ -275,7 +275,7 @@ impl Analytics {
                 };
                 let from = call.from.unwrap_or_else(|| {
                     let identity = inner.identity.borrow();
-                    identity.user_id.clone().unwrap_or_else(|| identity.anonymous_id.clone())
+                    identity.user.id.clone().unwrap_or_else(|| identity.anonymous_id.clone())
                 });
                 put(&mut fields, "userId", to.into());
                 put(&mut fields, "previousId", from.into());
@@ -310,14 +310,17 @@ impl Analytics {
     /// The userId (or groupId), or `undefined`. JsValues out, not Strings:
     /// no conversion code per getter.
     fn id(&self, group: bool) -> JsValue {
-        let identity = self.inner.identity.borrow();
-        let id = if group { &identity.group_id } else { &identity.user_id };
-        id.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str)
+        self.party(group, |party| party.id.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str))
     }
 
     fn traits(&self, group: bool) -> JsValue {
+        self.party(group, |party| parse_json(&object_to_json(&party.traits)))
+    }
+
+    /// `read` of the user, or of the group.
+    fn party(&self, group: bool, read: impl FnOnce(&Party) -> JsValue) -> JsValue {
         let identity = self.inner.identity.borrow();
-        parse_json(&object_to_json(if group { &identity.group_traits } else { &identity.traits }))
+        read(if group { &identity.group } else { &identity.user })
     }
 }
 

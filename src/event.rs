@@ -36,7 +36,7 @@ pub fn build(kind: &str, identity: &Identity, fields: Map, options: Map, mut con
     put(&mut event, "messageId", uuid_v4().into());
     put(&mut event, "timestamp", now_iso().into());
     put(&mut event, "anonymousId", identity.anonymous_id.as_str().into());
-    if let Some(user_id) = &identity.user_id {
+    if let Some(user_id) = &identity.user.id {
         put(&mut event, "userId", user_id.as_str().into());
     }
     for (key, value) in options {

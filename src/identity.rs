@@ -22,12 +22,22 @@ const GROUP_TRAITS_KEY: &str = "za_group_traits";
 /// The identity state, in memory, persisted on change.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    pub user_id: Option<String>,
     pub anonymous_id: String,
-    pub traits: Map,
-    pub group_id: Option<String>,
-    pub group_traits: Map,
+    pub user: Party,
+    pub group: Party,
 }
+
+/// The user or the group: an id (once known) and traits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Party {
+    pub id: Option<String>,
+    pub traits: Map,
+}
+
+/// Where a party is stored: the key of its id, then of its traits.
+type Keys = [&'static str; 2];
+const USER_KEYS: Keys = [USER_ID_KEY, USER_TRAITS_KEY];
+const GROUP_KEYS: Keys = [GROUP_ID_KEY, GROUP_TRAITS_KEY];
 
 /// Reads an id: the cookie wins; localStorage is resynced to it, and a value
 /// found only in localStorage is written back to the cookie.
@@ -59,10 +69,6 @@ fn store_id(key: &str, value: Option<&str>) {
     }
 }
 
-fn load_map(key: &str) -> Map {
-    local_get(key).and_then(|text| parse_json_object(&text)).unwrap_or_default()
-}
-
 /// Merges `traits` into `into`; whether anything changed (storage is only
 /// written when it did: a page repeating the same identify pays nothing).
 fn merge(into: &mut Map, traits: &Map) -> bool {
@@ -76,11 +82,38 @@ fn merge(into: &mut Map, traits: &Map) -> bool {
     changed
 }
 
-fn store_map(key: &str, map: &Map) {
-    if map.is_empty() {
-        local_remove(key);
-    } else {
-        local_set(key, &object_to_json(map));
+impl Party {
+    fn load([id_key, traits_key]: Keys) -> Party {
+        let traits = local_get(traits_key).and_then(|text| parse_json_object(&text)).unwrap_or_default();
+        Party { id: load_id(id_key), traits }
+    }
+
+    /// Whether `id` is given and differs from the current one.
+    fn changes_to(&self, id: Option<&str>) -> bool {
+        id.is_some_and(|new| self.id.as_deref() != Some(new))
+    }
+
+    /// Takes `id` when one is given and merges `traits`, storing what changed.
+    fn update(&mut self, [id_key, traits_key]: Keys, id: Option<&str>, traits: &Map) {
+        if let Some(new) = id.filter(|_| self.changes_to(id)) {
+            self.id = Some(new.to_owned());
+            store_id(id_key, Some(new));
+        }
+        if !merge(&mut self.traits, traits) {
+            return;
+        }
+        if self.traits.is_empty() {
+            local_remove(traits_key);
+        } else {
+            local_set(traits_key, &object_to_json(&self.traits));
+        }
+    }
+
+    /// Forgets the party, in storage too.
+    fn forget(&mut self, [id_key, traits_key]: Keys) {
+        store_id(id_key, None);
+        local_remove(traits_key);
+        *self = Party::default();
     }
 }
 
@@ -92,46 +125,26 @@ impl Identity {
             store_id(ANONYMOUS_ID_KEY, Some(&id));
             id
         });
-        Identity {
-            user_id: load_id(USER_ID_KEY),
-            anonymous_id,
-            traits: load_map(USER_TRAITS_KEY),
-            group_id: load_id(GROUP_ID_KEY),
-            group_traits: load_map(GROUP_TRAITS_KEY),
-        }
+        Identity { anonymous_id, user: Party::load(USER_KEYS), group: Party::load(GROUP_KEYS) }
     }
 
     /// `identify`: a different known user means a different person on this
     /// device, so the anonymousId and traits start afresh; the same (or a first)
     /// user merges the traits.
     pub fn identify(&mut self, user_id: Option<&str>, traits: &Map) {
-        if let Some(new) = user_id {
-            if self.user_id.as_deref() != Some(new) {
-                if self.user_id.is_some() {
-                    self.set_anonymous_id(&uuid_v4());
-                    self.traits.clear();
-                }
-                self.user_id = Some(new.to_owned());
-                store_id(USER_ID_KEY, Some(new));
-            }
+        if self.user.id.is_some() && self.user.changes_to(user_id) {
+            self.set_anonymous_id(&uuid_v4());
+            self.user.traits.clear();
         }
-        if merge(&mut self.traits, traits) {
-            store_map(USER_TRAITS_KEY, &self.traits);
-        }
+        self.user.update(USER_KEYS, user_id, traits);
     }
 
     /// `group`: a new group id replaces the group traits; the same one merges.
     pub fn group(&mut self, group_id: Option<&str>, traits: &Map) {
-        if let Some(new) = group_id {
-            if self.group_id.as_deref() != Some(new) {
-                self.group_traits.clear();
-                self.group_id = Some(new.to_owned());
-                store_id(GROUP_ID_KEY, Some(new));
-            }
+        if self.group.changes_to(group_id) {
+            self.group.traits.clear();
         }
-        if merge(&mut self.group_traits, traits) {
-            store_map(GROUP_TRAITS_KEY, &self.group_traits);
-        }
+        self.group.update(GROUP_KEYS, group_id, traits);
     }
 
     pub fn set_anonymous_id(&mut self, id: &str) {
@@ -143,13 +156,8 @@ impl Identity {
 
     /// `reset()`: forget the user and group, start a new anonymous visitor.
     pub fn reset(&mut self) {
-        for key in [USER_ID_KEY, GROUP_ID_KEY] {
-            store_id(key, None);
-        }
-        local_remove(USER_TRAITS_KEY);
-        local_remove(GROUP_TRAITS_KEY);
-        let anonymous_id = uuid_v4();
-        store_id(ANONYMOUS_ID_KEY, Some(&anonymous_id));
-        *self = Identity { user_id: None, anonymous_id, traits: Map::new(), group_id: None, group_traits: Map::new() };
+        self.user.forget(USER_KEYS);
+        self.group.forget(GROUP_KEYS);
+        self.set_anonymous_id(&uuid_v4());
     }
 }

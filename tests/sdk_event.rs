@@ -6,7 +6,7 @@
 use wasm_bindgen_test::*;
 use zendesk_analytics::context::{campaign, current_page, StaticContext, LIBRARY_NAME};
 use zendesk_analytics::event::{build, finish, MAX_EVENT_BYTES};
-use zendesk_analytics::identity::Identity;
+use zendesk_analytics::identity::{Identity, Party};
 use zendesk_analytics::json::to_json;
 use zendesk_analytics_core::{Map, Value};
 
@@ -14,11 +14,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 fn identity() -> Identity {
     Identity {
-        user_id: Some("u1".into()),
         anonymous_id: "a1".into(),
-        traits: Map::new(),
-        group_id: None,
-        group_traits: Map::new(),
+        user: Party { id: Some("u1".into()), traits: Map::new() },
+        group: Party::default(),
     }
 }
 

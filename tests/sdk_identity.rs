@@ -39,7 +39,7 @@ fn the_cookie_wins_when_the_stores_disagree_and_local_storage_is_resynced() {
     cookie_set(USER_ID_KEY, Some("from-cookie"));
     local_set(USER_ID_KEY, "from-local");
     let identity = Identity::load();
-    assert_eq!(identity.user_id.as_deref(), Some("from-cookie"));
+    assert_eq!(identity.user.id.as_deref(), Some("from-cookie"));
     assert_eq!(local_get(USER_ID_KEY).as_deref(), Some("from-cookie"));
 }
 
@@ -48,7 +48,7 @@ fn a_value_only_in_local_storage_is_restored_to_the_cookie() {
     clear();
     local_set(USER_ID_KEY, "only-local");
     let identity = Identity::load();
-    assert_eq!(identity.user_id.as_deref(), Some("only-local"));
+    assert_eq!(identity.user.id.as_deref(), Some("only-local"));
     assert_eq!(cookie_get(USER_ID_KEY).as_deref(), Some("only-local"));
 }
 
@@ -58,9 +58,9 @@ fn traits_are_kept_in_local_storage_only_and_merged_for_the_same_user() {
     let mut identity = Identity::load();
     identity.identify(Some("u1"), &traits(&[("name", "Ada")]));
     identity.identify(Some("u1"), &traits(&[("email", "ada@example.com")]));
-    assert_eq!(identity.traits.len(), 2);
+    assert_eq!(identity.user.traits.len(), 2);
     let reloaded = Identity::load();
-    assert_eq!(reloaded.traits, identity.traits);
+    assert_eq!(reloaded.user.traits, identity.user.traits);
     assert!(local_get("za_user_traits").is_some_and(|t| t.contains("ada@example.com")));
     let cookies = web_sys::window().unwrap().document().unwrap();
     let cookies = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlDocument>(cookies).unwrap().cookie().unwrap();
@@ -77,7 +77,7 @@ fn another_user_on_the_device_gets_a_new_anonymous_id_and_no_traits() {
     assert_eq!(identity.anonymous_id, first_anonymous, "same user: same anonymousId");
     identity.identify(Some("u2"), &Map::new());
     assert_ne!(identity.anonymous_id, first_anonymous);
-    assert!(identity.traits.is_empty());
+    assert!(identity.user.traits.is_empty());
     assert_eq!(Identity::load().anonymous_id, identity.anonymous_id);
 }
 
@@ -98,13 +98,13 @@ fn reset_clears_everything() {
     identity.group(Some("g1"), &traits(&[("plan", "pro")]));
     let anonymous = identity.anonymous_id.clone();
     identity.reset();
-    assert_eq!(identity.user_id, None);
-    assert_eq!(identity.group_id, None);
-    assert!(identity.traits.is_empty() && identity.group_traits.is_empty());
+    assert_eq!(identity.user.id, None);
+    assert_eq!(identity.group.id, None);
+    assert!(identity.user.traits.is_empty() && identity.group.traits.is_empty());
     assert_ne!(identity.anonymous_id, anonymous);
     let reloaded = Identity::load();
-    assert_eq!((reloaded.user_id, reloaded.group_id), (None, None));
-    assert!(reloaded.traits.is_empty());
+    assert_eq!((reloaded.user.id, reloaded.group.id), (None, None));
+    assert!(reloaded.user.traits.is_empty());
     assert_eq!(cookie_get(USER_ID_KEY), None);
 }
 
@@ -117,8 +117,8 @@ fn blocked_storage_falls_back_to_memory() {
     identity.identify(Some("u-mem"), &traits(&[("name", "Ada")]));
     let anonymous = identity.anonymous_id.clone();
     js_sys::eval("Storage.prototype.setItem = window.__setItem").unwrap();
-    assert_eq!(identity.user_id.as_deref(), Some("u-mem"));
-    assert_eq!(identity.traits.len(), 1, "traits kept in memory");
+    assert_eq!(identity.user.id.as_deref(), Some("u-mem"));
+    assert_eq!(identity.user.traits.len(), 1, "traits kept in memory");
     assert_eq!(local_get(USER_ID_KEY), None);
     // The cookie still carried the ids.
     assert_eq!(Identity::load().anonymous_id, anonymous);
