@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
 
-use crate::args::{as_id, resolve_alias, resolve_id_call, resolve_page, resolve_track};
+use crate::args::{as_id, resolve, Args, Kind};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
 use crate::callbacks::{after, forever, set_interval, set_timeout, Callback};
 use crate::context::{current_page, StaticContext};
@@ -134,15 +134,8 @@ fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
-/// The five calls that become events.
-#[derive(Clone, Copy)]
-enum Kind {
-    Identify,
-    Track,
-    Page,
-    Group,
-    Alias,
-}
+/// The event `type` of each [`Kind`], in its order.
+const EVENT_TYPES: [&str; 5] = ["identify", "track", "page", "group", "alias"];
 
 /// What the facade can ask of [`Analytics::call`].
 #[derive(Clone, Copy)]
@@ -182,7 +175,8 @@ impl Analytics {
         let Some(&method) = args.get(0).as_f64().and_then(|index| METHODS.get(index as usize)) else {
             return JsValue::UNDEFINED;
         };
-        let [a, b, c, d, e] = [1, 2, 3, 4, 5].map(|i| args.get(i));
+        // Not `[1, 2, 3, 4, 5].map(…)`: an array map is a loop of its own.
+        let [a, b, c, d, e] = [args.get(1), args.get(2), args.get(3), args.get(4), args.get(5)];
         match method {
             Method::Event(Kind::Group) if [&a, &b, &c, &d].iter().all(|v| v.is_undefined()) => {
                 // `group()` reads the group: no event; for `undefined` the
@@ -190,7 +184,7 @@ impl Analytics {
                 self.inner.replay_page.borrow_mut().take();
                 JsValue::UNDEFINED
             }
-            Method::Event(kind) => self.make_call(kind, [a, b, c, d, e]),
+            Method::Event(kind) => self.make_call(kind, &[a, b, c, d, e]),
             Method::Flush => self.flush().into(),
             Method::Ready => self.ready(a).into(),
             Method::Debug => {
@@ -226,63 +220,57 @@ impl Analytics {
 
     /// Resolves the arguments of a `kind` call and makes it: one function for
     /// the five, so what they share is compiled once.
-    fn make_call(&self, kind: Kind, [a, b, c, d, e]: [JsValue; 5]) -> JsValue {
-        let inner = &self.inner;
+    fn make_call(&self, kind: Kind, args: &[JsValue; 5]) -> JsValue {
+        let inner = self.inner;
+        let Args { ids: [first, second], objects: [object, options], callback } = resolve(kind, args);
         let mut fields = Map::new();
-        let (name, options, callback) = match kind {
+        match kind {
             // The same arguments and fields, applied to the user or the group.
             Kind::Identify | Kind::Group => {
-                let call = resolve_id_call(&a, &b, &c, &d);
                 let mut identity = inner.identity.borrow_mut();
-                let (name, party) = if let Kind::Group = kind {
-                    identity.group(call.id.as_deref(), &call.traits);
+                let party = if let Kind::Group = kind {
+                    identity.group(first.as_deref(), &object);
                     if let Some(id) = &identity.group.id {
                         put(&mut fields, "groupId", id.as_str().into());
                     }
-                    ("group", &identity.group)
+                    &identity.group
                 } else {
-                    identity.identify(call.id.as_deref(), &call.traits);
-                    ("identify", &identity.user)
+                    identity.identify(first.as_deref(), &object);
+                    &identity.user
                 };
                 put(&mut fields, "traits", Value::Object(party.traits.clone()));
-                (name, call.options, call.callback)
             }
             Kind::Track => {
-                let Some(call) = resolve_track(&a, &b, &c, &d) else {
+                let Some(event) = first else {
                     return inner.invalid("track() needs an event name: track('Order Completed', {…})", None).into();
                 };
-                put(&mut fields, "event", call.event.into());
-                put(&mut fields, "properties", Value::Object(call.properties));
-                ("track", call.options, call.callback)
+                put(&mut fields, "event", event.into());
+                put(&mut fields, "properties", Value::Object(object));
             }
             Kind::Page => {
-                let call = resolve_page([&a, &b, &c, &d, &e]);
-                let mut properties = call.properties;
-                if let Some(name) = &call.name {
+                let mut properties = object;
+                if let Some(name) = &second {
                     put(&mut fields, "name", name.as_str().into());
                     properties.get_or_insert_with("name".into(), || name.as_str().into());
                 }
-                if let Some(category) = call.category {
+                if let Some(category) = first {
                     put(&mut fields, "category", category.into());
                 }
                 put(&mut fields, "properties", Value::Object(properties));
-                ("page", call.options, call.callback)
             }
             Kind::Alias => {
-                let call = resolve_alias(&a, &b, &c, &d);
-                let Some(to) = call.to else {
-                    return inner.invalid("alias() needs the new userId: alias('new-id', 'previous-id')", call.callback).into();
+                let Some(to) = first else {
+                    return inner.invalid("alias() needs the new userId: alias('new-id', 'previous-id')", callback).into();
                 };
-                let from = call.from.unwrap_or_else(|| {
+                let from = second.unwrap_or_else(|| {
                     let identity = inner.identity.borrow();
                     identity.user.id.clone().unwrap_or_else(|| identity.anonymous_id.clone())
                 });
                 put(&mut fields, "userId", to.into());
                 put(&mut fields, "previousId", from.into());
-                ("alias", call.options, call.callback)
             }
-        };
-        inner.call(name, fields, options, callback).into()
+        }
+        inner.call(EVENT_TYPES[kind as usize], fields, options, callback).into()
     }
 
     /// Sends every queued event now; the Promise settles once the proxy has

@@ -8,40 +8,25 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::js::{to_map, Function};
 use zendesk_analytics_core::{Map, Value};
 
-/// A resolved `identify` or `group` call.
-#[derive(Debug, Default)]
-pub struct IdCall {
-    pub id: Option<String>,
-    pub traits: Map,
-    pub options: Map,
-    pub callback: Option<Function>,
+/// The five calls that become events.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Identify,
+    Track,
+    Page,
+    Group,
+    Alias,
 }
 
-/// A resolved `track` call.
+/// A call's arguments by their role. One shape for the five calls, so a
+/// single resolver serves them all.
 #[derive(Debug, Default)]
-pub struct TrackCall {
-    pub event: String,
-    pub properties: Map,
-    pub options: Map,
-    pub callback: Option<Function>,
-}
-
-/// A resolved `page` call.
-#[derive(Debug, Default)]
-pub struct PageCall {
-    pub category: Option<String>,
-    pub name: Option<String>,
-    pub properties: Map,
-    pub options: Map,
-    pub callback: Option<Function>,
-}
-
-/// A resolved `alias` call.
-#[derive(Debug, Default)]
-pub struct AliasCall {
-    pub to: Option<String>,
-    pub from: Option<String>,
-    pub options: Map,
+pub struct Args {
+    /// `identify`'s userId, `group`'s groupId, `track`'s event; `page`'s
+    /// category and name, `alias`'s new and previous id.
+    pub ids: [Option<String>; 2],
+    /// The traits or properties, then the options (`alias` has options only).
+    pub objects: [Map; 2],
     pub callback: Option<Function>,
 }
 
@@ -71,62 +56,53 @@ pub fn as_id(v: &JsValue) -> Option<String> {
     v.as_f64().filter(|f| f.is_finite()).map(crate::js::number_text)
 }
 
-/// The first function among `args`.
-fn callback(args: &[&JsValue]) -> Option<Function> {
-    args.iter().find_map(|a| a.dyn_ref::<Function>().cloned())
-}
-
-/// `(id?, traits?, options?, callback?)`; `(traits, options?, callback?)`.
-pub fn resolve_id_call(a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> IdCall {
-    let callback = callback(&[a, b, c, d]);
-    if is_object(a) {
-        return IdCall { id: None, traits: as_map(a), options: object_or_empty(b), callback };
+/// Resolves the arguments of a `kind` call (missing ones `undefined`).
+///
+/// `page(category?, name?, properties?, options?, callback?)`: one string is
+/// the name, two are category and name; one object is properties, two are
+/// properties and options, wherever they are.
+///
+/// The others take their ids (one; `alias` two), then their objects, each in
+/// its place: `identify(id?, traits?, options?, callback?)`, `group` alike,
+/// `track(event, properties?, options?, callback?)`, `alias(to, from?,
+/// options?, callback?)`. An object where an id belongs means the ids are
+/// omitted from there on: `identify(traits, options?)`, `alias(to, options)`,
+/// and `track({event, properties}, options?)`.
+pub fn resolve(kind: Kind, args: &[JsValue; 5]) -> Args {
+    let arity = if let Kind::Page = kind { 5 } else { 4 };
+    let callback = args[..arity].iter().find_map(|a| a.dyn_ref::<Function>().cloned());
+    if let Kind::Page = kind {
+        // A string in either of the first two slots alone is the name
+        // (`page('Home')`, `page(null, 'Home')`).
+        let (category, name) = match (args[0].as_string(), args[1].as_string()) {
+            (Some(category), Some(name)) => (Some(category), Some(name)),
+            (name, None) | (None, name) => (None, name),
+        };
+        let mut objects = args.iter().filter(|a| is_object(a)).map(as_map);
+        let mut next_object = || objects.next().unwrap_or_default();
+        let non_empty = |id: Option<String>| id.filter(|s| !s.is_empty());
+        let objects = [next_object(), next_object()];
+        return Args { ids: [non_empty(category), non_empty(name)], objects, callback };
     }
-    IdCall { id: as_id(a), traits: object_or_empty(b), options: object_or_empty(c), callback }
-}
-
-/// `(event, properties?, options?, callback?)` or `({event, properties}, options?)`;
-/// `None` without an event name.
-pub fn resolve_track(a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> Option<TrackCall> {
-    let callback = callback(&[b, c, d]);
-    let (event, properties, options) = if is_object(a) {
-        let obj = as_map(a);
-        let name = obj.get("event").and_then(Value::as_str).map(str::to_owned);
-        let props = obj.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
-        (name, props, object_or_empty(b))
-    } else {
-        (as_id(a), object_or_empty(b), object_or_empty(c))
-    };
-    let event = event.filter(|e| !e.trim().is_empty())?;
-    Some(TrackCall { event, properties, options, callback })
-}
-
-/// `(category?, name?, properties?, options?, callback?)`: one string is the
-/// name, two are category and name; one object is properties, two are
-/// properties and options.
-pub fn resolve_page(args: [&JsValue; 5]) -> PageCall {
-    let callback = callback(&args);
-    // A string in either of the first two slots alone is the name
-    // (`page('Home')`, `page(null, 'Home')`).
-    let (category, name) = match (args[0].as_string(), args[1].as_string()) {
-        (Some(category), Some(name)) => (Some(category), Some(name)),
-        (name, None) | (None, name) => (None, name),
-    };
-    let mut objects = args.iter().filter(|a| is_object(a)).map(|o| as_map(o));
-    PageCall {
-        category: category.filter(|s| !s.is_empty()),
-        name: name.filter(|s| !s.is_empty()),
-        properties: objects.next().unwrap_or_default(),
-        options: objects.next().unwrap_or_default(),
-        callback,
+    let slots = if let Kind::Alias = kind { 2 } else { 1 };
+    let given = args[..slots].iter().position(is_object).unwrap_or(slots);
+    // Written out rather than `[0, 1].map(…)`: an array map is a loop of its own.
+    let id = |i: usize| if i < given { as_id(&args[i]) } else { None };
+    let mut ids = [id(0), id(1)];
+    let mut objects = [object_or_empty(&args[given]), object_or_empty(&args[given + 1])];
+    match kind {
+        // Its one object is the options.
+        Kind::Alias => objects = [Map::new(), std::mem::take(&mut objects[0])],
+        Kind::Track => {
+            if given == 0 {
+                let call = std::mem::take(&mut objects[0]);
+                ids[0] = call.get("event").and_then(Value::as_str).map(str::to_owned);
+                objects[0] = call.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+            }
+            // A blank name is none.
+            ids[0] = ids[0].take().filter(|event| !event.trim().is_empty());
+        }
+        _ => {}
     }
-}
-
-/// `(to, from?, options?, callback?)`; `from` may be omitted when options follow.
-pub fn resolve_alias(a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> AliasCall {
-    let callback = callback(&[a, b, c, d]);
-    if is_object(b) {
-        return AliasCall { to: as_id(a), from: None, options: as_map(b), callback };
-    }
-    AliasCall { to: as_id(a), from: as_id(b), options: object_or_empty(c), callback }
+    Args { ids, objects, callback }
 }
