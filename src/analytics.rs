@@ -483,52 +483,56 @@ impl Inner {
 
     /// Sends the oldest batch, then (from `sent`) the next one.
     fn send_next(&'static self) -> JsValue {
-        let batch = self.queue.borrow().batch(MAX_BATCH_BYTES);
-        if batch.is_empty() {
-            self.sending.take();
-            return JsValue::UNDEFINED;
-        }
-        post(&self.url, &body(&self.write_key, &batch), move |outcome| self.sent(batch, outcome))
-    }
-
-    fn sent(&'static self, batch: Vec<Queued>, outcome: Result<(), SendError>) -> JsValue {
-        let ids = message_ids(&batch);
-        match outcome {
-            Ok(()) => {
-                self.queue.borrow_mut().remove(&ids);
-                self.retry_at.set(0.0);
-                self.save();
-                let mut payload = ObjectText::new();
-                payload.value("messageIds", &ids.to_value());
-                self.emit(Delivery::Delivered, &parse_json(&payload.finish()));
-            }
-            Err(SendError::Refused(reason)) => {
-                self.queue.borrow_mut().remove(&ids);
-                self.save();
-                for event in &batch {
-                    self.report_dropped(event, &reason);
-                }
-            }
-            Err(failure) => {
-                let exhausted = self.queue.borrow_mut().fail(&ids, MAX_ATTEMPTS);
-                self.save();
-                let reason = sentence("not delivered after {} attempts ({})", &[Int(MAX_ATTEMPTS.into()), Text(failure.reason())]);
-                for event in &exhausted {
-                    self.report_dropped(event, &reason);
-                }
-                let attempts = self.queue.borrow().events().first().map_or(1, |e| e.attempts.max(1));
-                let wait = match failure {
-                    SendError::RateLimited(Some(ms)) => ms,
-                    _ => delay_ms(attempts, random()),
-                };
-                warn(&sentence("sending failed ({}); retrying in {} ms", &[Text(failure.reason()), Int(wait as i64)]));
-                self.retry_at.set(now() + wait);
+        let (ids, body) = {
+            let queue = self.queue.borrow();
+            let batch = queue.batch(MAX_BATCH_BYTES);
+            if batch.is_empty() {
                 self.sending.take();
-                self.schedule(wait);
                 return JsValue::UNDEFINED;
             }
+            (message_ids(batch), body(&self.write_key, batch))
+        };
+        post(&self.url, &body, move |outcome| self.sent(ids, outcome))
+    }
+
+    fn sent(&'static self, ids: Vec<String>, outcome: Result<(), SendError>) -> JsValue {
+        let Err(failure) = outcome else {
+            self.queue.borrow_mut().remove(&ids);
+            self.retry_at.set(0.0);
+            self.save();
+            let mut payload = ObjectText::new();
+            payload.value("messageIds", &ids.to_value());
+            self.emit(Delivery::Delivered, &parse_json(&payload.finish()));
+            return self.send_next();
+        };
+        // A refused batch is given up on at once (retrying cannot help), any
+        // other failure once its events have used up their attempts.
+        let refused = matches!(failure, SendError::Refused(_));
+        let exhausted = self.queue.borrow_mut().fail(&ids, if refused { 0 } else { MAX_ATTEMPTS });
+        self.save();
+        let attempts_used;
+        let reason = if refused {
+            failure.reason()
+        } else {
+            attempts_used = sentence("not delivered after {} attempts ({})", &[Int(MAX_ATTEMPTS.into()), Text(failure.reason())]);
+            &attempts_used
+        };
+        for event in &exhausted {
+            self.report_dropped(event, reason);
         }
-        self.send_next()
+        if refused {
+            return self.send_next();
+        }
+        let attempts = self.queue.borrow().events().first().map_or(1, |e| e.attempts.max(1));
+        let wait = match failure {
+            SendError::RateLimited(Some(ms)) => ms,
+            _ => delay_ms(attempts, random()),
+        };
+        warn(&sentence("sending failed ({}); retrying in {} ms", &[Text(failure.reason()), Int(wait as i64)]));
+        self.retry_at.set(now() + wait);
+        self.sending.take();
+        self.schedule(wait);
+        JsValue::UNDEFINED
     }
 
     /// Page exit: persist, then hand every queued event to keepalive requests.

@@ -78,8 +78,8 @@ impl Queue {
 
     /// The oldest events that fit in one batch of at most `max_bytes` of JSON
     /// (always at least one event), left in the queue until `remove`.
-    pub fn batch(&self, max_bytes: usize) -> Vec<Queued> {
-        self.events[..fitting(&self.events, max_bytes)].to_vec()
+    pub fn batch(&self, max_bytes: usize) -> &[Queued] {
+        &self.events[..fitting(&self.events, max_bytes)]
     }
 
     /// Removes the events with these messageIds (delivered or given up on).
@@ -89,19 +89,22 @@ impl Queue {
     }
 
     /// Counts a failed attempt for these events; returns the ones that have
-    /// now used up `max_attempts` (removed from the queue).
+    /// now used up `max_attempts`, taken out of the queue.
     pub fn fail(&mut self, ids: &[String], max_attempts: u32) -> Vec<Queued> {
         let mut exhausted = Vec::new();
-        for event in &mut self.events {
-            if !ids.contains(&event.message_id) {
-                continue;
+        let mut i = 0;
+        while let Some(event) = self.events.get_mut(i) {
+            if ids.contains(&event.message_id) {
+                event.attempts += 1;
+                if event.attempts >= max_attempts {
+                    let event = self.events.remove(i);
+                    self.bytes -= event.json.len();
+                    exhausted.push(event);
+                    continue;
+                }
             }
-            event.attempts += 1;
-            if event.attempts >= max_attempts {
-                exhausted.push(event.clone());
-            }
+            i += 1;
         }
-        self.remove(&message_ids(&exhausted));
         exhausted
     }
 
