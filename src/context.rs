@@ -8,7 +8,7 @@ use zendesk_analytics_core::{Map, Value};
 use crate::event::put;
 use wasm_bindgen::prelude::*;
 
-use crate::js::{get_string, to_map};
+use crate::js::{get_string, string, to_map};
 
 pub const LIBRARY_NAME: &str = "zendesk-analytics";
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -56,7 +56,7 @@ extern "C" {
     /// A query-string value decoded (`+` is a space); the raw text, spaces
     /// for `+`, when it holds a malformed escape.
     #[wasm_bindgen(js_name = decodeQueryValue)]
-    fn decode_query_value(text: &str) -> String;
+    fn decode_query_value(text: &str) -> JsValue;
 
     /// `{userAgent, locale, timezone}`, each where known.
     #[wasm_bindgen(js_name = staticContext)]
@@ -79,7 +79,7 @@ pub fn campaign(search: &str) -> Map {
         if field.is_empty() {
             continue;
         }
-        put(&mut campaign, field, decode_query_value(value).into());
+        put(&mut campaign, field, string(decode_query_value(value)).into());
     }
     campaign
 }

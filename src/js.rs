@@ -52,10 +52,39 @@ extern "C" {
     /// `String(x)`: a number as JavaScript writes it. Rust's float formatting
     /// would add ~8 KB to the wasm.
     #[wasm_bindgen(js_name = String)]
-    pub fn number_text(x: f64) -> String;
+    fn number_string(x: f64) -> JsValue;
     /// `JSON.stringify(value)`, for values parsed from JSON (which cannot make it throw).
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify)]
-    pub fn json_text(value: &JsValue) -> String;
+    fn json_string(value: &JsValue) -> JsValue;
+}
+
+/// A JS string as a Rust one (`""` for anything else). The imports return
+/// their strings as JsValues read by this one conversion: a `String` return
+/// is a glue function per import.
+pub fn string(value: JsValue) -> String {
+    value.as_string().unwrap_or_default()
+}
+
+/// `String(x)`: a number as JavaScript writes it. Rust's float formatting
+/// would add ~8 KB to the wasm.
+pub fn number_text(x: f64) -> String {
+    string(number_string(x))
+}
+
+/// `JSON.stringify(value)`, for values parsed from JSON.
+pub fn json_text(value: &JsValue) -> String {
+    string(json_string(value))
+}
+
+/// A random UUID v4 (`crypto.randomUUID`, or `Math.random` where crypto
+/// is unavailable: insecure contexts).
+pub fn uuid_v4() -> String {
+    string(uuid())
+}
+
+/// The current time as an ISO-8601 string, as Segment timestamps are.
+pub fn now_iso() -> String {
+    string(now_iso_string())
 }
 
 impl Array {
@@ -73,14 +102,10 @@ pub fn global(name: &str) -> JsValue {
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// A random UUID v4 (`crypto.randomUUID`, or `Math.random` where crypto
-    /// is unavailable: insecure contexts).
-    #[wasm_bindgen(js_name = uuid)]
-    pub fn uuid_v4() -> String;
+    fn uuid() -> JsValue;
 
-    /// The current time as an ISO-8601 string, as Segment timestamps are.
     #[wasm_bindgen(js_name = nowIso)]
-    pub fn now_iso() -> String;
+    fn now_iso_string() -> JsValue;
 
     /// Logs `zendesk-analytics: {message}` as a console warning.
     pub fn warn(message: &str);

@@ -18,9 +18,8 @@ pub fn local_storage_available() -> bool {
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// `localStorage.getItem(key)`; `None` when absent or storage is blocked.
     #[wasm_bindgen(js_name = localGet)]
-    pub fn local_get(key: &str) -> Option<String>;
+    fn local_item(key: &str) -> JsValue;
 
     /// `localStorage.setItem(key, value)`; false when the write failed
     /// (blocked storage, quota exceeded).
@@ -36,15 +35,24 @@ extern "C" {
     #[wasm_bindgen(js_name = localKeys)]
     pub fn local_keys(prefix: &str) -> Array;
 
-    /// The value of cookie `name`, URI-decoded; `None` when it is absent,
-    /// empty or malformed, or cookies are blocked.
     #[wasm_bindgen(js_name = getCookie)]
-    pub fn cookie_get(name: &str) -> Option<String>;
+    fn cookie(name: &str) -> JsValue;
 
     /// Writes one cookie (`max-age` in seconds, on `domain` unless empty);
     /// false when the browser refused it.
     #[wasm_bindgen(js_name = setCookie)]
     fn write_cookie(name: &str, value: &str, max_age: u32, domain: &str) -> bool;
+}
+
+/// `localStorage.getItem(key)`; `None` when absent or storage is blocked.
+pub fn local_get(key: &str) -> Option<String> {
+    local_item(key).as_string()
+}
+
+/// The value of cookie `name`, URI-decoded; `None` when it is absent,
+/// empty or malformed, or cookies are blocked.
+pub fn cookie_get(name: &str) -> Option<String> {
+    cookie(name).as_string()
 }
 
 /// Sets (or, with `None`, deletes) cookie `name` on the registrable domain
