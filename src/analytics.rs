@@ -14,11 +14,11 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::{Identity, Party};
-use crate::js::{get, get_string, global, invoke, now, parse_json, random, to_map, to_value, warn, Array, Function, Promise};
+use crate::js::{get, get_string, global, invoke, now, parse_json, parse_json_value, random, to_map, to_value, warn, Array, Function, Promise};
 use crate::json::{object_to_json, ObjectText};
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
-use crate::transport::{accepted, body, get_request, post, send_on_exit, status, text, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
+use crate::transport::{accepted, body, get_request, post, send_on_exit, status, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
 /// Flush this long after an event is queued at the latest.
 const FLUSH_INTERVAL_MS: f64 = 5_000.0;
@@ -626,7 +626,7 @@ fn fetch_settings(url: &str, done: impl FnOnce(Result<Settings, String>) + 'stat
     after(&get_request(url), move |answer| {
         done(match answer {
             Ok(answer) if accepted(&answer) => {
-                let json = parse_json(&text(&answer));
+                let json = parse_json_value(&get(&answer, "2"));
                 match json.is_object() {
                     true => Settings::from_value(&to_value(&get(&json, "integrations"))).map_err(|e| e.message()),
                     false => Err("the settings are not JSON".into()),

@@ -9,9 +9,9 @@
 
 use zendesk_analytics_core::Map;
 
-use crate::js::{parse_json_object, uuid_v4};
+use crate::js::{to_map, uuid_v4};
 use crate::json::object_to_json;
-use crate::storage::{cookie_get, cookie_set, local_get, local_remove, local_set};
+use crate::storage::{cookie_get, cookie_set, local_get, local_json, local_remove, local_set};
 
 pub const USER_ID_KEY: &str = "za_uid";
 pub const ANONYMOUS_ID_KEY: &str = "za_aid";
@@ -84,7 +84,7 @@ fn merge(into: &mut Map, traits: &Map) -> bool {
 
 impl Party {
     fn load([id_key, traits_key]: Keys) -> Party {
-        let traits = local_get(traits_key).and_then(|text| parse_json_object(&text)).unwrap_or_default();
+        let traits = to_map(&local_json(traits_key)).unwrap_or_default();
         Party { id: load_id(id_key), traits }
     }
 

@@ -130,6 +130,11 @@ extern "C" {
     #[wasm_bindgen(js_name = parseJson)]
     pub fn parse_json(text: &str) -> JsValue;
 
+    /// [`parse_json`] of a string that is in JS already (a stored item, a
+    /// response body): it need not cross into the wasm and back.
+    #[wasm_bindgen(js_name = parseJson)]
+    pub fn parse_json_value(text: &JsValue) -> JsValue;
+
     /// Calls the page's function `f` with `arg` (`this` null; no argument
     /// when `arg` is undefined); false when it threw.
     pub fn invoke(f: &Function, arg: &JsValue) -> bool;
@@ -191,11 +196,6 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
         }
     }
     Value::Object(map)
-}
-
-/// A JSON object's members, `None` for anything else.
-pub fn parse_json_object(text: &str) -> Option<Map> {
-    to_map(&parse_json(text))
 }
 
 /// A JS object's members (as [`to_value`] sees them), `None` for anything else.

@@ -9,10 +9,10 @@
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{Number, Value};
 
-use crate::js::{get, now, parse_float, parse_json, uuid_v4};
+use crate::js::{get, now, parse_float, uuid_v4};
 use crate::json::ObjectText;
 use crate::queue::Queue;
-use crate::storage::{local_get, local_keys, local_remove, local_set, local_storage_available};
+use crate::storage::{local_get, local_json, local_keys, local_remove, local_set, local_storage_available};
 
 /// A live tab rewrites its entry at least this often while it has events.
 pub const HEARTBEAT_MS: i32 = 5_000;
@@ -59,32 +59,19 @@ impl Persisted {
             return false;
         }
         let now = now();
-        for key in self.other_keys() {
-            let Some(text) = local_get(&key) else { continue };
-            let entry = parse_json(&text);
+        for key in local_keys(&self.prefix).iter() {
+            let Some(key) = key.as_string().filter(|key| *key != self.key) else { continue };
+            let entry = local_json(&key);
             let field = |name: &str| get(&entry, name);
             let closed = field("c").as_bool().unwrap_or(true);
             let stale = field("t").as_f64().is_none_or(|t| now - t > STALE_MS);
             if closed || stale {
-                for event in Queue::from_js(&field("q")).events() {
-                    queue.push(event.clone());
-                }
+                queue.adopt(&field("q"));
                 local_remove(&key);
             }
         }
         self.unlock();
         true
-    }
-
-    fn other_keys(&self) -> Vec<String> {
-        let mut keys = Vec::new();
-        for key in local_keys(&self.prefix).iter() {
-            let Some(key) = key.as_string() else { continue };
-            if key != self.key {
-                keys.push(key);
-            }
-        }
-        keys
     }
 
     /// Takes the cross-tab lock: free or expired, then written and read back

@@ -126,18 +126,16 @@ impl Queue {
         out
     }
 
-    /// Reads a stored queue (a parsed `to_storage` array); anything
-    /// unreadable is skipped.
-    pub fn from_js(items: &wasm_bindgen::JsValue) -> Queue {
-        let mut queue = Queue::default();
-        let Some(items) = items.dyn_ref::<Array>() else { return queue };
+    /// Adds the events of a stored queue (a parsed `to_storage` array), as
+    /// `push` does; anything unreadable is skipped.
+    pub fn adopt(&mut self, items: &wasm_bindgen::JsValue) {
+        let Some(items) = items.dyn_ref::<Array>() else { return };
         for item in items.iter() {
             let event = get(&item, "e");
             let Some(message_id) = get_string(&event, "messageId") else { continue };
             let json = json_text(&event);
             let attempts = get(&item, "a").as_f64().unwrap_or(0.0) as u32;
-            queue.push(Queued { message_id, json, attempts });
+            self.push(Queued { message_id, json, attempts });
         }
-        queue
     }
 }

@@ -6,7 +6,7 @@
 use std::cell::OnceCell;
 
 use wasm_bindgen::prelude::*;
-use crate::js::{get_string, global, Array};
+use crate::js::{get_string, global, parse_json_value, Array};
 
 /// A year in seconds (`max-age` of the id cookies).
 const YEAR_SECONDS: u32 = 31_536_000;
@@ -47,6 +47,12 @@ extern "C" {
 /// `localStorage.getItem(key)`; `None` when absent or storage is blocked.
 pub fn local_get(key: &str) -> Option<String> {
     local_item(key).as_string()
+}
+
+/// `localStorage.getItem(key)` parsed as JSON: `null` when absent or storage
+/// is blocked, `undefined` when it is not JSON.
+pub fn local_json(key: &str) -> JsValue {
+    parse_json_value(&local_item(key))
 }
 
 /// The value of cookie `name`, URI-decoded; `None` when it is absent,

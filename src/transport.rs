@@ -81,7 +81,7 @@ pub fn status(answer: &Answer) -> u16 {
 }
 
 /// An answer's body text.
-pub fn text(answer: &Answer) -> String {
+fn text(answer: &Answer) -> String {
     get_string(answer, "2").unwrap_or_default()
 }
 
