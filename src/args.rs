@@ -9,7 +9,7 @@ use crate::js::{to_map, Function};
 use zendesk_analytics_core::{Map, Value};
 
 /// The five calls that become events.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub enum Kind {
     Identify,
     Track,
