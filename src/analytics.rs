@@ -242,7 +242,7 @@ impl Analytics {
             }
             Kind::Track => {
                 let Some(event) = first else {
-                    return inner.invalid("track() needs an event name: track('Order Completed', {…})", None).into();
+                    return inner.invalid("track() needs an event name: track('Order Completed', {…})", callback).into();
                 };
                 put(&mut fields, "event", event.into());
                 put(&mut fields, "properties", Value::Object(object));

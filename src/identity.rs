@@ -93,13 +93,19 @@ impl Party {
         id.is_some_and(|new| self.id.as_deref() != Some(new))
     }
 
-    /// Takes `id` when one is given and merges `traits`, storing what changed.
-    fn update(&mut self, [id_key, traits_key]: Keys, id: Option<&str>, traits: &Map) {
+    /// Takes `id` when one is given and merges `traits` (into none when
+    /// `afresh`: another user or group), storing what changed.
+    fn update(&mut self, [id_key, traits_key]: Keys, id: Option<&str>, traits: &Map, afresh: bool) {
         if let Some(new) = id.filter(|_| self.changes_to(id)) {
             self.id = Some(new.to_owned());
             store_id(id_key, Some(new));
         }
-        if !merge(&mut self.traits, traits) {
+        let cleared = afresh && !self.traits.is_empty();
+        if cleared {
+            self.traits.clear();
+        }
+        // `|` not `||`: the traits merge even when the clearing alone is a change.
+        if !(merge(&mut self.traits, traits) | cleared) {
             return;
         }
         if self.traits.is_empty() {
@@ -132,19 +138,17 @@ impl Identity {
     /// device, so the anonymousId and traits start afresh; the same (or a first)
     /// user merges the traits.
     pub fn identify(&mut self, user_id: Option<&str>, traits: &Map) {
-        if self.user.id.is_some() && self.user.changes_to(user_id) {
+        let another_user = self.user.id.is_some() && self.user.changes_to(user_id);
+        if another_user {
             self.set_anonymous_id(&uuid_v4());
-            self.user.traits.clear();
         }
-        self.user.update(USER_KEYS, user_id, traits);
+        self.user.update(USER_KEYS, user_id, traits, another_user);
     }
 
     /// `group`: a new group id replaces the group traits; the same one merges.
     pub fn group(&mut self, group_id: Option<&str>, traits: &Map) {
-        if self.group.changes_to(group_id) {
-            self.group.traits.clear();
-        }
-        self.group.update(GROUP_KEYS, group_id, traits);
+        let another_group = self.group.changes_to(group_id);
+        self.group.update(GROUP_KEYS, group_id, traits, another_group);
     }
 
     pub fn set_anonymous_id(&mut self, id: &str) {

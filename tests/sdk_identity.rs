@@ -78,7 +78,19 @@ fn another_user_on_the_device_gets_a_new_anonymous_id_and_no_traits() {
     identity.identify(Some("u2"), &Map::new());
     assert_ne!(identity.anonymous_id, first_anonymous);
     assert!(identity.user.traits.is_empty());
-    assert_eq!(Identity::load().anonymous_id, identity.anonymous_id);
+    let reloaded = Identity::load();
+    assert_eq!(reloaded.anonymous_id, identity.anonymous_id);
+    assert!(reloaded.user.traits.is_empty(), "the previous user's traits do not come back on the next page");
+}
+
+#[wasm_bindgen_test]
+fn another_group_starts_without_the_previous_groups_traits() {
+    clear();
+    let mut identity = Identity::load();
+    identity.group(Some("g1"), &traits(&[("plan", "pro")]));
+    identity.group(Some("g2"), &Map::new());
+    assert!(identity.group.traits.is_empty());
+    assert!(Identity::load().group.traits.is_empty(), "not on the next page either");
 }
 
 #[wasm_bindgen_test]

@@ -127,6 +127,18 @@ test('a call made from a callback or a listener, or through a detached method, r
   assert.deepEqual(page.problems, []);
 });
 
+test('a refused call tells its callback why, as every call does', async () => {
+  const reasons = await page.evaluate(async () => {
+    const reasons = [];
+    await window.analytics.track(null, {}, {}, (result) => reasons.push(result.invalid));
+    await window.analytics.alias(null, null, {}, (result) => reasons.push(result.invalid));
+    return reasons;
+  });
+  assert.equal(reasons.length, 2, 'both callbacks ran');
+  assert.match(reasons[0], /track\(\) needs an event name/);
+  assert.match(reasons[1], /alias\(\) needs the new userId/);
+});
+
 test('alias moves the Zendesk user to the new userId', async () => {
   await inPage(`
     await analytics.identify('sdk-old', { name: 'Homer Simpson', email: 'homer@example.com' });
