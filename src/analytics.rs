@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
-use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToValue, Value};
+use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToJson, Value};
 
 use crate::args::{as_id, resolve, Args, Kind};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
@@ -15,7 +15,7 @@ use crate::emitter::{emit, Delivery, Emitter};
 use crate::event::{build, finish, put, Built};
 use crate::identity::{Identity, Party};
 use crate::js::{get, get_string, global, invoke, now, parse_json, parse_json_value, random, to_map, to_value, warn, Array, Function, Promise};
-use crate::json::{object_to_json, ObjectText};
+use crate::json::ObjectText;
 use crate::persist::{Persisted, HEARTBEAT_MS};
 use crate::queue::{fitting, message_ids, Queue, Queued, FLUSH_AT};
 use crate::transport::{accepted, body, get_request, post, send_on_exit, status, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
@@ -302,7 +302,7 @@ impl Analytics {
     }
 
     fn traits(&self, group: bool) -> JsValue {
-        self.party(group, |party| parse_json(&object_to_json(&party.traits)))
+        self.party(group, |party| parse_json(&party.traits.to_json()))
     }
 
     /// `read` of the user, or of the group.
@@ -339,7 +339,7 @@ impl Inner {
     fn invalid(&self, reason: &str, callback: Option<Function>) -> Promise {
         warn(&["call ignored: ", reason].concat());
         let mut text = ObjectText::new();
-        text.string(Delivery::Invalid.name(), reason);
+        text.value(Delivery::Invalid.name(), reason);
         let result = parse_json(&text.finish());
         self.emit(Delivery::Invalid, &result);
         call_back(callback, &result);
@@ -350,7 +350,7 @@ impl Inner {
     /// nothing; returns what happened (and tells the callback).
     fn dispatch(&'static self, built: Built, callback: Option<Function>) -> JsValue {
         let mut text = ObjectText::new();
-        text.string("messageId", &built.message_id);
+        text.value("messageId", &built.message_id);
         let mut mapped_kind = None;
         // The delivery event and reason when the event goes no further.
         let refused = match Event::from_value(&built.value) {
@@ -362,7 +362,7 @@ impl Inner {
             Ok(event) => {
                 let mapping = self.settings.borrow().as_ref().map(|s| map_event(&event, s));
                 if let Some(mapping) = &mapping {
-                    text.value("mapping", &mapping.to_value());
+                    text.value("mapping", mapping);
                     mapped_kind = Some(event.kind.as_str());
                 }
                 mapping.filter(|m| m.is_empty()).map(|m| (Delivery::Dropped, drop_reason(&m.zendesk)))
@@ -370,7 +370,7 @@ impl Inner {
         };
         match &refused {
             Some((delivery, reason)) => {
-                text.string(delivery.name(), reason);
+                text.value(delivery.name(), reason);
                 text.json("event", &built.json);
             }
             None => text.json("queued", "true"),
@@ -407,8 +407,8 @@ impl Inner {
     fn report_dropped(&self, event: &Queued, reason: &str) {
         warn(&["event ", &event.message_id, " dropped: ", reason].concat());
         let mut payload = ObjectText::new();
-        payload.string("messageId", &event.message_id);
-        payload.string("dropped", reason);
+        payload.value("messageId", &event.message_id);
+        payload.value("dropped", reason);
         payload.json("event", &event.json);
         self.emit(Delivery::Dropped, &parse_json(&payload.finish()));
     }
@@ -501,7 +501,7 @@ impl Inner {
             self.retry_at.set(0.0);
             self.save();
             let mut payload = ObjectText::new();
-            payload.value("messageIds", &ids.to_value());
+            payload.value("messageIds", &ids);
             self.emit(Delivery::Delivered, &parse_json(&payload.finish()));
             return self.send_next();
         };

@@ -3,11 +3,10 @@
 //! event and the proxy can drop duplicates; sentAt is added per batch at send.
 
 use zendesk_analytics_core::text::{sentence, Piece::Int};
-use zendesk_analytics_core::{Map, Value};
+use zendesk_analytics_core::{Map, ToJson, Value};
 
 use crate::identity::Identity;
 use crate::js::{now_iso, uuid_v4};
-use crate::json::to_json;
 
 /// The largest event accepted, as JSON (RudderStack's and Segment's cap).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
@@ -76,7 +75,7 @@ fn merge(base: &mut Map, extra: Map) {
 
 /// Serializes a built event, refusing it when it is over the size cap.
 pub fn finish(value: Value) -> Result<Built, String> {
-    let json = to_json(&value);
+    let json = value.to_json();
     if json.len() > MAX_EVENT_BYTES {
         return Err(sentence(
             "the event is {} bytes of JSON, over the {}-byte limit per event: send fewer or smaller properties/traits",

@@ -7,10 +7,9 @@
 //! memory is all there is. Everything is read once at load and kept in
 //! memory: storage is written only when something changes, never read per call.
 
-use zendesk_analytics_core::Map;
+use zendesk_analytics_core::{Map, ToJson};
 
 use crate::js::{to_map, uuid_v4};
-use crate::json::object_to_json;
 use crate::storage::{cookie_get, cookie_set, local_get, local_json, local_remove, local_set};
 
 pub const USER_ID_KEY: &str = "za_uid";
@@ -111,7 +110,7 @@ impl Party {
         if self.traits.is_empty() {
             local_remove(traits_key);
         } else {
-            local_set(traits_key, &object_to_json(&self.traits));
+            local_set(traits_key, &self.traits.to_json());
         }
     }
 

@@ -7,7 +7,7 @@
 //! a cross-tab lock, so exactly one tab takes over (and sends) them.
 
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
-use zendesk_analytics_core::{Number, Value};
+use zendesk_analytics_core::Number;
 
 use crate::js::{get, now, parse_float, uuid_v4};
 use crate::json::ObjectText;
@@ -45,8 +45,8 @@ impl Persisted {
             return true;
         }
         let mut entry = ObjectText::new();
-        entry.value("t", &Value::Number(Number::from_f64(now())));
-        entry.value("c", &Value::Bool(closed));
+        entry.value("t", &Number::from_f64(now()));
+        entry.value("c", &closed);
         entry.json("q", &queue.to_storage());
         local_set(&self.key, &entry.finish())
     }

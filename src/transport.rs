@@ -6,12 +6,12 @@
 //! chunks under the browsers' 64 KB keepalive budget, or by `sendBeacon`.
 
 use wasm_bindgen::prelude::*;
+use zendesk_analytics_core::json::write_string;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 
 use crate::backoff::retry_after_ms;
 use crate::callbacks::after;
 use crate::js::{get, get_string, now, now_iso, Promise};
-use crate::json::write_string;
 use crate::queue::Queued;
 
 /// Largest batch in normal sending (the Segment API limit is 500 KB).

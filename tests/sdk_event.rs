@@ -7,8 +7,7 @@ use wasm_bindgen_test::*;
 use zendesk_analytics::context::{campaign, current_page, StaticContext, LIBRARY_NAME};
 use zendesk_analytics::event::{build, finish, MAX_EVENT_BYTES};
 use zendesk_analytics::identity::{Identity, Party};
-use zendesk_analytics::json::to_json;
-use zendesk_analytics_core::{Map, Value};
+use zendesk_analytics_core::{Map, ToJson, Value};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -103,7 +102,7 @@ fn an_event_over_32_kb_is_invalid_with_a_reason() {
 #[wasm_bindgen_test]
 fn json_text_round_trips_through_the_browser_parser() {
     let value = parse(r#"{"s":"quote \" backslash \\ newline \n tab \t ctl \u0001 é 🚀","n":-1.5,"i":42,"b":true,"z":null,"a":[1,{"k":[]}]}"#);
-    let text = to_json(&Value::Object(value.clone()));
+    let text = value.to_json();
     assert_eq!(parse(&text), value);
 }
 

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use zendesk_analytics_core::zendesk::User;
-use zendesk_analytics_core::{map_event, ConnectSettings, Event, Map, Number, Outcome, Settings, Value, ZendeskOp, ZendeskSettings};
+use zendesk_analytics_core::{map_event, ConnectSettings, Event, Map, Number, Outcome, Settings, ToJson, ToValue, Value, ZendeskOp, ZendeskSettings};
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -111,6 +111,7 @@ fn check(value: &Value, settings: &Settings) -> Result<(), TestCaseError> {
     let first = map_event(&event, settings);
     prop_assert_eq!(&first, &map_event(&event, settings));
     prop_assert_eq!(serde_json::to_string(&first).ok(), serde_json::to_string(&map_event(&event, settings)).ok());
+    prop_assert_eq!(first.to_json(), first.to_value().to_json());
     if let Outcome::Skipped(skip) = &first.zendesk {
         prop_assert!(skip.message.starts_with(event.kind.as_str()), "{}", skip.message);
     }

@@ -5,7 +5,7 @@
 //! A fixture file is a JSON array of cases:
 //! `{"name": "...", "settings": {...}, "event": {...}, "expected": <Mapping as JSON>}`.
 
-use zendesk_analytics_core::{map_event, Event, Settings, ToValue, Value};
+use zendesk_analytics_core::{map_event, Event, Settings, ToJson, ToValue, Value};
 
 /// Every fixture file, embedded so the wasm build needs no filesystem.
 pub const FIXTURE_FILES: &[(&str, &str)] = &[
@@ -36,6 +36,14 @@ pub fn failures() -> Vec<String> {
             let (actual, without_serde) = match Event::from_value(&event) {
                 Ok(event) => {
                     let mapping = map_event(&event, &settings);
+                    let (text, old_text) = (mapping.to_json(), mapping.to_value().to_json());
+                    if text != old_text {
+                        failures.push(format!("{file} {name}: to_json differs from to_value:\n  old {old_text}\n  new {text}"));
+                    }
+                    let serde_text = serde_json::to_string(&serde_json::to_value(&mapping).unwrap()).unwrap();
+                    if text != serde_text {
+                        failures.push(format!("{file} {name}: to_json differs from serde's text:\n  serde {serde_text}\n  ours  {text}"));
+                    }
                     (serde_json::to_value(&mapping).unwrap(), serde_json::to_value(mapping.to_value()).unwrap())
                 }
                 Err(e) => {
