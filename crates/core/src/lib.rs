@@ -16,7 +16,6 @@ pub mod settings;
 pub mod text;
 pub mod json;
 pub mod to_json;
-pub mod to_value;
 pub mod value;
 pub mod zendesk;
 
@@ -25,6 +24,5 @@ pub use event::{Event, EventError, EventType};
 pub use mapping::{map_event, Mapping, Outcome, Skip, SkipCode, Warning, WarningCode};
 pub use settings::{ConnectSettings, EventSource, Settings, SettingsError, ZendeskSettings};
 pub use json::ToJson;
-pub use to_value::ToValue;
 pub use value::{Map, Number, Value};
 pub use zendesk::ZendeskOp;

@@ -2,9 +2,10 @@
 //!
 //! The browser build must not carry `serde_json`, so the core defines its own
 //! value type with hand-written serde impls: the proxy (de)serializes it with
-//! `serde_json`; the SDK converts it to and from JavaScript values itself
-//! (src/js.rs), without serde. Objects are [`Map`]s, kept
-//! sorted by key so that every output of the core is deterministic.
+//! `serde_json`; the SDK reads it from JavaScript values (src/js.rs) and
+//! writes it as JSON text ([`crate::json`]), without serde. Objects are
+//! [`Map`]s, kept sorted by key so that every output of the core is
+//! deterministic.
 
 use std::fmt;
 

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use zendesk_analytics_core::zendesk::User;
-use zendesk_analytics_core::{map_event, ConnectSettings, Event, Map, Number, Outcome, Settings, ToJson, ToValue, Value, ZendeskOp, ZendeskSettings};
+use zendesk_analytics_core::{map_event, ConnectSettings, Event, Map, Number, Outcome, Settings, ToJson, Value, ZendeskOp, ZendeskSettings};
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -111,7 +111,10 @@ fn check(value: &Value, settings: &Settings) -> Result<(), TestCaseError> {
     let first = map_event(&event, settings);
     prop_assert_eq!(&first, &map_event(&event, settings));
     prop_assert_eq!(serde_json::to_string(&first).ok(), serde_json::to_string(&map_event(&event, settings)).ok());
-    prop_assert_eq!(first.to_json(), first.to_value().to_json());
+    // What the browser shows is what serde serializes, written by the same
+    // writer (serde_json's own text would write some floats differently).
+    let serialized = serde_json::to_value(&first).and_then(serde_json::from_value::<Value>);
+    prop_assert_eq!(Some(first.to_json()), serialized.ok().map(|v| v.to_json()));
     if let Outcome::Skipped(skip) = &first.zendesk {
         prop_assert!(skip.message.starts_with(event.kind.as_str()), "{}", skip.message);
     }
