@@ -92,7 +92,10 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     });
     let persisted = Persisted::new(&write_key);
     let mut queue = Queue::default();
-    persisted.adopt_orphans(&mut queue);
+    // Before any on() listener can exist: the console is all that can hear of these.
+    for event in persisted.adopt_orphans(&mut queue).unwrap_or_default() {
+        warn_dropped(&event, QUEUE_FULL);
+    }
     let inner = leak(Inner {
         url: [base, "/v1/batch"].concat(),
         write_key,
@@ -394,7 +397,7 @@ impl Inner {
             (evicted, queue.len())
         };
         for old in evicted {
-            self.report_dropped(&old, "the event queue is full (the proxy has been unreachable for long); the oldest event was dropped");
+            self.report_dropped(&old, QUEUE_FULL);
         }
         self.save_soon();
         if len >= FLUSH_AT {
@@ -405,7 +408,7 @@ impl Inner {
     }
 
     fn report_dropped(&self, event: &Queued, reason: &str) {
-        warn(&["event ", &event.message_id, " dropped: ", reason].concat());
+        warn_dropped(event, reason);
         let mut payload = ObjectText::new();
         payload.value("messageId", &event.message_id);
         payload.value("dropped", reason);
@@ -591,6 +594,13 @@ fn drop_reason<Op>(zendesk: &Outcome<Op>) -> String {
         Outcome::Disabled => "no destination is enabled for this write key".into(),
         Outcome::Operations { .. } => String::new(),
     }
+}
+
+/// Why an event pushed out of a full queue was dropped.
+const QUEUE_FULL: &str = "the event queue is full (the proxy has been unreachable for long); the oldest event was dropped";
+
+fn warn_dropped(event: &Queued, reason: &str) {
+    warn(&["event ", &event.message_id, " dropped: ", reason].concat());
 }
 
 /// Calls the page's callback, if it gave one, with `result`; one that throws

@@ -55,6 +55,15 @@ export function entries(value) {
   }
 }
 
+/** `JSON.stringify(value)`; `undefined` when it throws (too deep, a throwing `toJSON`). */
+export function jsonText(value) {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A copy of an array's items, holes as `undefined` (JSON writes them as
  * null); `[]` when reading them throws (a Proxy trap); `undefined` for
@@ -62,7 +71,8 @@ export function entries(value) {
  */
 export function arrayItems(value) {
   try {
-    return Array.isArray(value) ? Array.from(value) : undefined;
+    // By index, as JSON.stringify reads an array (not through its iterator).
+    return Array.isArray(value) ? Array.prototype.slice.call(value) : undefined;
   } catch {
     return [];
   }

@@ -53,9 +53,6 @@ extern "C" {
     /// would add ~8 KB to the wasm.
     #[wasm_bindgen(js_name = String)]
     fn number_string(x: f64) -> JsValue;
-    /// `JSON.stringify(value)`, for values parsed from JSON (which cannot make it throw).
-    #[wasm_bindgen(js_namespace = JSON, js_name = stringify)]
-    fn json_string(value: &JsValue) -> JsValue;
 }
 
 /// A JS string as a Rust one (`""` for anything else). The imports return
@@ -71,9 +68,11 @@ pub fn number_text(x: f64) -> String {
     string(number_string(x))
 }
 
-/// `JSON.stringify(value)`, for values parsed from JSON.
-pub fn json_text(value: &JsValue) -> String {
-    string(json_string(value))
+/// `JSON.stringify(value)`; `None` when it throws: on parsed JSON, nesting
+/// deeper than the engine's stringify can recurse (Chromium's cannot be made
+/// to throw so, others' recursive ones can).
+pub fn json_text(value: &JsValue) -> Option<String> {
+    json_string(value).as_string()
 }
 
 /// A random UUID v4 (`crypto.randomUUID`, or `Math.random` where crypto
@@ -109,6 +108,10 @@ extern "C" {
 
     /// Logs `zendesk-analytics: {message}` as a console warning.
     pub fn warn(message: &str);
+
+    /// `JSON.stringify(value)`, `undefined` when it throws.
+    #[wasm_bindgen(js_name = jsonText)]
+    fn json_string(value: &JsValue) -> JsValue;
 
     /// `Object.entries(value)`, `[]` when a getter or Proxy throws.
     fn entries(value: &JsValue) -> Array;

@@ -11,7 +11,7 @@ use zendesk_analytics_core::Number;
 
 use crate::js::{get, now, parse_float, uuid_v4};
 use crate::json::ObjectText;
-use crate::queue::Queue;
+use crate::queue::{Queue, Queued};
 use crate::storage::{local_get, local_json, local_keys, local_remove, local_set, local_storage_available};
 
 /// A live tab rewrites its entry at least this often while it has events.
@@ -52,12 +52,14 @@ impl Persisted {
     }
 
     /// Moves the events of closed or stale tabs into `queue` (deduplicated
-    /// by messageId) and deletes their entries; false when another tab holds
-    /// the lock (it is adopting them).
-    pub fn adopt_orphans(&self, queue: &mut Queue) -> bool {
+    /// by messageId) and deletes their entries, unless another tab holds the
+    /// lock (it is adopting them: `None`). Returns the events a full queue
+    /// pushed out.
+    pub fn adopt_orphans(&self, queue: &mut Queue) -> Option<Vec<Queued>> {
         if !self.lock() {
-            return false;
+            return None;
         }
+        let mut evicted = Vec::new();
         let now = now();
         for key in local_keys(&self.prefix).iter() {
             let Some(key) = key.as_string().filter(|key| *key != self.key) else { continue };
@@ -66,12 +68,12 @@ impl Persisted {
             let closed = field("c").as_bool().unwrap_or(true);
             let stale = field("t").as_f64().is_none_or(|t| now - t > STALE_MS);
             if closed || stale {
-                queue.adopt(&field("q"));
+                queue.adopt(&field("q"), &mut evicted);
                 local_remove(&key);
             }
         }
         self.unlock();
-        true
+        Some(evicted)
     }
 
     /// Takes the cross-tab lock: free or expired, then written and read back

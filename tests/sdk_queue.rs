@@ -73,7 +73,7 @@ fn a_saved_queue_survives_a_reload_with_its_attempts() {
     assert!(tab.save(&queue, true));
     // The next page: a new tab id adopts the closed entry.
     let mut next = Queue::default();
-    assert!(Persisted::new("wk-reload").adopt_orphans(&mut next));
+    assert!(Persisted::new("wk-reload").adopt_orphans(&mut next).is_some());
     assert_eq!(ids(&next), ["r1", "r2"]);
     assert_eq!(next.events()[0].attempts, 1);
     assert_eq!(next.events()[1].json, event("r2").json);
@@ -106,7 +106,7 @@ fn a_held_lock_stops_a_second_tab_from_adopting() {
     let until = js_sys::Date::now() + 60_000.0;
     local_set("za_lock:wk-lock", &format!("another-tab|{until}"));
     let mut adopted = Queue::default();
-    assert!(!Persisted::new("wk-lock").adopt_orphans(&mut adopted));
+    assert!(Persisted::new("wk-lock").adopt_orphans(&mut adopted).is_none());
     assert!(adopted.is_empty());
     assert!(local_get("za_lock:wk-lock").is_some_and(|l| l.starts_with("another-tab")));
 }
@@ -120,4 +120,18 @@ fn an_unreadable_stored_queue_is_skipped() {
     Persisted::new("wk-bad").adopt_orphans(&mut adopted);
     assert_eq!(ids(&adopted), ["ok"]);
     assert_eq!(adopted.events()[0].attempts, 2);
+}
+
+#[wasm_bindgen_test]
+fn events_a_full_queue_pushes_out_while_adopting_are_returned() {
+    clear_storage();
+    let stored: Vec<String> = (0..MAX_EVENTS + 2)
+        .map(|i| format!(r#"{{"a":0,"e":{{"messageId":"m{i}"}}}}"#))
+        .collect();
+    local_set("za_q:wk-full:dead-tab", &format!(r#"{{"t":0,"c":true,"q":[{}]}}"#, stored.join(",")));
+    let mut adopted = Queue::default();
+    let evicted = Persisted::new("wk-full").adopt_orphans(&mut adopted).expect("no other tab holds the lock");
+    assert_eq!(adopted.len(), MAX_EVENTS);
+    let evicted: Vec<&str> = evicted.iter().map(|e| e.message_id.as_str()).collect();
+    assert_eq!(evicted, ["m0", "m1"], "the oldest go, and the caller hears of them");
 }

@@ -139,6 +139,61 @@ test('a refused call tells its callback why, as every call does', async () => {
   assert.match(reasons[1], /alias\(\) needs the new userId/);
 });
 
+test('every method of the analytics object does its own job', async () => {
+  // The page calls a JS facade whose methods enter the wasm by index: a name
+  // paired with the wrong index would do another method's job.
+  const logged = [];
+  const onConsole = (message) => logged.push(message.text());
+  page.on('console', onConsole);
+  const seen = await page.evaluate(async () => {
+    const a = window.analytics;
+    const seen = {};
+    seen.readyCalledBack = await new Promise((resolve) => a.ready(() => resolve(true)));
+    seen.setAnonymousId = a.setAnonymousId('anon-facade');
+    seen.anonymousId = a.user().anonymousId();
+    await a.identify('facade-user', { plan: 'pro' });
+    seen.userId = a.user().id();
+    seen.userTraits = a.user().traits();
+    await a.group('facade-group', { seats: 3 });
+    seen.groupId = a.group().id();
+    seen.groupTraits = a.group().traits();
+    await a.flush();
+    const delivered = [];
+    const listener = (payload) => delivered.push(...payload.messageIds);
+    a.on('delivered', listener);
+    a.debug(true);
+    const { messageId } = await a.track('Facade Checked');
+    seen.pageResult = await a.page('Docs', 'Facade');
+    a.debug(false);
+    await a.flush();
+    a.off('delivered', listener);
+    seen.deliveredOwnEvent = delivered.includes(messageId);
+    await a.track('After Off');
+    await a.flush();
+    seen.deliveredAfterOff = delivered.length;
+    a.reset();
+    seen.userIdAfterReset = a.user().id() ?? null;
+    seen.anonymousIdChanged = a.user().anonymousId() !== 'anon-facade';
+    return seen;
+  });
+  page.off('console', onConsole);
+  assert.equal(seen.readyCalledBack, true);
+  assert.equal(seen.setAnonymousId, 'anon-facade');
+  assert.equal(seen.anonymousId, 'anon-facade');
+  assert.equal(seen.userId, 'facade-user');
+  assert.deepEqual(seen.userTraits, { plan: 'pro' });
+  assert.equal(seen.groupId, 'facade-group');
+  assert.deepEqual(seen.groupTraits, { seats: 3 });
+  assert.equal(seen.deliveredOwnEvent, true, 'on() heard the delivery of the tracked event');
+  // Page calls map to nothing in Zendesk: dropped in the browser, never delivered.
+  assert.match(seen.pageResult.dropped, /page calls are not sent to Zendesk/);
+  assert.equal(seen.deliveredAfterOff, 1, 'off() removed the listener: only the tracked event was heard');
+  assert.equal(seen.userIdAfterReset, null);
+  assert.equal(seen.anonymousIdChanged, true);
+  const mappingLogs = logged.filter((line) => /^zendesk-analytics (track|page)\b/.test(line));
+  assert.equal(mappingLogs.length, 2, `debug(true) logged the track and page mappings, debug(false) nothing more: ${logged.join(' | ')}`);
+});
+
 test('alias moves the Zendesk user to the new userId', async () => {
   await inPage(`
     await analytics.identify('sdk-old', { name: 'Homer Simpson', email: 'homer@example.com' });
