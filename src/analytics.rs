@@ -92,9 +92,10 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     });
     let persisted = Persisted::new(&write_key);
     let mut queue = Queue::default();
-    // Before any on() listener can exist: the console is all that can hear of these.
-    for event in persisted.adopt_orphans(&mut queue).unwrap_or_default() {
-        warn_dropped(&event, QUEUE_FULL);
+    let evicted = persisted.adopt_orphans(&mut queue).unwrap_or(0);
+    if evicted > 0 {
+        // Before any on() listener can exist: the console is all that can hear of it.
+        warn(&sentence("{} events left by closed tabs dropped: the event queue is full", &[Int(evicted as i64)]));
     }
     let inner = leak(Inner {
         url: [base, "/v1/batch"].concat(),
@@ -408,7 +409,7 @@ impl Inner {
     }
 
     fn report_dropped(&self, event: &Queued, reason: &str) {
-        warn_dropped(event, reason);
+        warn(&["event ", &event.message_id, " dropped: ", reason].concat());
         let mut payload = ObjectText::new();
         payload.value("messageId", &event.message_id);
         payload.value("dropped", reason);
@@ -598,10 +599,6 @@ fn drop_reason<Op>(zendesk: &Outcome<Op>) -> String {
 
 /// Why an event pushed out of a full queue was dropped.
 const QUEUE_FULL: &str = "the event queue is full (the proxy has been unreachable for long); the oldest event was dropped";
-
-fn warn_dropped(event: &Queued, reason: &str) {
-    warn(&["event ", &event.message_id, " dropped: ", reason].concat());
-}
 
 /// Calls the page's callback, if it gave one, with `result`; one that throws
 /// is reported on the console, never thrown back into the page.

@@ -11,7 +11,7 @@ use zendesk_analytics_core::Number;
 
 use crate::js::{get, now, parse_float, uuid_v4};
 use crate::json::ObjectText;
-use crate::queue::{Queue, Queued};
+use crate::queue::Queue;
 use crate::storage::{local_get, local_json, local_keys, local_remove, local_set, local_storage_available};
 
 /// A live tab rewrites its entry at least this often while it has events.
@@ -53,13 +53,13 @@ impl Persisted {
 
     /// Moves the events of closed or stale tabs into `queue` (deduplicated
     /// by messageId) and deletes their entries, unless another tab holds the
-    /// lock (it is adopting them: `None`). Returns the events a full queue
-    /// pushed out.
-    pub fn adopt_orphans(&self, queue: &mut Queue) -> Option<Vec<Queued>> {
+    /// lock (it is adopting them: `None`). Returns how many events a full
+    /// queue pushed out.
+    pub fn adopt_orphans(&self, queue: &mut Queue) -> Option<usize> {
         if !self.lock() {
             return None;
         }
-        let mut evicted = Vec::new();
+        let mut evicted = 0;
         let now = now();
         for key in local_keys(&self.prefix).iter() {
             let Some(key) = key.as_string().filter(|key| *key != self.key) else { continue };

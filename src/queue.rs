@@ -127,16 +127,16 @@ impl Queue {
     }
 
     /// Adds the events of a stored queue (a parsed `to_storage` array), as
-    /// `push` does, into `evicted` what that pushes out; anything unreadable
-    /// is skipped.
-    pub fn adopt(&mut self, items: &wasm_bindgen::JsValue, evicted: &mut Vec<Queued>) {
+    /// `push` does, counting in `evicted` the events that pushes out;
+    /// anything unreadable is skipped.
+    pub fn adopt(&mut self, items: &wasm_bindgen::JsValue, evicted: &mut usize) {
         let Some(items) = items.dyn_ref::<Array>() else { return };
         for item in items.iter() {
             let event = get(&item, "e");
             let Some(message_id) = get_string(&event, "messageId") else { continue };
             let Some(json) = json_text(&event) else { continue };
             let attempts = get(&item, "a").as_f64().unwrap_or(0.0) as u32;
-            evicted.append(&mut self.push(Queued { message_id, json, attempts }));
+            *evicted += self.push(Queued { message_id, json, attempts }).len();
         }
     }
 }
