@@ -11,7 +11,7 @@ use crate::args::{as_id, resolve, Args, Kind};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
 use crate::callbacks::{after, forever, set_interval, set_timeout, Callback};
 use crate::context::{current_page, StaticContext};
-use crate::emitter::{emit, Delivery, Emitter};
+use crate::emitter::{emit, Delivery};
 use crate::event::{build, finish, put, Built};
 use crate::identity::{Identity, Party};
 use crate::js::{get, get_string, global, invoke, now, parse_json, parse_json_value, random, to_map, to_value, warn, Array, Function, Promise};
@@ -64,7 +64,9 @@ struct Inner {
     /// Events already handed to a keepalive request on page exit (a list:
     /// the queue holds at most 1,000, and a set's hashing code costs more wasm).
     exit_sent: RefCell<Vec<String>>,
-    emitter: RefCell<Emitter>,
+    /// The page's `on()` listeners of each [`Delivery`] event, in its order:
+    /// JS arrays, added to and removed from by the facade.
+    listeners: JsValue,
 }
 
 /// `load({writeKey, proxyUrl})`: creates the SDK, restores identity and any
@@ -115,7 +117,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         retry_at: Cell::new(0.0),
         save_scheduled: Cell::new(false),
         exit_sent: RefCell::new(Vec::new()),
-        emitter: RefCell::new(Emitter::default()),
+        listeners: parse_json("[[],[],[]]"),
     });
     inner.save();
     inner.listen();
@@ -128,7 +130,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
     let analytics = Analytics { inner };
     // JS owns it: it lives as long as the facade.
     let call = Closure::<Callback>::new(move |args: JsValue| analytics.call(args.unchecked_ref()));
-    Ok(facade(&call.into_js_value()))
+    Ok(facade(&call.into_js_value(), &inner.listeners))
 }
 
 /// Moves `value` to the heap for the rest of the page's life. The SDK's state
@@ -150,8 +152,6 @@ enum Method {
     Debug,
     Reset,
     SetAnonymousId,
-    On,
-    Off,
     ReplayPage,
     // The methods of the views `user()` and `group()` return; the first
     // argument says whose (`true`: the group's).
@@ -162,12 +162,12 @@ enum Method {
 
 /// The methods by the index the facade calls them with (src/browser.js): the
 /// analytics object's in the order of its list of names, then the views'.
-const METHODS: [Method; 16] = {
+const METHODS: [Method; 14] = {
     use Kind::*;
     use Method::*;
     [
         Event(Identify), Event(Track), Event(Page), Event(Group), Event(Alias),
-        Flush, Ready, Debug, Reset, SetAnonymousId, On, Off, ReplayPage,
+        Flush, Ready, Debug, Reset, SetAnonymousId, ReplayPage,
         Id, AnonymousId, Traits,
     ]
 };
@@ -200,16 +200,6 @@ impl Analytics {
                 JsValue::UNDEFINED
             }
             Method::SetAnonymousId => self.set_anonymous_id(&a),
-            Method::On => {
-                if let Ok(listener) = b.dyn_into::<Function>() {
-                    self.inner.emitter.borrow_mut().on(&a, listener);
-                }
-                JsValue::UNDEFINED
-            }
-            Method::Off => {
-                self.inner.emitter.borrow_mut().off(&a, b.dyn_ref::<Function>());
-                JsValue::UNDEFINED
-            }
             Method::ReplayPage => {
                 if let Some(page) = to_map(&a) {
                     *self.inner.replay_page.borrow_mut() = Some(page);
@@ -332,11 +322,9 @@ impl Inner {
         after(&self.settings_loaded, move |_| self.dispatch(built, callback))
     }
 
-    /// Tells the `on(event)` listeners. The emitter is not borrowed while they
-    /// run: a listener may call `on`, `off` or another method that emits.
+    /// Tells the `on(event)` listeners.
     fn emit(&self, event: Delivery, payload: &JsValue) {
-        let listeners = self.emitter.borrow().listeners(event);
-        emit(listeners, payload);
+        emit(&self.listeners, event as u32, payload);
     }
 
     /// A call refused before it became an event: reported, never thrown.
@@ -615,8 +603,9 @@ fn online() -> bool {
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     /// The object `load()` returns: the analytics.js methods, each a call of
-    /// `call([method index, ...arguments])`.
-    fn facade(call: &JsValue) -> JsValue;
+    /// `call([method index, ...arguments])`, but for `on` and `off`, which
+    /// add to and remove from the `listeners` lists.
+    fn facade(call: &JsValue, listeners: &JsValue) -> JsValue;
 
     /// Calls `listener` on every `event` of the global `target` (`window`,
     /// `document`) for the page's lifetime.

@@ -288,19 +288,45 @@ export function logMapping(kind, mapping) {
 }
 
 /**
+ * Calls each listener in `listeners[event]` (the `on()` lists the facade
+ * keeps) with `payload`; one that throws is reported and the others still
+ * run. The list is never changed in place (`on` and `off` replace it), so a
+ * listener that calls them changes the next delivery event's listeners only.
+ */
+export function emit(listeners, event, payload) {
+  for (const listener of listeners[event]) {
+    if (!invoke(listener, payload)) warn('an on() listener threw; the other listeners still ran');
+  }
+}
+
+/**
  * The analytics object `load()` returns (`window.analytics`). Each method is
  * one call of `call`, the SDK's single entry into the wasm, with the method's
  * index (the order of `METHODS` in src/analytics.rs) and its arguments. Arrow
- * functions: a method works detached from the object too.
+ * functions: a method works detached from the object too. `on` and `off`
+ * keep the page's listeners of `delivered`, `dropped` and `invalid` in
+ * `listeners`, one list each in that order; listeners of any other name
+ * would never run, so they are not kept.
  */
-export function facade(call) {
+export function facade(call, listeners) {
   const method = (index) => (...args) => call([index, ...args]);
   const analytics = {};
-  'identify track page group alias flush ready debug reset setAnonymousId on off _page'.split(' ').forEach((name, index) => {
+  'identify track page group alias flush ready debug reset setAnonymousId _page'.split(' ').forEach((name, index) => {
     analytics[name] = method(index);
   });
-  // Live views of the identity; `id()`, `anonymousId()`, `traits()` are 13, 14, 15.
-  const view = (group) => ({ id: () => call([13, group]), anonymousId: () => call([14]), traits: () => call([15, group]) });
+  const lists = (name, change) => {
+    const event = ['delivered', 'dropped', 'invalid'].indexOf(name);
+    if (event >= 0) listeners[event] = change(listeners[event]);
+  };
+  analytics.on = (name, listener) => {
+    if (typeof listener === 'function') lists(name, (list) => [...list, listener]);
+  };
+  // Without a listener (or with anything else), all of the event's.
+  analytics.off = (name, listener) => {
+    lists(name, (list) => list.filter((f) => typeof listener === 'function' && f !== listener));
+  };
+  // Live views of the identity; `id()`, `anonymousId()`, `traits()` are 11, 12, 13.
+  const view = (group) => ({ id: () => call([11, group]), anonymousId: () => call([12]), traits: () => call([13, group]) });
   analytics.user = () => view(false);
   // `group()` with no arguments is no event: the wasm answers `undefined`, the view is returned.
   const group = analytics.group;
