@@ -17,11 +17,9 @@ extern "C" {
     #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
     static GLOBAL_THIS: JsValue;
 
-    /// A JS array: arguments, `Object.entries` pairs, stored queues.
-    #[wasm_bindgen(is_type_of = Array::is_array)]
+    /// A JS array: arguments, `Object.entries` pairs, stored queues (an
+    /// unknown value becomes one by [`array_copy`], not by a cast).
     pub type Array;
-    #[wasm_bindgen(static_method_of = Array, js_name = isArray)]
-    fn is_array(value: &JsValue) -> bool;
     #[wasm_bindgen(method, getter)]
     pub fn length(this: &Array) -> u32;
     /// `array[index]` (`undefined` past the end).
@@ -174,10 +172,9 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
     if !js.is_object() || js.is_function() || depth >= MAX_DEPTH {
         return Value::Null;
     }
-    let array = array_items(js);
-    if !array.is_undefined() {
+    if let Some(array) = array_copy(js) {
         let mut items = Vec::new();
-        for item in array.unchecked_ref::<Array>().iter() {
+        for item in array.iter() {
             items.push(to_value_at(&item, depth + 1));
         }
         return Value::Array(items);
@@ -207,6 +204,12 @@ pub fn to_map(js: &JsValue) -> Option<Map> {
         Value::Object(map) => Some(map),
         _ => None,
     }
+}
+
+/// A copy of an array's items (holes as `undefined`; none when a Proxy trap
+/// throws), `None` for anything that is not an array.
+pub fn array_copy(value: &JsValue) -> Option<Array> {
+    Some(array_items(value)).filter(|items| !items.is_undefined()).map(JsCast::unchecked_into)
 }
 
 /// `obj[key]` as a string, if it is one.

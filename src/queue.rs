@@ -2,10 +2,9 @@
 //! and crashes. Bounded by count and bytes (a queue that grows without limit
 //! breaks the host page's own storage), deduplicated by messageId.
 
-use wasm_bindgen::JsCast;
 use zendesk_analytics_core::text::push_int;
 
-use crate::js::{get, get_string, json_text, Array};
+use crate::js::{array_copy, get, get_string, json_text};
 
 /// Flush as soon as this many events are waiting.
 pub const FLUSH_AT: usize = 20;
@@ -130,7 +129,7 @@ impl Queue {
     /// `push` does, counting in `evicted` the events that pushes out;
     /// anything unreadable is skipped.
     pub fn adopt(&mut self, items: &wasm_bindgen::JsValue, evicted: &mut usize) {
-        let Some(items) = items.dyn_ref::<Array>() else { return };
+        let Some(items) = array_copy(items) else { return };
         for item in items.iter() {
             let event = get(&item, "e");
             let Some(message_id) = get_string(&event, "messageId") else { continue };
