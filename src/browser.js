@@ -251,13 +251,30 @@ export function settle(promise, next) {
  * A query-string value decoded (`+` is a space); with a malformed escape,
  * the raw text (spaces for `+`) rather than losing the value.
  */
-export function decodeQueryValue(text) {
+function decodeQueryValue(text) {
   const spaced = text.replaceAll('+', ' ');
   try {
     return decodeURIComponent(spaced);
   } catch {
     return spaced;
   }
+}
+
+/**
+ * The campaign of a query string: its `utm_*` parameters (`utm_campaign`
+ * as `name`, the others without the prefix), decoded by `decodeQueryValue`;
+ * the leading `?`s are skipped and a parameter without `=` is none. No
+ * prototype: `utm___proto__` is a member like any other.
+ */
+export function campaign(search) {
+  const found = Object.create(null);
+  for (const pair of search.replace(/^\?+/, '').split('&')) {
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, at);
+    if (at < 0 || key.length < 5 || !key.startsWith('utm_')) continue;
+    found[key === 'utm_campaign' ? 'name' : key.slice(4)] = decodeQueryValue(pair.slice(at + 1));
+  }
+  return found;
 }
 
 /** The localStorage keys that start with `prefix`; none when it is blocked. */
