@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
 use zendesk_analytics_core::{map_event, Event, Map, Outcome, Settings, ToJson, Value};
 
-use crate::args::{as_id, resolve, Args, Kind};
+use crate::args::{as_id, resolve, Args, Kind, EVENT_TYPES};
 use crate::backoff::{delay_ms, MAX_ATTEMPTS};
 use crate::callbacks::{after, forever, set_interval, set_timeout, Callback};
 use crate::context::{current_page, StaticContext};
@@ -139,9 +139,6 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
 fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
-
-/// The event `type` of each [`Kind`], in its order.
-const EVENT_TYPES: [&str; 5] = ["identify", "track", "page", "group", "alias"];
 
 /// What the facade can ask of [`Analytics::call`].
 #[derive(Clone, Copy)]

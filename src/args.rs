@@ -18,6 +18,10 @@ pub enum Kind {
     Alias,
 }
 
+/// The event `type` each [`Kind`] makes, indexed by `kind as usize`: in the
+/// order of its variants (a `match` measured 40 B more wasm).
+pub const EVENT_TYPES: [&str; 5] = ["identify", "track", "page", "group", "alias"];
+
 /// A call's arguments by their role. One shape for the five calls, so a
 /// single resolver serves them all.
 #[derive(Debug, Default)]
