@@ -174,13 +174,13 @@ fn destination<S, Op>(
     if let Some(skip) = turned_off(event, name) {
         return Outcome::Skipped(skip);
     }
-    let mut own = Warnings::new();
-    match map(settings, &mut own) {
-        Ok(operations) => {
-            warnings.append(&mut own);
-            Outcome::Operations { operations }
+    let before = warnings.len();
+    match map(settings, warnings) {
+        Ok(operations) => Outcome::Operations { operations },
+        Err(skip) => {
+            warnings.truncate(before);
+            Outcome::Skipped(skip)
         }
-        Err(skip) => Outcome::Skipped(skip),
     }
 }
 
