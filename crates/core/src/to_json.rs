@@ -139,17 +139,27 @@ impl ToJson for Mapping {
 
 impl<Op: ToJson> ToJson for Outcome<Op> {
     fn write_json(&self, out: &mut String) {
-        let mut object = Object::open(out);
         match self {
-            Outcome::Disabled => object.field("outcome", "disabled"),
-            Outcome::Operations { operations } => object.field("operations", operations).field("outcome", "operations"),
-            // The skip's members beside the tag, as serde writes an internally tagged newtype.
-            Outcome::Skipped(Skip { code, message }) => {
-                object.field("code", code).field("message", message).field("outcome", "skipped")
-            }
+            Outcome::Disabled => write_outcome(out, None, None),
+            Outcome::Operations { operations } => write_outcome(out, Some(operations), None),
+            Outcome::Skipped(skip) => write_outcome(out, None, Some(skip)),
         }
-        .close();
     }
+}
+
+/// An [`Outcome`] of either destination, from its operations or its skip
+/// (neither: disabled). The operations behind `dyn`: one copy of the writing
+/// in the wasm for both kinds of operation. (Plain options: a borrowed
+/// `Outcome`-like enum weighs more.)
+fn write_outcome(out: &mut String, operations: Option<&dyn ToJson>, skip: Option<&Skip>) {
+    let mut object = Object::open(out);
+    match (operations, skip) {
+        (Some(operations), _) => object.field("operations", operations).field("outcome", "operations"),
+        // The skip's members beside the tag, as serde writes an internally tagged newtype.
+        (None, Some(Skip { code, message })) => object.field("code", code).field("message", message).field("outcome", "skipped"),
+        (None, None) => object.field("outcome", "disabled"),
+    }
+    .close();
 }
 
 impl ToJson for Warning {
