@@ -115,7 +115,7 @@ impl Settings {
             settings.zendesk = Some(ZendeskSettings::from_fields(zendesk)?);
         }
         if let Some(connect) = fields.object("connect")? {
-            settings.connect = Some(ConnectSettings { public_key: connect.string("publicKey")?.unwrap_or_default() });
+            settings.connect = Some(ConnectSettings { public_key: connect.string("publicKey")?.unwrap_or_default().to_owned() });
         }
         Ok(settings)
     }
@@ -127,7 +127,7 @@ impl ZendeskSettings {
     fn from_fields(fields: Fields<'_>) -> Result<ZendeskSettings, SettingsError> {
         let mut settings = ZendeskSettings::default();
         if let Some(subdomain) = fields.string("subdomain")? {
-            settings.subdomain = subdomain;
+            settings.subdomain = subdomain.to_owned();
         }
         settings.events = fields.strings("events")?;
         for (name, flag) in FLAGS {
@@ -136,7 +136,7 @@ impl ZendeskSettings {
             }
         }
         if let Some(source) = fields.string("eventSource")? {
-            settings.event_source = EventSource::try_from(source)?;
+            settings.event_source = EventSource::try_from(source.to_owned())?;
         }
         Ok(settings)
     }
@@ -171,10 +171,10 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn string(self, name: &'static str) -> Result<Option<String>, SettingsError> {
+    fn string(self, name: &'static str) -> Result<Option<&'a str>, SettingsError> {
         match self.0.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(SettingsError::WrongType(name, "a string")),
         }
     }
