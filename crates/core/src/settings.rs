@@ -136,7 +136,7 @@ impl ZendeskSettings {
             }
         }
         if let Some(source) = fields.string("eventSource")? {
-            settings.event_source = EventSource::try_from(source.to_owned())?;
+            settings.event_source = EventSource::parse(source)?;
         }
         Ok(settings)
     }
@@ -266,6 +266,18 @@ impl EventSource {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Checks a name as set: trimmed, neither empty nor Zendesk's own.
+    pub fn parse(s: &str) -> Result<EventSource, EventSourceError> {
+        let trimmed = s.trim();
+        if trimmed.is_empty() {
+            Err(EventSourceError::Empty)
+        } else if trimmed.eq_ignore_ascii_case("zendesk") {
+            Err(EventSourceError::Reserved(s.to_owned()))
+        } else {
+            Ok(EventSource(trimmed.to_owned()))
+        }
+    }
 }
 
 impl Default for EventSource {
@@ -278,14 +290,7 @@ impl TryFrom<String> for EventSource {
     type Error = EventSourceError;
 
     fn try_from(s: String) -> Result<EventSource, EventSourceError> {
-        let trimmed = s.trim();
-        if trimmed.is_empty() {
-            Err(EventSourceError::Empty)
-        } else if trimmed.eq_ignore_ascii_case("zendesk") {
-            Err(EventSourceError::Reserved(s))
-        } else {
-            Ok(EventSource(trimmed.to_owned()))
-        }
+        EventSource::parse(&s)
     }
 }
 
