@@ -107,8 +107,10 @@ fn write_array(out: &mut String, len: usize, item: &dyn Fn(usize, &mut String)) 
 /// (its `{` already there): the comma unless it is the first, the key and
 /// the colon. The caller writes the value.
 pub fn start_member(out: &mut String, key: &str) {
-    // A member's value never ends in `{`: only an object with no member yet does.
-    if !out.ends_with('{') {
+    // A member's value never ends in `{`: only an object with no member yet
+    // does. The last byte, not `ends_with('{')`: a `char` pattern brings
+    // its UTF-8 encoding into the wasm.
+    if out.as_bytes().last() != Some(&b'{') {
         out.push(',');
     }
     write_string(out, key);

@@ -115,9 +115,12 @@ pub(super) fn field_key(name: &str) -> FieldKey {
 pub(super) fn snake_case(name: &str) -> String {
     let bytes = name.as_bytes();
     let mut out = String::with_capacity(name.len() + 4);
+    // The last byte, not `ends_with('_')`: a `char` pattern brings its UTF-8
+    // encoding into the wasm.
+    let ends_in_separator = |out: &String| out.as_bytes().last() == Some(&b'_');
     // Between words only: never first, never twice in a row.
     let separate = |out: &mut String| {
-        if !out.is_empty() && !out.ends_with('_') {
+        if !out.is_empty() && !ends_in_separator(out) {
             out.push('_');
         }
     };
@@ -137,7 +140,7 @@ pub(super) fn snake_case(name: &str) -> String {
             separate(&mut out);
         }
     }
-    if out.ends_with('_') {
+    if ends_in_separator(&out) {
         out.pop();
     }
     out
