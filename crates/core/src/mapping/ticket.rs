@@ -178,10 +178,15 @@ fn tag_change(p: &Map, warnings: &mut Warnings) -> Option<TagChange> {
     const CHANGES: [(&str, fn(Vec<String>) -> TagChange); 3] =
         [("tags", TagChange::Replace), ("add_tags", TagChange::Add), ("remove_tags", TagChange::Remove)];
     // Every list is read (and its shape warned about) before any is ignored.
-    let lists = CHANGES.map(|(key, _)| list(p, "properties", &[key], warnings));
+    // Plain loops over borrowed arrays: `map` and `into_iter` on arrays
+    // bring their own iterators into the wasm.
+    let mut lists: [Option<Vec<String>>; 3] = Default::default();
+    for ((key, _), tags) in CHANGES.iter().zip(&mut lists) {
+        *tags = list(p, "properties", &[key], warnings);
+    }
     let mut kept: Option<(&str, TagChange)> = None;
-    for ((key, change), tags) in CHANGES.into_iter().zip(lists) {
-        let Some(tags) = tags else { continue };
+    for ((key, change), tags) in CHANGES.iter().zip(&mut lists) {
+        let Some(tags) = tags.take() else { continue };
         match &kept {
             None => kept = Some((key, change(tags))),
             Some((first, _)) => warn(
