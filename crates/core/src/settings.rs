@@ -130,7 +130,8 @@ impl ZendeskSettings {
             settings.subdomain = subdomain.to_owned();
         }
         settings.events = fields.strings("events")?;
-        for (name, flag) in FLAGS {
+        // Borrowed: an array iterated by value brings its own iterator into the wasm.
+        for (name, flag) in &FLAGS {
             if let Some(value) = fields.bool(name)? {
                 *flag(&mut settings) = value;
             }
