@@ -131,8 +131,8 @@ impl Event {
         // any is read: one error path for all of them in the wasm, and
         // nothing copied yet to drop.
         let name_field = if kind == EventType::Track { "event" } else { "name" };
-        for &(field, shape) in MEMBERS_BEFORE_NAME.iter().chain(&[(name_field, Shape::String)]).chain(MEMBERS_AFTER_NAME) {
-            check(obj, field, shape)?;
+        for &(field, shape) in MEMBERS {
+            check(obj, if field == NAME { name_field } else { field }, shape)?;
         }
         let id = |field| obj.get(field).and_then(Value::as_id);
         let string = |field| obj.get(field).and_then(Value::as_str).map(str::to_owned);
@@ -204,8 +204,12 @@ enum Shape {
     Object,
 }
 
-/// The members checked before the name (`event` for track, else `name`)…
-const MEMBERS_BEFORE_NAME: &[(&str, Shape)] = &[
+/// Where [`MEMBERS`] names the event's name: `event` for track, else `name`.
+const NAME: &str = "name";
+
+/// The members, in the order their errors are reported. One table rather
+/// than chained slices: the chains' iterators weigh on the wasm.
+const MEMBERS: &[(&str, Shape)] = &[
     ("userId", Shape::Id),
     ("anonymousId", Shape::Id),
     ("traits", Shape::Object),
@@ -213,11 +217,12 @@ const MEMBERS_BEFORE_NAME: &[(&str, Shape)] = &[
     ("messageId", Shape::Id),
     ("properties", Shape::Object),
     ("integrations", Shape::Object),
+    (NAME, Shape::String),
+    ("category", Shape::String),
+    ("groupId", Shape::Id),
+    ("previousId", Shape::Id),
+    ("timestamp", Shape::String),
 ];
-
-/// …and after it.
-const MEMBERS_AFTER_NAME: &[(&str, Shape)] =
-    &[("category", Shape::String), ("groupId", Shape::Id), ("previousId", Shape::Id), ("timestamp", Shape::String)];
 
 /// Whether the member `field`, when present and not null, has the `shape`.
 fn check(obj: &Map, field: &'static str, shape: Shape) -> Result<(), EventError> {
