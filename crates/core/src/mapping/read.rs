@@ -70,13 +70,21 @@ pub(super) fn whole_number(digits: &[u8]) -> Option<i64> {
 pub(super) fn string_list(value: &Value) -> Option<Vec<String>> {
     let items: Vec<String> = match value {
         Value::String(s) => {
-            // Two plain splits rather than one on a closure: searchers the
-            // wasm already holds instead of one of its own.
+            // Character by character rather than by `split` and
+            // `split_whitespace`: their searchers weigh on the wasm.
             let mut items = Vec::new();
-            for part in s.split(',') {
-                for item in part.split_whitespace() {
-                    items.push(item.to_owned());
+            let mut item = String::new();
+            for c in s.chars() {
+                if c == ',' || c.is_whitespace() {
+                    if !item.is_empty() {
+                        items.push(std::mem::take(&mut item));
+                    }
+                } else {
+                    item.push(c);
                 }
+            }
+            if !item.is_empty() {
+                items.push(item);
             }
             items
         }
@@ -115,4 +123,18 @@ pub(super) fn list(map: &Map, what: &str, keys: &[&str], warnings: &mut Warnings
         warn(warnings, WarningCode::InvalidValue, sentence("{}.{} left out: it must be a string or an array of strings, got {}", &[Text(what), Text(key), Text(value.type_name())]));
     }
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_list_splits_at_commas_and_any_whitespace() {
+        for s in ["", "a", " a, b ,,c\td\ne", "vip,\u{a0}beta\u{2003}gamma", "日本, ß  x,", ",,, \u{3000}"] {
+            // What splitting at commas, then at whitespace, gives.
+            let expected: Vec<String> = s.split(',').flat_map(str::split_whitespace).map(str::to_owned).collect();
+            assert_eq!(string_list(&Value::from(s)), Some(expected), "{s:?}");
+        }
+    }
 }
