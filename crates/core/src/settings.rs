@@ -112,7 +112,7 @@ impl Settings {
         let fields = Fields::of(value, "integrations")?;
         let mut settings = Settings::default();
         if let Some(zendesk) = fields.object("zendesk")? {
-            settings.zendesk = Some(ZendeskSettings::from_fields(zendesk)?);
+            settings.zendesk.insert(ZendeskSettings::default()).read(zendesk)?;
         }
         if let Some(connect) = fields.object("connect")? {
             settings.connect = Some(ConnectSettings { public_key: connect.string("publicKey")?.unwrap_or_default().to_owned() });
@@ -122,24 +122,24 @@ impl Settings {
 }
 
 impl ZendeskSettings {
-    /// The defaults, overwritten member by member: an error drops one whole
-    /// value instead of each partly built field (smaller wasm).
-    fn from_fields(fields: Fields<'_>) -> Result<ZendeskSettings, SettingsError> {
-        let mut settings = ZendeskSettings::default();
+    /// Overwrites the defaults (already in place in the [`Settings`]) member
+    /// by member: an error drops the settings whole instead of each partly
+    /// read field, and no settings move out through a `Result` (smaller wasm).
+    fn read(&mut self, fields: Fields<'_>) -> Result<(), SettingsError> {
         if let Some(subdomain) = fields.string("subdomain")? {
-            settings.subdomain = subdomain.to_owned();
+            self.subdomain = subdomain.to_owned();
         }
-        settings.events = fields.strings("events")?;
+        self.events = fields.strings("events")?;
         // Borrowed: an array iterated by value brings its own iterator into the wasm.
         for (name, flag) in &FLAGS {
             if let Some(value) = fields.bool(name)? {
-                *flag(&mut settings) = value;
+                *flag(self) = value;
             }
         }
         if let Some(source) = fields.string("eventSource")? {
-            settings.event_source = EventSource::parse(source)?;
+            self.event_source = EventSource::parse(source)?;
         }
-        Ok(settings)
+        Ok(())
     }
 }
 
