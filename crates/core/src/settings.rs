@@ -193,7 +193,7 @@ impl<'a> Fields<'a> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(items)) => {
-                let mut strings = Vec::with_capacity(items.len());
+                let mut strings = Vec::new();
                 for item in items {
                     strings.push(item.as_str().ok_or_else(wrong)?.to_owned());
                 }

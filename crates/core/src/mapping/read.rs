@@ -89,7 +89,7 @@ pub(super) fn string_list(value: &Value) -> Option<Vec<String>> {
             items
         }
         Value::Array(values) => {
-            let mut items = Vec::with_capacity(values.len());
+            let mut items = Vec::new();
             for v in values {
                 if !matches!(v, Value::String(_) | Value::Number(_)) {
                     return None;
