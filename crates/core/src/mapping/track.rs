@@ -38,14 +38,16 @@ fn user_event(event: &Event, name: &str, settings: &ZendeskSettings) -> Result<Z
             sentence("track {} not sent to Zendesk: it has no userId — Zendesk ties every event to a known user, so call identify first", &[Quoted(name)]),
         ));
     };
+    // Counted once, for the test and the sentence.
+    let chars = user_id.chars().count();
     let user = if let Some(id) = event.context.get("zendesk_user_id").and_then(read::zendesk_id) {
         UserRef::Id(id)
     } else if let Some(email) = read::string(&event.properties, &["email"]) {
         UserRef::Email(email.to_owned())
-    } else if user_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
+    } else if chars > MAX_EXTERNAL_ID_CHARS {
         return Err(Skip::new(
             SkipCode::UserIdTooLong,
-            sentence("track {} not sent to Zendesk: the userId is {} characters and Zendesk accepts external ids of at most {} — use a shorter userId, or send properties.email or context.zendesk_user_id", &[Quoted(name), Int(user_id.chars().count() as i64), Int(MAX_EXTERNAL_ID_CHARS as i64)]),
+            sentence("track {} not sent to Zendesk: the userId is {} characters and Zendesk accepts external ids of at most {} — use a shorter userId, or send properties.email or context.zendesk_user_id", &[Quoted(name), Int(chars as i64), Int(MAX_EXTERNAL_ID_CHARS as i64)]),
         ));
     } else {
         UserRef::ExternalId(user_id.clone())
