@@ -17,7 +17,7 @@ const STANDARD_ORGANIZATION_TRAITS: &[&str] =
 
 pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut Warnings) -> Result<Vec<ZendeskOp>, Skip> {
     // `Event::from_value` refuses a group call without a groupId.
-    let Some(external_id) = event.group_id.clone() else {
+    let Some(external_id) = &event.group_id else {
         return Err(Skip::new(SkipCode::UnsupportedCall, "group not sent to Zendesk: it has no groupId"));
     };
     if event.user_id.is_none() && !settings.send_group_calls_without_user_id {
@@ -40,7 +40,7 @@ pub(super) fn zendesk(event: &Event, settings: &ZendeskSettings, warnings: &mut 
     if let Some(user_id) = &event.user_id {
         ops.push(ZendeskOp::AddOrganizationMembership {
             user: UserMatch { email: None, external_id: Some(user_id.clone()) },
-            organization: OrganizationRef::ExternalId(external_id),
+            organization: OrganizationRef::ExternalId(external_id.clone()),
         });
     }
     Ok(ops)
