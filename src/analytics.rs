@@ -61,6 +61,11 @@ struct Inner {
     /// Not before this time (backoff, Retry-After), except for `flush()`.
     retry_at: Cell<f64>,
     save_scheduled: Cell<bool>,
+    /// Set on `pagehide`, cleared on `pageshow`: while the page is gone (or
+    /// in the back/forward cache) its stored queue is marked closed, free for
+    /// the next page to adopt. A `visibilitychange` after `pagehide` (the
+    /// order Chromium fires them in) must not mark it live again.
+    closing: Cell<bool>,
     /// Events already handed to a keepalive request on page exit (a list:
     /// the queue holds at most 1,000, and a set's hashing code costs more wasm).
     exit_sent: RefCell<Vec<String>>,
@@ -116,6 +121,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         timer_generation: Cell::new(0),
         retry_at: Cell::new(0.0),
         save_scheduled: Cell::new(false),
+        closing: Cell::new(false),
         exit_sent: RefCell::new(Vec::new()),
         listeners: parse_json("[[],[],[]]"),
     });
@@ -415,7 +421,7 @@ impl Inner {
     }
 
     fn save(&self) {
-        self.persisted.save(&self.queue.borrow(), false);
+        self.persisted.save(&self.queue.borrow(), self.closing.get());
     }
 
     /// Makes sure a send happens within `delay_ms` (not before the backoff allows).
@@ -525,8 +531,8 @@ impl Inner {
     }
 
     /// Page exit: persist, then hand every queued event to keepalive requests.
-    fn on_exit(&'static self, closing: bool) {
-        self.persisted.save(&self.queue.borrow(), closing);
+    fn on_exit(&'static self) {
+        self.save();
         let mut pending = Vec::new();
         for event in self.queue.borrow().events() {
             if !self.exit_sent.borrow().contains(&event.message_id) {
@@ -553,15 +559,23 @@ impl Inner {
         }
     }
 
-    /// `online`, `pagehide`, `visibilitychange` and the heartbeat.
+    /// `online`, `pagehide`, `pageshow`, `visibilitychange` and the heartbeat.
     fn listen(&'static self) {
         listen("window", "online", &forever(move || {
             self.drain(true);
         }));
-        listen("window", "pagehide", &forever(move || self.on_exit(true)));
+        listen("window", "pagehide", &forever(move || {
+            self.closing.set(true);
+            self.on_exit();
+        }));
+        // Back from the back/forward cache: the stored queue is live again.
+        listen("window", "pageshow", &forever(move || {
+            self.closing.set(false);
+            self.save();
+        }));
         listen("document", "visibilitychange", &forever(move || {
             if get(&global("document"), "visibilityState") == "hidden" {
-                self.on_exit(false);
+                self.on_exit();
             }
         }));
         let heartbeat = forever(move || {

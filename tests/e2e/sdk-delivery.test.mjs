@@ -123,3 +123,20 @@ test('events fired just before navigating away are delivered', async () => {
   await expectEachOnce(list);
   await close();
 });
+
+test('a page-exit queue over the 64 KB keepalive budget: what leaves is delivered, the rest on the next page, each once', async () => {
+  const { gate, page, url, close } = await openThroughGate();
+  // ~145 KB queued at exit: Chromium takes keepalive requests (and beacons)
+  // up to 64 KB in flight, so only the first chunk can leave with the page.
+  const list = people('budget', 8).map((p) => ({ ...p, bio: 'x'.repeat(18_000) }));
+  await page.evaluate((list) => {
+    for (const p of list) window.analytics.identify(p.id, { name: p.name, email: p.email, bio: p.bio });
+  }, list);
+  await page.goto('about:blank');
+  await eventually(() => gate.batches.length > 0 || null, { what: 'the page-exit chunk reaching the gate' });
+  // The next page of the site adopts what the closed page could not send.
+  await page.goto(url);
+  await expectEachOnce(list);
+  assert.deepEqual(page.problems, []);
+  await close();
+});
