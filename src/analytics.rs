@@ -97,15 +97,9 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         }
         ready.set(true);
     });
-    let persisted = Persisted::new(&write_key);
-    let mut queue = Queue::default();
-    let evicted = persisted.adopt_orphans(&mut queue).unwrap_or(0);
-    if evicted > 0 {
-        // Before any on() listener can exist: the console is all that can hear of it.
-        warn(&sentence("{} events left by closed tabs dropped: the event queue is full", &[Int(evicted as i64)]));
-    }
     let inner = leak(Inner {
         url: [base, "/v1/batch"].concat(),
+        persisted: Persisted::new(&write_key),
         write_key,
         settings,
         settings_loaded: settings_loaded.clone(),
@@ -113,8 +107,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         identity: RefCell::new(Identity::load()),
         context: StaticContext::read(),
         replay_page: RefCell::new(None),
-        queue: RefCell::new(queue),
-        persisted,
+        queue: RefCell::new(Queue::default()),
         debug: Cell::new(false),
         sending: RefCell::new(None),
         timer_due: Cell::new(None),
@@ -125,6 +118,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         exit_sent: RefCell::new(Vec::new()),
         listeners: parse_json("[[],[],[]]"),
     });
+    inner.adopt_orphans();
     inner.save();
     inner.listen();
     let _ = after(&settings_loaded, move |_| {
@@ -530,6 +524,14 @@ impl Inner {
         JsValue::UNDEFINED
     }
 
+    /// Takes over what closed and crashed tabs left queued (see persist.rs).
+    fn adopt_orphans(&self) {
+        if let Some(evicted @ 1..) = self.persisted.adopt_orphans(&mut self.queue.borrow_mut()) {
+            // Other pages' events, never seen by this page's on() listeners: the console says it.
+            warn(&sentence("{} events left by closed tabs dropped: the event queue is full", &[Int(evicted as i64)]));
+        }
+    }
+
     /// Page exit: persist, then hand every queued event to keepalive requests.
     fn on_exit(&'static self) {
         self.save();
@@ -579,8 +581,11 @@ impl Inner {
             }
         }));
         let heartbeat = forever(move || {
+            self.adopt_orphans();
             if !self.queue.borrow().is_empty() {
                 self.save();
+                // Adopted events go out as the page's own do: within the flush interval.
+                self.schedule(FLUSH_INTERVAL_MS);
             }
         });
         set_interval(&heartbeat, HEARTBEAT_MS);

@@ -5,6 +5,18 @@
 // here throws: every outcome is a value (or a settled Promise).
 
 /**
+ * `f` made safe to call: what it returns, or `fallback` when it throws. The
+ * fallbacks are shared between calls: the wasm only reads them.
+ */
+const guarded = (f, fallback) => (...args) => {
+  try {
+    return f(...args);
+  } catch {
+    return fallback;
+  }
+};
+
+/**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
  * Resolves to `[status, Retry-After header or null, body text]`; rejects
  * with the error when the request fails. On page exit, a keepalive fetch the
@@ -15,13 +27,8 @@
  * `undefined` is returned: no outcome will be known.
  */
 export function request(url, body, keepalive) {
-  const beacon = () => {
-    try {
-      navigator.sendBeacon(url, body);
-    } catch {
-      // Nothing more can be done for a page that is going away.
-    }
-  };
+  // If it throws, nothing more can be done for a page that is going away.
+  const beacon = guarded(() => navigator.sendBeacon(url, body));
   try {
     const answer = fetch(url, body === undefined ? undefined : { method: 'POST', body, keepalive }).then((response) => {
       // Read before the body: a body that fails to arrive must not cost the 429's pause.
@@ -47,77 +54,42 @@ export function request(url, body, keepalive) {
  * `Object.entries(value)`; `[]` when listing them throws (a throwing getter
  * or Proxy trap in what the page passed us).
  */
-export function entries(value) {
-  try {
-    return Object.entries(value);
-  } catch {
-    return [];
-  }
-}
+export const entries = guarded(Object.entries, []);
 
 /** `JSON.stringify(value)`; `undefined` when it throws (too deep, a throwing `toJSON`). */
-export function jsonText(value) {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
-  }
-}
+export const jsonText = guarded(JSON.stringify);
 
 /**
  * A copy of an array's items, holes as `undefined` (JSON writes them as
  * null); `[]` when reading them throws (a Proxy trap); `undefined` for
  * anything that is not an array.
  */
-export function arrayItems(value) {
-  try {
-    // By index, as JSON.stringify reads an array (not through its iterator).
-    return Array.isArray(value) ? Array.prototype.slice.call(value) : undefined;
-  } catch {
-    return [];
-  }
-}
+export const arrayItems = guarded(
+  // By index, as JSON.stringify reads an array (not through its iterator).
+  (value) => (Array.isArray(value) ? Array.prototype.slice.call(value) : undefined),
+  [],
+);
 
 /**
  * A Date as `JSON.stringify` writes it: its ISO string, `null` when it is
  * invalid (`toISOString` would throw); `undefined` for anything else.
  */
-export function dateJson(value) {
-  try {
-    if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-  } catch {
-    // A Proxy trap or an overridden method that threw: not a date we can write.
-  }
-}
+export const dateJson = guarded((value) => {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+});
 
 /** `obj[key]` (`Reflect.get`); `undefined` when it throws or `obj` is no object. */
-export function get(obj, key) {
-  try {
-    return Reflect.get(obj, key);
-  } catch {
-    return undefined;
-  }
-}
+export const get = guarded(Reflect.get);
 
 /** `JSON.parse(text)`; `undefined` when it is not JSON. */
-export function parseJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
+export const parseJson = guarded(JSON.parse);
 
 /** Calls the page's function `f` with `arg` (none when undefined); false when it threw. */
-export function invoke(f, arg) {
-  try {
-    if (arg === undefined) f.call(null);
-    else f.call(null, arg);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const invoke = guarded((f, arg) => {
+  if (arg === undefined) f.call(null);
+  else f.call(null, arg);
+  return true;
+}, false);
 
 /** A string property as it is, anything else as `''`. */
 const text = (value) => (typeof value === 'string' ? value : '');
@@ -126,15 +98,11 @@ const text = (value) => (typeof value === 'string' ? value : '');
  * The current page as Segment's `context.page`; `{}` where there is no
  * `location` (or reading it threw).
  */
-export function pageContext() {
-  try {
-    const { href, pathname, search } = location;
-    const { referrer, title } = globalThis.document ?? {};
-    return { url: text(href), path: text(pathname), search: text(search), referrer: text(referrer), title: text(title) };
-  } catch {
-    return {};
-  }
-}
+export const pageContext = guarded(() => {
+  const { href, pathname, search } = location;
+  const { referrer, title } = globalThis.document ?? {};
+  return { url: text(href), path: text(pathname), search: text(search), referrer: text(referrer), title: text(title) };
+}, {});
 
 /**
  * The value of cookie `name`, URI-decoded; `undefined` when it is absent,
@@ -162,14 +130,10 @@ export function getCookie(name) {
  * Writes cookie `name` (`max-age` in seconds, on `domain` when not empty);
  * false when the browser threw.
  */
-export function setCookie(name, value, maxAge, domain) {
-  try {
-    document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Lax${domain ? `; domain=${domain}` : ''}`;
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const setCookie = guarded((name, value, maxAge, domain) => {
+  document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Lax${domain ? `; domain=${domain}` : ''}`;
+  return true;
+}, false);
 
 /** A random UUID v4; from `Math.random` where `crypto.randomUUID` is missing (insecure contexts). */
 export function uuid() {
@@ -186,13 +150,7 @@ export function nowIso() {
 }
 
 /** Logs `zendesk-analytics: {message}` as a console warning. */
-export function warn(message) {
-  try {
-    console.warn(`zendesk-analytics: ${message}`);
-  } catch {
-    // No console: nothing to tell.
-  }
-}
+export const warn = guarded((message) => console.warn(`zendesk-analytics: ${message}`));
 
 /**
  * What the context holds for the page's lifetime: `userAgent`, `locale`,
@@ -215,32 +173,16 @@ export function staticContext() {
 }
 
 /** `localStorage.getItem(key)`; `null` when it is blocked. */
-export function localGet(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
+export const localGet = guarded((key) => localStorage.getItem(key), null);
 
 /** `localStorage.setItem(key, value)`; false when blocked or over quota. */
-export function localSet(key, value) {
-  try {
-    localStorage.setItem(key, value);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const localSet = guarded((key, value) => {
+  localStorage.setItem(key, value);
+  return true;
+}, false);
 
 /** `localStorage.removeItem(key)`, unless storage is blocked. */
-export function localRemove(key) {
-  try {
-    localStorage.removeItem(key);
-  } catch {
-    // Blocked storage holds nothing of ours.
-  }
-}
+export const localRemove = guarded((key) => localStorage.removeItem(key));
 
 /** Calls `next` with `Promise.allSettled`'s record of `promise` once it has settled. */
 export function settle(promise, next) {
@@ -253,11 +195,7 @@ export function settle(promise, next) {
  */
 function decodeQueryValue(text) {
   const spaced = text.replaceAll('+', ' ');
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced;
-  }
+  return guarded(decodeURIComponent, spaced)(spaced);
 }
 
 /**
@@ -278,31 +216,16 @@ export function campaign(search) {
 }
 
 /** The localStorage keys that start with `prefix`; none when it is blocked. */
-export function localKeys(prefix) {
-  try {
-    return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((key) => key?.startsWith(prefix));
-  } catch {
-    return [];
-  }
-}
+export const localKeys = guarded(
+  (prefix) => Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((key) => key?.startsWith(prefix)),
+  [],
+);
 
 /** Calls `listener` on every `event` of the global `target` (`window`, `document`). */
-export function listen(target, event, listener) {
-  try {
-    globalThis[target].addEventListener(event, listener);
-  } catch {
-    // No such target (a worker): nothing to listen to.
-  }
-}
+export const listen = guarded((target, event, listener) => globalThis[target].addEventListener(event, listener));
 
 /** Logs the mapping of a `kind` call to the console (`debug(true)`). */
-export function logMapping(kind, mapping) {
-  try {
-    console.log('zendesk-analytics', kind, mapping);
-  } catch {
-    // No console: nothing to show.
-  }
-}
+export const logMapping = guarded((kind, mapping) => console.log('zendesk-analytics', kind, mapping));
 
 /**
  * Calls each listener in `listeners[event]` (the `on()` lists the facade

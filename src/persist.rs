@@ -3,10 +3,12 @@
 //! Each tab stores its queue under its own key (`za_q:{writeKey}:{tabId}`)
 //! with a heartbeat time, so tabs never overwrite each other's events. A tab
 //! that closes marks its entry closed (on `pagehide`); a tab that crashed
-//! stops its heartbeat. A loading tab adopts closed and stale entries under
-//! a cross-tab lock, so exactly one tab takes over (and sends) them.
+//! stops its heartbeat. A tab adopts closed and stale entries when it loads
+//! and on its heartbeat (so an open tab sends what a closed one could not),
+//! under a cross-tab lock, so exactly one tab takes over (and sends) them.
 
 use zendesk_analytics_core::text::{sentence, Piece::{Int, Text}};
+use wasm_bindgen::JsValue;
 use zendesk_analytics_core::Number;
 
 use crate::js::{get, now, parse_float, uuid_v4};
@@ -54,12 +56,30 @@ impl Persisted {
     /// Moves the events of closed or stale tabs into `queue` (deduplicated
     /// by messageId) and deletes their entries, unless another tab holds the
     /// lock (it is adopting them: `None`). Returns how many events a full
-    /// queue pushed out.
+    /// queue pushed out. The lock is taken only when there is something to
+    /// adopt: a live tab checks on every heartbeat.
     pub fn adopt_orphans(&self, queue: &mut Queue) -> Option<usize> {
+        let mut evicted = 0;
+        let mut any = false;
+        self.each_orphan(&mut |_, _| any = true);
+        if !any {
+            return Some(evicted);
+        }
         if !self.lock() {
             return None;
         }
-        let mut evicted = 0;
+        // Read again under the lock: another tab may have taken some since.
+        self.each_orphan(&mut |key, entry| {
+            queue.adopt(&get(entry, "q"), &mut evicted);
+            local_remove(key);
+        });
+        self.unlock();
+        Some(evicted)
+    }
+
+    /// Calls `f` with the key and parsed entry of each other tab that
+    /// closed, or stopped its heartbeat long enough ago to have crashed.
+    fn each_orphan(&self, f: &mut dyn FnMut(&str, &JsValue)) {
         let now = now();
         for key in local_keys(&self.prefix).iter() {
             let Some(key) = key.as_string().filter(|key| *key != self.key) else { continue };
@@ -68,12 +88,9 @@ impl Persisted {
             let closed = field("c").as_bool().unwrap_or(true);
             let stale = field("t").as_f64().is_none_or(|t| now - t > STALE_MS);
             if closed || stale {
-                queue.adopt(&field("q"), &mut evicted);
-                local_remove(&key);
+                f(&key, &entry);
             }
         }
-        self.unlock();
-        Some(evicted)
     }
 
     /// Takes the cross-tab lock: free or expired, then written and read back

@@ -28,13 +28,19 @@ async function openThroughGate() {
   const gate = await startGate(stack.proxyUrl);
   const demo = await serveDemo({ proxyUrl: gate.url, writeKey: DEMO.writeKey });
   const context = await browser.newContext();
+  const page = await openTab(context, demo.url);
+  const close = async () => { await context.close(); await demo.close(); await gate.close(); };
+  return { gate, page, context, url: demo.url, close };
+}
+
+/** A tab of `context` on `url` with the SDK loaded; page errors collected. */
+async function openTab(context, url) {
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(e.message));
-  await page.goto(demo.url);
+  await page.goto(url);
   await page.waitForFunction(() => window.analytics && typeof window.analytics.identify === 'function');
-  const close = async () => { await context.close(); await demo.close(); await gate.close(); };
-  return { gate, page, context, url: demo.url, close };
+  return page;
 }
 
 const people = (tag, n) => Array.from({ length: n }, (_, i) => ({
@@ -138,5 +144,21 @@ test('a page-exit queue over the 64 KB keepalive budget: what leaves is delivere
   await page.goto(url);
   await expectEachOnce(list);
   assert.deepEqual(page.problems, []);
+  await close();
+});
+
+test('events of a tab closed while the proxy was down are sent by a tab still open, once it is back', async () => {
+  const { gate, page: closing, context, url, close } = await openThroughGate();
+  const staying = await openTab(context, url);
+  let down = true;
+  gate.answer = () => (down ? { status: 503 } : null);
+  const list = people('closed-tab', 3);
+  await identifyAll(closing, list);
+  await closing.close();
+  await eventually(() => gate.batches.length > 0 || null, { what: 'the closing tab trying to send' });
+  down = false;
+  // Nothing reloads: the open tab's heartbeat finds the closed tab's queue.
+  await expectEachOnce(list);
+  assert.deepEqual(staying.problems, []);
   await close();
 });
