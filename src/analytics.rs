@@ -486,12 +486,8 @@ impl Inner {
 
     fn sent(&'static self, ids: Vec<String>, outcome: Result<(), SendError>) -> JsValue {
         let Err(failure) = outcome else {
-            self.queue.borrow_mut().remove(&ids);
             self.retry_at.set(0.0);
-            self.save();
-            let mut payload = ObjectText::new();
-            payload.value("messageIds", &ids);
-            self.emit(Delivery::Delivered, &parse_json(&payload.finish()));
+            self.delivered(&ids);
             return self.send_next();
         };
         // A refused batch is given up on at once (retrying cannot help), any
@@ -532,6 +528,19 @@ impl Inner {
         }
     }
 
+    /// Takes delivered events out of the queue and tells the `delivered`
+    /// listeners, once per event: a batch and a page-exit request may both
+    /// have carried it.
+    fn delivered(&self, ids: &[String]) {
+        let removed = self.queue.borrow_mut().remove(ids);
+        self.save();
+        if !removed.is_empty() {
+            let mut payload = ObjectText::new();
+            payload.value("messageIds", &removed);
+            self.emit(Delivery::Delivered, &parse_json(&payload.finish()));
+        }
+    }
+
     /// Page exit: persist, then hand every queued event to keepalive requests.
     fn on_exit(&'static self) {
         self.save();
@@ -552,8 +561,7 @@ impl Inner {
             // If the page lives on (a hidden tab), learn the outcome.
             let _ = after(&request, move |answer| {
                 if answer.as_ref().is_ok_and(accepted) {
-                    self.queue.borrow_mut().remove(&ids);
-                    self.save();
+                    self.delivered(&ids);
                 }
                 self.exit_sent.borrow_mut().retain(|id| !ids.contains(id));
                 JsValue::UNDEFINED

@@ -81,10 +81,21 @@ impl Queue {
         &self.events[..fitting(&self.events, max_bytes)]
     }
 
-    /// Removes the events with these messageIds (delivered or given up on).
-    pub fn remove(&mut self, ids: &[String]) {
-        self.events.retain(|e| !ids.contains(&e.message_id));
-        self.bytes = self.events.iter().map(|e| e.json.len()).sum();
+    /// Removes the events with these messageIds (delivered); returns the
+    /// ids of those that were still queued.
+    pub fn remove(&mut self, ids: &[String]) -> Vec<String> {
+        let mut removed = Vec::new();
+        let mut i = 0;
+        while let Some(event) = self.events.get(i) {
+            if ids.contains(&event.message_id) {
+                let event = self.events.remove(i);
+                self.bytes -= event.json.len();
+                removed.push(event.message_id);
+            } else {
+                i += 1;
+            }
+        }
+        removed
     }
 
     /// Counts a failed attempt for these events; returns the ones that have

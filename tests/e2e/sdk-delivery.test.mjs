@@ -162,3 +162,27 @@ test('events of a tab closed while the proxy was down are sent by a tab still op
   assert.deepEqual(staying.problems, []);
   await close();
 });
+
+test('a tab going hidden sends its queue at once, and on(\'delivered\') reports each event once', async () => {
+  const { gate, page, close } = await openThroughGate();
+  await page.evaluate(() => {
+    window.deliveredIds = [];
+    window.analytics.on('delivered', ({ messageIds }) => window.deliveredIds.push(...messageIds));
+  });
+  const list = people('hidden', 3);
+  await identifyAll(page, list);
+  // Headless Chromium never hides a tab: the page is told so as a browser would.
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expectEachOnce(list);
+  // Past the 5 s flush timer the calls set: nothing is left to send or report twice.
+  await new Promise((r) => setTimeout(r, 6_000));
+  const ids = await page.evaluate(() => window.deliveredIds);
+  assert.equal(ids.length, 3, `three deliveries reported: ${JSON.stringify(ids)}`);
+  assert.equal(new Set(ids).size, 3);
+  assert.deepEqual(gate.accepted().sort(), [...ids].sort(), 'what was reported is what the proxy accepted');
+  assert.deepEqual(page.problems, []);
+  await close();
+});
