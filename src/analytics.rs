@@ -307,7 +307,9 @@ impl Analytics {
 
 impl Inner {
     /// Builds the event now (messageId, timestamp, page), then maps and
-    /// queues it once the settings are known.
+    /// queues it once the settings are known. A valid event made before
+    /// that is queued (and stored) at once, unmapped: a page left before the
+    /// settings arrive still sends it.
     fn call(&'static self, kind: &str, fields: Map, options: Map, callback: Option<Function>) -> Promise {
         let page = self.replay_page.borrow_mut().take().unwrap_or_else(current_page);
         let value = build(kind, &self.identity.borrow(), fields, options, self.context.with_page(page));
@@ -317,6 +319,9 @@ impl Inner {
         };
         if self.ready.get() {
             return Promise::resolve(&self.dispatch(built, callback));
+        }
+        if Event::from_value(&built.value).is_ok() {
+            self.enqueue(Queued { message_id: built.message_id.clone(), json: built.json.clone(), attempts: 0, mapped: false });
         }
         after(&self.settings_loaded, move |_| self.dispatch(built, callback))
     }
@@ -371,8 +376,11 @@ impl Inner {
             log_mapping(kind, &get(&result, "mapping"));
         }
         match refused {
-            Some((delivery, _)) => self.emit(delivery, &result),
-            None => self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0 }),
+            Some((delivery, _)) => {
+                self.unqueue(&built.message_id);
+                self.emit(delivery, &result);
+            }
+            None => self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0, mapped: true }),
         }
         call_back(callback, &result);
         result

@@ -19,7 +19,7 @@ const guarded = (f, fallback) => (...args) => {
 /**
  * Requests `url`: a GET, or a POST of `body` (`keepalive` on page exit).
  * Resolves to `[status, Retry-After header or null, body text]`; rejects
- * with the error when the request fails. On page exit, a keepalive fetch the
+ * with the error when the request fails or times out. On page exit, a keepalive fetch the
  * browser refuses (all keepalive requests in flight share a 64 KB budget, so
  * a later chunk can be over it) goes by `sendBeacon` as well; the Promise
  * still rejects, so the events stay queued until a send is confirmed (the
@@ -30,7 +30,11 @@ export function request(url, body, keepalive) {
   // If it throws, nothing more can be done for a page that is going away.
   const beacon = guarded(() => navigator.sendBeacon(url, body));
   try {
-    const answer = fetch(url, body === undefined ? undefined : { method: 'POST', body, keepalive }).then((response) => {
+    // A proxy that takes the connection and never answers must not hold the
+    // SDK forever: the settings are given up on after 10 s, a batch after
+    // 30 s (and retried). Not on page exit: that request outlives the page.
+    const signal = keepalive ? undefined : globalThis.AbortSignal?.timeout?.(body === undefined ? 10_000 : 30_000);
+    const answer = fetch(url, body === undefined ? { signal } : { method: 'POST', body, keepalive, signal }).then((response) => {
       // Read before the body: a body that fails to arrive must not cost the 429's pause.
       const retryAfter = response.headers.get('Retry-After');
       return response.text().then(

@@ -36,6 +36,10 @@ pub struct Queued {
     pub json: String,
     /// Failed sending attempts so far.
     pub attempts: u32,
+    /// False while the settings to map it with are still loading: it is
+    /// stored (and sent on page exit, where the proxy maps it) but not
+    /// batched until the browser has mapped it.
+    pub mapped: bool,
 }
 
 /// Events in call order.
@@ -46,10 +50,12 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Adds `event` unless an event with the same messageId is queued;
-    /// returns the events pushed out by the bounds (oldest first).
+    /// Adds `event` unless an event with the same messageId is queued (that
+    /// one is then marked mapped if `event` is); returns the events pushed
+    /// out by the bounds (oldest first).
     pub fn push(&mut self, event: Queued) -> Vec<Queued> {
-        if self.events.iter().any(|e| e.message_id == event.message_id) {
+        if let Some(queued) = self.events.iter_mut().find(|e| e.message_id == event.message_id) {
+            queued.mapped |= event.mapped;
             return Vec::new();
         }
         self.bytes += event.json.len();
@@ -75,10 +81,13 @@ impl Queue {
         &self.events
     }
 
-    /// The oldest events that fit in one batch of at most `max_bytes` of JSON
-    /// (always at least one event), left in the queue until `remove`.
+    /// The oldest mapped events that fit in one batch of at most `max_bytes`
+    /// of JSON (at least one, if the oldest is mapped), left in the queue
+    /// until `remove`. A batch stops at an event still awaiting its mapping:
+    /// events go in call order.
     pub fn batch(&self, max_bytes: usize) -> &[Queued] {
-        &self.events[..fitting(&self.events, max_bytes)]
+        let mapped = self.events.iter().position(|e| !e.mapped).unwrap_or(self.events.len());
+        &self.events[..fitting(&self.events[..mapped], max_bytes)]
     }
 
     /// Removes the events with these messageIds (delivered); returns the
@@ -146,7 +155,8 @@ impl Queue {
             let Some(message_id) = get_string(&event, "messageId") else { continue };
             let Some(json) = json_text(&event) else { continue };
             let attempts = get(&item, "a").as_f64().unwrap_or(0.0) as u32;
-            *evicted += self.push(Queued { message_id, json, attempts }).len();
+            // Mapped by the page that queued it, or left for the proxy to map.
+            *evicted += self.push(Queued { message_id, json, attempts, mapped: true }).len();
         }
     }
 }

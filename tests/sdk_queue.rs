@@ -11,7 +11,7 @@ use zendesk_analytics::storage::{local_get, local_set};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn event(id: &str) -> Queued {
-    Queued { message_id: id.into(), json: format!(r#"{{"type":"track","event":"E","messageId":"{id}"}}"#), attempts: 0 }
+    Queued { message_id: id.into(), json: format!(r#"{{"type":"track","event":"E","messageId":"{id}"}}"#), attempts: 0, mapped: true }
 }
 
 fn clear_storage() {

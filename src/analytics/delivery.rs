@@ -36,6 +36,13 @@ impl Inner {
         }
     }
 
+    /// Takes back an event queued before its mapping, now refused by it.
+    pub(super) fn unqueue(&'static self, message_id: &str) {
+        if !self.queue.borrow_mut().remove(&[message_id.to_owned()]).is_empty() {
+            self.save_soon();
+        }
+    }
+
     fn report_dropped(&self, event: &Queued, reason: &str) {
         warn(&["event ", &event.message_id, " dropped: ", reason].concat());
         let mut payload = ObjectText::new();

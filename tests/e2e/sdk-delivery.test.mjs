@@ -23,9 +23,12 @@ after(async () => {
   await stack?.stop();
 });
 
-/** The demo page, sending through a fresh gate; page errors collected. */
-async function openThroughGate() {
-  const gate = await startGate(stack.proxyUrl);
+/**
+ * The demo page, sending through a fresh gate (`gateSettings` applied to it
+ * before the page loads); page errors collected.
+ */
+async function openThroughGate(gateSettings = {}) {
+  const gate = Object.assign(await startGate(stack.proxyUrl), gateSettings);
   const demo = await serveDemo({ proxyUrl: gate.url, writeKey: DEMO.writeKey });
   const context = await browser.newContext();
   const page = await openTab(context, demo.url);
@@ -183,6 +186,28 @@ test('a tab going hidden sends its queue at once, and on(\'delivered\') reports 
   assert.equal(ids.length, 3, `three deliveries reported: ${JSON.stringify(ids)}`);
   assert.equal(new Set(ids).size, 3);
   assert.deepEqual(gate.accepted().sort(), [...ids].sort(), 'what was reported is what the proxy accepted');
+  assert.deepEqual(page.problems, []);
+  await close();
+});
+
+test('events made while the settings are still loading are delivered when the tab is closed at once', { timeout: 90_000 }, async () => {
+  const { page, close } = await openThroughGate({ holdSettingsMs: 4_000 });
+  const list = people('early', 3);
+  await identifyAll(page, list);
+  // Closed, not navigated: navigating would also end the settings request,
+  // whose failure path would send them anyway.
+  await page.close();
+  await expectEachOnce(list);
+  await close();
+});
+
+test('a proxy that never answers the settings request: calls still settle and events are sent unfiltered', { timeout: 90_000 }, async () => {
+  const { page, close } = await openThroughGate({ holdSettingsMs: Infinity });
+  const list = people('no-settings', 2);
+  const results = await page.evaluate((list) => Promise.all(list.map((p) =>
+    window.analytics.identify(p.id, { name: p.name, email: p.email }))), list);
+  assert.deepEqual(results.map((r) => r.queued), [true, true]);
+  await expectEachOnce(list);
   assert.deepEqual(page.problems, []);
   await close();
 });

@@ -7,14 +7,16 @@ import http from 'node:http';
 
 /**
  * Starts the gate on 127.0.0.1:0 in front of `target`. `gate.answer(req)` may
- * return `{status, headers}` to answer instead of the proxy, and
- * `gate.holdMs` delays forwarded batch answers.
+ * return `{status, headers}` to answer instead of the proxy,
+ * `gate.holdMs` delays forwarded batch answers, and `gate.holdSettingsMs`
+ * the settings answer (`Infinity`: it never comes).
  */
 export async function startGate(target) {
   const gate = {
     batches: [], // { messageIds, status, body }
     answer: () => null,
     holdMs: 0,
+    holdSettingsMs: 0,
   };
   const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'Retry-After' };
   const server = http.createServer((req, res) => {
@@ -35,6 +37,10 @@ export async function startGate(target) {
         return;
       }
       if (isBatch && gate.holdMs) await new Promise((r) => setTimeout(r, gate.holdMs));
+      if (req.url.endsWith('/settings') && gate.holdSettingsMs) {
+        if (gate.holdSettingsMs === Infinity) return;
+        await new Promise((r) => setTimeout(r, gate.holdSettingsMs));
+      }
       const upstream = http.request(new URL(req.url, target), { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (up) => {
         const answer = [];
         up.on('data', (c) => answer.push(c));
