@@ -16,7 +16,7 @@ use crate::context::{current_page, StaticContext};
 use crate::emitter::{emit, Delivery};
 use crate::event::{build, finish, put, Built};
 use crate::identity::{Identity, Party};
-use crate::js::{get, get_string, invoke, parse_json, parse_json_value, to_map, to_value, warn, Array, Function, Promise};
+use crate::js::{get, get_string, invoke, parse_json, parse_json_value, take_refusal, to_map, to_value, warn, Array, Function, Promise};
 use crate::json::ObjectText;
 use crate::persist::Persisted;
 use crate::queue::{Queue, Queued};
@@ -215,7 +215,11 @@ impl Analytics {
     /// the five, so what they share is compiled once.
     fn make_call(&self, kind: Kind, args: &[JsValue; 5]) -> JsValue {
         let inner = self.inner;
+        take_refusal(); // one left by converting anything else is not this call's
         let Args { ids: [first, second], objects: [object, options], callback } = resolve(kind, args);
+        if let Some(reason) = take_refusal() {
+            return inner.invalid(reason, callback).into();
+        }
         let mut fields = Map::new();
         match kind {
             // The same arguments and fields, applied to the user or the group.
@@ -333,6 +337,8 @@ impl Inner {
 
     /// A call refused before it became an event: reported, never thrown.
     fn invalid(&self, reason: &str, callback: Option<Function>) -> Promise {
+        // A replayed snippet call's page is this call's, not the next one's.
+        self.replay_page.borrow_mut().take();
         warn(&["call ignored: ", reason].concat());
         let mut text = ObjectText::new();
         text.value(Delivery::Invalid.name(), reason);

@@ -3,7 +3,7 @@
 //! event and the proxy can drop duplicates; sentAt is added per batch at send.
 
 use zendesk_analytics_core::text::{sentence, Piece::Int};
-use zendesk_analytics_core::{Map, ToJson, Value};
+use zendesk_analytics_core::{Map, ToJson, Value, MAX_BODY_DEPTH};
 
 use crate::identity::Identity;
 use crate::js::{now_iso, uuid_v4};
@@ -45,7 +45,17 @@ pub fn build(kind: &str, identity: &Identity, fields: Map, options: Map, mut con
                     merge(&mut context, extra);
                 }
             }
-            "integrations" | "timestamp" | "messageId" | "anonymousId" | "userId" => {
+            // The page's own messageId when it can be one (a number as its
+            // text); anything else keeps the generated one: an empty or
+            // shared id would make the queue take the event for another's.
+            "messageId" => match &value {
+                Value::String(id) if !id.is_empty() => {
+                    event.insert(key, value);
+                }
+                Value::Number(_) => put(&mut event, "messageId", value.to_json().into()),
+                _ => {}
+            },
+            "integrations" | "timestamp" | "anonymousId" | "userId" => {
                 if !value.is_null() {
                     event.insert(key, value);
                 }
@@ -80,6 +90,14 @@ pub fn finish(value: Value) -> Result<Built, String> {
         return Err(sentence(
             "the event is {} bytes of JSON, over the {}-byte limit per event: send fewer or smaller properties/traits",
             &[Int(json.len() as i64), Int(MAX_EVENT_BYTES as i64)],
+        ));
+    }
+    // In a batch body the event sits two levels down.
+    let depth = value.depth() + 2;
+    if depth > MAX_BODY_DEPTH {
+        return Err(sentence(
+            "the event nests {} levels deep in its batch, over the proxy's {}: flatten your traits and properties (or remove a circular reference)",
+            &[Int(depth as i64), Int(MAX_BODY_DEPTH as i64)],
         ));
     }
     let message_id = value

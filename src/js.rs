@@ -9,6 +9,8 @@
 //! in code of its own (its JSPI task runner, closure shims for its typed
 //! arrays) whatever is used of it.
 
+use std::cell::Cell;
+
 use wasm_bindgen::prelude::*;
 use zendesk_analytics_core::{Map, Number, Value};
 
@@ -151,15 +153,86 @@ pub fn zendesk_analytics_float_text(x: f64) -> String {
 /// value, as `JSON.stringify` would see it: functions, symbols and undefined
 /// become null, Dates their ISO string (via `toJSON`), and nesting deeper
 /// than JSON parsers accept is cut off rather than overflowing the stack.
+/// More values than one event can carry stop the walk, and the call is then
+/// refused with [`take_refusal`]'s reason: a circular reference, or an object
+/// graph sharing its parts (exponentially large as JSON), would never end.
 /// Hand-written rather than serde-wasm-bindgen's generic deserializer: this
 /// runs on every call and its size counts against the wasm budget.
 pub fn to_value(js: &JsValue) -> Value {
-    to_value_at(js, 0)
+    Walk { depth: 0, values_left: MAX_VALUES }.value(js)
 }
 
+/// Deeper nesting is cut off (the event is then refused for its depth).
 const MAX_DEPTH: usize = 64;
+/// Each value takes at least two bytes of JSON (`0,`): more than this cannot
+/// fit the 32 KB an event may have.
+const MAX_VALUES: usize = 16 * 1024;
 
-fn to_value_at(js: &JsValue, depth: usize) -> Value {
+thread_local! {
+    static REFUSAL: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// Why a conversion since the last call gave up on a value, if one did.
+pub fn take_refusal() -> Option<&'static str> {
+    REFUSAL.with(Cell::take)
+}
+
+/// One conversion: how deep it is, and what is left of its budget.
+struct Walk {
+    depth: usize,
+    values_left: usize,
+}
+
+impl Walk {
+    fn value(&mut self, js: &JsValue) -> Value {
+        let Some(left) = self.values_left.checked_sub(1) else {
+            return refuse("the traits, properties or options hold more values than one event can carry (32 KB of JSON), or a circular reference: send fewer, as plain data");
+        };
+        self.values_left = left;
+        if !js.is_object() || js.is_function() || self.depth >= MAX_DEPTH {
+            return scalar(js);
+        }
+        self.depth += 1;
+        let value = self.compound(js);
+        self.depth -= 1;
+        value
+    }
+
+    fn compound(&mut self, js: &JsValue) -> Value {
+        if let Some(array) = array_copy(js) {
+            let mut items = Vec::new();
+            for item in array.iter() {
+                items.push(self.value(&item));
+            }
+            return Value::Array(items);
+        }
+        let date = date_json(js);
+        if !date.is_undefined() {
+            return date.as_string().map_or(Value::Null, Value::String);
+        }
+        let mut map = Map::new();
+        for entry in entries(js).iter() {
+            let pair: Array = entry.unchecked_into();
+            let value = pair.get(1);
+            // JSON drops members that are undefined or functions.
+            if value.is_undefined() || value.is_function() {
+                continue;
+            }
+            if let Some(key) = pair.get(0).as_string() {
+                map.insert(key, self.value(&value));
+            }
+        }
+        Value::Object(map)
+    }
+}
+
+fn refuse(reason: &'static str) -> Value {
+    REFUSAL.with(|refusal| refusal.set(Some(reason)));
+    Value::Null
+}
+
+/// A string, number or boolean as JSON has it; null for anything else.
+fn scalar(js: &JsValue) -> Value {
     if let Some(s) = js.as_string() {
         return Value::String(s);
     }
@@ -169,33 +242,7 @@ fn to_value_at(js: &JsValue, depth: usize) -> Value {
     if let Some(b) = js.as_bool() {
         return Value::Bool(b);
     }
-    if !js.is_object() || js.is_function() || depth >= MAX_DEPTH {
-        return Value::Null;
-    }
-    if let Some(array) = array_copy(js) {
-        let mut items = Vec::new();
-        for item in array.iter() {
-            items.push(to_value_at(&item, depth + 1));
-        }
-        return Value::Array(items);
-    }
-    let date = date_json(js);
-    if !date.is_undefined() {
-        return date.as_string().map_or(Value::Null, Value::String);
-    }
-    let mut map = Map::new();
-    for entry in entries(js).iter() {
-        let pair: Array = entry.unchecked_into();
-        let value = pair.get(1);
-        // JSON drops members that are undefined or functions.
-        if value.is_undefined() || value.is_function() {
-            continue;
-        }
-        if let Some(key) = pair.get(0).as_string() {
-            map.insert(key, to_value_at(&value, depth + 1));
-        }
-    }
-    Value::Object(map)
+    Value::Null
 }
 
 /// A JS object's members (as [`to_value`] sees them), `None` for anything else.

@@ -18,8 +18,10 @@ use crate::storage::{local_get, local_json, local_keys, local_remove, local_set,
 
 /// A live tab rewrites its entry at least this often while it has events.
 pub const HEARTBEAT_MS: i32 = 5_000;
-/// An entry not rewritten for this long belongs to a tab that is gone.
-const STALE_MS: f64 = 15_000.0;
+/// An entry not rewritten for this long belongs to a tab that is gone (it
+/// crashed): well past the once a minute Chromium runs a background tab's
+/// timers, so a throttled tab is not taken for gone while it still sends.
+const STALE_MS: f64 = 90_000.0;
 /// How long a lock holder may keep the lock.
 const LOCK_MS: f64 = 5_000.0;
 

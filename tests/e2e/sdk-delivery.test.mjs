@@ -211,3 +211,52 @@ test('a proxy that never answers the settings request: calls still settle and ev
   assert.deepEqual(page.problems, []);
   await close();
 });
+
+test('circular, hugely shared or too deep values are refused at the call; the other events are delivered', { timeout: 90_000 }, async () => {
+  const { gate, page, close } = await openThroughGate();
+  const list = people('values', 1);
+  await identifyAll(page, list);
+  const refused = await page.evaluate(async () => {
+    const node = { tag: 'div' };
+    node.parent = node;
+    node.firstChild = node;
+    let shared = { leaf: 1 };
+    for (let i = 0; i < 40; i++) shared = { left: shared, right: shared };
+    let deep = { leaf: 1 };
+    for (let i = 0; i < 35; i++) deep = { d: deep };
+    const invalid = [];
+    window.analytics.on('invalid', (e) => invalid.push(e.invalid));
+    const results = [
+      await window.analytics.track('Clicked', { node }),
+      await window.analytics.track('Shared', { shared }),
+      await window.analytics.track('Deep', { deep }),
+    ];
+    return { results: results.map((r) => r.invalid ?? 'queued'), invalid };
+  });
+  assert.match(refused.results[0], /circular reference/);
+  assert.match(refused.results[1], /more values than one event can carry/);
+  assert.match(refused.results[2], /nests \d+ levels deep/);
+  assert.deepEqual(refused.invalid, refused.results);
+  await page.evaluate(() => window.analytics.flush());
+  await expectEachOnce(list);
+  assert.ok(gate.batches.every((b) => b.status < 300), 'no batch refused');
+  assert.deepEqual(page.problems, []);
+  await close();
+});
+
+test('a numeric options.messageId is sent as its text, and two such events are both delivered', async () => {
+  const { gate, page, close } = await openThroughGate();
+  const list = people('numbered', 2);
+  const ids = await page.evaluate(async (list) => {
+    const results = [];
+    for (const [i, p] of list.entries()) {
+      results.push(await window.analytics.identify(p.id, { name: p.name, email: p.email }, { messageId: 7 + i }));
+    }
+    await window.analytics.flush();
+    return results.map((r) => r.messageId);
+  }, list);
+  assert.deepEqual(ids, ['7', '8']);
+  await expectEachOnce(list);
+  assert.deepEqual(gate.accepted().sort(), ['7', '8']);
+  await close();
+});

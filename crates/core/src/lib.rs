@@ -24,5 +24,5 @@ pub use event::{Event, EventError, EventType};
 pub use mapping::{map_event, Mapping, Outcome, Skip, SkipCode, Warning, WarningCode};
 pub use settings::{ConnectSettings, EventSource, Settings, SettingsError, ZendeskSettings};
 pub use json::ToJson;
-pub use value::{Map, Number, Value};
+pub use value::{Map, Number, Value, MAX_BODY_DEPTH};
 pub use zendesk::ZendeskOp;

@@ -9,6 +9,12 @@
 
 use std::fmt;
 
+/// The deepest JSON the proxy takes in a request body: no real event nests
+/// this far, and it bounds the work every later step spends on one. A batch
+/// holds its events two levels down, so the browser refuses an event deeper
+/// than this less two, rather than have the proxy refuse its whole batch.
+pub const MAX_BODY_DEPTH: usize = 32;
+
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
@@ -145,7 +151,7 @@ impl Value {
         }
     }
 
-    /// The nesting depth of the value (a scalar is 0).
+    /// The nesting depth of the value (a scalar is 0); see [`MAX_BODY_DEPTH`].
     pub fn depth(&self) -> usize {
         match self {
             Value::Array(items) => 1 + items.iter().map(Value::depth).max().unwrap_or(0),

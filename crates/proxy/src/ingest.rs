@@ -23,9 +23,8 @@ use crate::AppState;
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 /// Segment's limit for one batch request.
 pub const MAX_BATCH_BYTES: usize = 500 * 1024;
-/// Deeper JSON is refused: no real event nests this far, and it bounds the
-/// work (and stack) every later step spends on one event.
-pub const MAX_DEPTH: usize = 32;
+/// Deeper JSON is refused (the browser SDK refuses such events itself).
+pub const MAX_DEPTH: usize = zendesk_analytics_core::MAX_BODY_DEPTH;
 
 /// A refused request: status plus a JSON body that says what is wrong.
 #[derive(Debug)]
