@@ -225,14 +225,19 @@ impl Analytics {
             // The same arguments and fields, applied to the user or the group.
             Kind::Identify | Kind::Group => {
                 let mut identity = inner.identity.borrow_mut();
+                let applied = match kind {
+                    Kind::Group => identity.group(first.as_deref(), &object),
+                    _ => identity.identify(first.as_deref(), &object),
+                };
+                if let Err(reason) = applied {
+                    return inner.invalid(&reason, callback).into();
+                }
                 let party = if let Kind::Group = kind {
-                    identity.group(first.as_deref(), &object);
                     if let Some(id) = &identity.group.id {
                         put(&mut fields, "groupId", id.as_str().into());
                     }
                     &identity.group
                 } else {
-                    identity.identify(first.as_deref(), &object);
                     &identity.user
                 };
                 put(&mut fields, "traits", Value::Object(party.traits.clone()));

@@ -7,7 +7,10 @@
 //! memory is all there is. Everything is read once at load and kept in
 //! memory: storage is written only when something changes, never read per call.
 
+use zendesk_analytics_core::text::{sentence, Piece::Int};
 use zendesk_analytics_core::{Map, ToJson};
+
+use crate::event::MAX_EVENT_BYTES;
 
 use crate::js::{to_map, uuid_v4};
 use crate::storage::{cookie_get, cookie_set, local_get, local_json, local_remove, local_set};
@@ -94,19 +97,33 @@ impl Party {
 
     /// Takes `id` when one is given and merges `traits` (into none when
     /// `afresh`: another user or group), storing what changed.
-    fn update(&mut self, [id_key, traits_key]: Keys, id: Option<&str>, traits: &Map, afresh: bool) {
+    /// The traits an update leaves, if they change: `traits` merged into
+    /// those kept (none, `afresh`). Refused when they alone are over what one
+    /// event may carry: kept, they would make every later call of this user
+    /// or group too big, on every page.
+    fn next_traits(&self, traits: &Map, afresh: bool) -> Result<Option<Map>, String> {
+        let mut next = if afresh { Map::new() } else { self.traits.clone() };
+        // `|` not `||`: the traits merge even when the clearing alone is a change.
+        if !(merge(&mut next, traits) | (afresh && !self.traits.is_empty())) {
+            return Ok(None);
+        }
+        let size = next.to_json().len();
+        if size > MAX_EVENT_BYTES {
+            return Err(sentence(
+                "the traits would be {} bytes of JSON, over the {}-byte limit per event: send fewer or smaller traits",
+                &[Int(size as i64), Int(MAX_EVENT_BYTES as i64)],
+            ));
+        }
+        Ok(Some(next))
+    }
+
+    fn update(&mut self, [id_key, traits_key]: Keys, id: Option<&str>, traits: Option<Map>) {
         if let Some(new) = id.filter(|_| self.changes_to(id)) {
             self.id = Some(new.to_owned());
             store_id(id_key, Some(new));
         }
-        let cleared = afresh && !self.traits.is_empty();
-        if cleared {
-            self.traits.clear();
-        }
-        // `|` not `||`: the traits merge even when the clearing alone is a change.
-        if !(merge(&mut self.traits, traits) | cleared) {
-            return;
-        }
+        let Some(traits) = traits else { return };
+        self.traits = traits;
         if self.traits.is_empty() {
             local_remove(traits_key);
         } else {
@@ -136,18 +153,24 @@ impl Identity {
     /// `identify`: a different known user means a different person on this
     /// device, so the anonymousId and traits start afresh; the same (or a first)
     /// user merges the traits.
-    pub fn identify(&mut self, user_id: Option<&str>, traits: &Map) {
+    /// Refused, with nothing changed, when the traits would be too big for
+    /// any event.
+    pub fn identify(&mut self, user_id: Option<&str>, traits: &Map) -> Result<(), String> {
         let another_user = self.user.id.is_some() && self.user.changes_to(user_id);
+        let traits = self.user.next_traits(traits, another_user)?;
         if another_user {
             self.set_anonymous_id(&uuid_v4());
         }
-        self.user.update(USER_KEYS, user_id, traits, another_user);
+        self.user.update(USER_KEYS, user_id, traits);
+        Ok(())
     }
 
     /// `group`: a new group id replaces the group traits; the same one merges.
-    pub fn group(&mut self, group_id: Option<&str>, traits: &Map) {
+    pub fn group(&mut self, group_id: Option<&str>, traits: &Map) -> Result<(), String> {
         let another_group = self.group.changes_to(group_id);
-        self.group.update(GROUP_KEYS, group_id, traits, another_group);
+        let traits = self.group.next_traits(traits, another_group)?;
+        self.group.update(GROUP_KEYS, group_id, traits);
+        Ok(())
     }
 
     pub fn set_anonymous_id(&mut self, id: &str) {

@@ -56,8 +56,8 @@ fn a_value_only_in_local_storage_is_restored_to_the_cookie() {
 fn traits_are_kept_in_local_storage_only_and_merged_for_the_same_user() {
     clear();
     let mut identity = Identity::load();
-    identity.identify(Some("u1"), &traits(&[("name", "Ada")]));
-    identity.identify(Some("u1"), &traits(&[("email", "ada@example.com")]));
+    identity.identify(Some("u1"), &traits(&[("name", "Ada")])).unwrap();
+    identity.identify(Some("u1"), &traits(&[("email", "ada@example.com")])).unwrap();
     assert_eq!(identity.user.traits.len(), 2);
     let reloaded = Identity::load();
     assert_eq!(reloaded.user.traits, identity.user.traits);
@@ -71,11 +71,11 @@ fn traits_are_kept_in_local_storage_only_and_merged_for_the_same_user() {
 fn another_user_on_the_device_gets_a_new_anonymous_id_and_no_traits() {
     clear();
     let mut identity = Identity::load();
-    identity.identify(Some("u1"), &traits(&[("name", "Ada")]));
+    identity.identify(Some("u1"), &traits(&[("name", "Ada")])).unwrap();
     let first_anonymous = identity.anonymous_id.clone();
-    identity.identify(Some("u1"), &Map::new());
+    identity.identify(Some("u1"), &Map::new()).unwrap();
     assert_eq!(identity.anonymous_id, first_anonymous, "same user: same anonymousId");
-    identity.identify(Some("u2"), &Map::new());
+    identity.identify(Some("u2"), &Map::new()).unwrap();
     assert_ne!(identity.anonymous_id, first_anonymous);
     assert!(identity.user.traits.is_empty());
     let reloaded = Identity::load();
@@ -87,8 +87,8 @@ fn another_user_on_the_device_gets_a_new_anonymous_id_and_no_traits() {
 fn another_group_starts_without_the_previous_groups_traits() {
     clear();
     let mut identity = Identity::load();
-    identity.group(Some("g1"), &traits(&[("plan", "pro")]));
-    identity.group(Some("g2"), &Map::new());
+    identity.group(Some("g1"), &traits(&[("plan", "pro")])).unwrap();
+    identity.group(Some("g2"), &Map::new()).unwrap();
     assert!(identity.group.traits.is_empty());
     assert!(Identity::load().group.traits.is_empty(), "not on the next page either");
 }
@@ -98,7 +98,7 @@ fn a_first_identify_keeps_the_anonymous_id() {
     clear();
     let mut identity = Identity::load();
     let anonymous = identity.anonymous_id.clone();
-    identity.identify(Some("u1"), &Map::new());
+    identity.identify(Some("u1"), &Map::new()).unwrap();
     assert_eq!(identity.anonymous_id, anonymous, "anonymous visitor becoming known is the same person");
 }
 
@@ -106,8 +106,8 @@ fn a_first_identify_keeps_the_anonymous_id() {
 fn reset_clears_everything() {
     clear();
     let mut identity = Identity::load();
-    identity.identify(Some("u1"), &traits(&[("name", "Ada")]));
-    identity.group(Some("g1"), &traits(&[("plan", "pro")]));
+    identity.identify(Some("u1"), &traits(&[("name", "Ada")])).unwrap();
+    identity.group(Some("g1"), &traits(&[("plan", "pro")])).unwrap();
     let anonymous = identity.anonymous_id.clone();
     identity.reset();
     assert_eq!(identity.user.id, None);
@@ -126,7 +126,7 @@ fn blocked_storage_falls_back_to_memory() {
     // Make every localStorage write throw, as Safari's blocked storage does.
     js_sys::eval("window.__setItem = Storage.prototype.setItem; Storage.prototype.setItem = function () { throw new DOMException('blocked', 'SecurityError'); }").unwrap();
     let mut identity = Identity::load();
-    identity.identify(Some("u-mem"), &traits(&[("name", "Ada")]));
+    identity.identify(Some("u-mem"), &traits(&[("name", "Ada")])).unwrap();
     let anonymous = identity.anonymous_id.clone();
     js_sys::eval("Storage.prototype.setItem = window.__setItem").unwrap();
     assert_eq!(identity.user.id.as_deref(), Some("u-mem"));

@@ -260,3 +260,26 @@ test('a numeric options.messageId is sent as its text, and two such events are b
   assert.deepEqual(gate.accepted().sort(), ['7', '8']);
   await close();
 });
+
+test('an identify refused for its traits\' size leaves the user\'s traits alone, on this page and the next', async () => {
+  const { page, close } = await openThroughGate();
+  const [person] = people('oversized', 1);
+  const results = await page.evaluate(async (p) => {
+    const big = await window.analytics.identify(p.id, { bio: 'x'.repeat(40_000) });
+    const small = await window.analytics.identify(p.id, { name: p.name, email: p.email });
+    return [big.invalid ?? 'queued', small.invalid ?? 'queued'];
+  }, person);
+  assert.match(results[0], /traits would be \d+ bytes of JSON/);
+  assert.equal(results[1], 'queued');
+  await page.reload();
+  await page.waitForFunction(() => window.analytics && typeof window.analytics.identify === 'function');
+  const later = await page.evaluate(async (id) => {
+    const r = await window.analytics.identify(id, { plan: 'pro' });
+    return { result: r.invalid ?? 'queued', traits: window.analytics.user().traits() };
+  }, person.id);
+  assert.equal(later.result, 'queued');
+  assert.deepEqual(Object.keys(later.traits).sort(), ['email', 'name', 'plan']);
+  await expectEachOnce([person]);
+  assert.deepEqual(page.problems, []);
+  await close();
+});
