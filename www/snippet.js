@@ -16,6 +16,9 @@
   var stub = function (m) {
     return function () {
       var args = [].slice.call(arguments);
+      // A page that kept this stub (`const analytics = window.analytics`)
+      // reaches the SDK through it once it is there.
+      if (a.sdk) return a.sdk[m].apply(a.sdk, args);
       if (a.failed) return done();
       return new Promise(function (resolve) {
         var l = location;
@@ -28,7 +31,7 @@
   });
   // Getters answer at once, from nothing yet known.
   a.user = function () {
-    return { id: function () { return null; }, anonymousId: function () { return null; }, traits: function () { return {}; } };
+    return a.sdk ? a.sdk.user() : { id: function () { return null; }, anonymousId: function () { return null; }, traits: function () { return {}; } };
   };
   a.load = function (o) {
     if (a.loading) return;
@@ -37,11 +40,12 @@
       .then(function (m) {
         return m.default().then(function () {
           var sdk = m.load(o);
-          a.splice(0).forEach(function (c) {
+          // One at a time: a replayed call's callback may queue another.
+          for (var c; (c = a.shift()); ) {
             if (/^(identify|track|page|group|alias)$/.test(c[0])) sdk._page(c[2]);
             c[3](sdk[c[0]].apply(sdk, c[1]));
-          });
-          w.analytics = sdk;
+          }
+          w.analytics = a.sdk = sdk;
         });
       })
       .catch(function () {

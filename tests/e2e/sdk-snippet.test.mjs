@@ -101,3 +101,28 @@ test("a CSP without 'wasm-unsafe-eval' leaves a silent no-op: nothing throws, ev
   assert.deepEqual(page.problems, [], 'nothing was thrown into the page');
   await close();
 });
+
+test('a page that kept the stub, and calls made from a replayed call\'s callback, still reach the SDK', { timeout: 60_000 }, async () => {
+  const { page, close } = await openCustomerPage('/kept', `
+    const kept = window.analytics;
+    // An invalid call calls back at once, during the replay.
+    kept.track(null, {}, {}, () => {
+      window.fromCallback = kept.identify('kept-cb', { name: 'From Callback', email: 'kept-cb@example.com' });
+    });
+    ${loadCall()}
+    window.keptCall = () => kept.identify('kept-1', { name: 'Kept Reference', email: 'kept-1@example.com' });
+  `);
+  await page.waitForFunction(() => window.analytics && !Array.isArray(window.analytics));
+  const results = await page.evaluate(async () => {
+    const later = await window.keptCall();
+    const fromCallback = await window.fromCallback;
+    await window.analytics.flush();
+    return [later.queued, fromCallback.queued, typeof window.analytics.user().anonymousId()];
+  });
+  assert.deepEqual(results, [true, true, 'string']);
+  for (const email of ['kept-1@example.com', 'kept-cb@example.com']) {
+    await eventually(async () => (await usersByEmail(zendeskGet, stack.fakeUrl, email)).length === 1 || null, { what: `${email} in Zendesk`, timeoutMs: 20_000 });
+  }
+  assert.deepEqual(page.problems, []);
+  await close();
+});
