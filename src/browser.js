@@ -75,12 +75,11 @@ export const arrayItems = guarded(
 );
 
 /**
- * A Date as `JSON.stringify` writes it: its ISO string, `null` when it is
- * invalid (`toISOString` would throw); `undefined` for anything else.
+ * What `JSON.stringify` writes in place of an object with a `toJSON` method
+ * (a Date: its ISO string, or null when invalid; a URL; a Money or moment
+ * object): that method's result. `undefined` when it has none or it threw.
  */
-export const dateJson = guarded((value) => {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-});
+export const jsonReplacement = guarded((value) => (typeof value.toJSON === 'function' ? value.toJSON() : undefined));
 
 /** `obj[key]` (`Reflect.get`); `undefined` when it throws or `obj` is no object. */
 export const get = guarded(Reflect.get);

@@ -121,10 +121,10 @@ extern "C" {
     #[wasm_bindgen(js_name = arrayItems)]
     fn array_items(value: &JsValue) -> JsValue;
 
-    /// A Date as JSON writes it: its ISO string, `null` when it is invalid;
-    /// `undefined` for anything that is not a Date.
-    #[wasm_bindgen(js_name = dateJson)]
-    fn date_json(value: &JsValue) -> JsValue;
+    /// What JSON writes for an object with a `toJSON` method (a Date's ISO
+    /// string, a URL's text…); `undefined` for one without.
+    #[wasm_bindgen(js_name = jsonReplacement)]
+    fn json_replacement(value: &JsValue) -> JsValue;
 
     /// `obj[key]`, or `undefined` when it cannot be read.
     pub fn get(obj: &JsValue, key: &str) -> JsValue;
@@ -151,7 +151,8 @@ pub fn zendesk_analytics_float_text(x: f64) -> String {
 
 /// Converts a JS value (traits, properties, options) into the core's JSON
 /// value, as `JSON.stringify` would see it: functions, symbols and undefined
-/// become null, Dates their ISO string (via `toJSON`), and nesting deeper
+/// become null, an object with `toJSON` (a Date, a URL) what that returns,
+/// and nesting deeper
 /// than JSON parsers accept is cut off rather than overflowing the stack.
 /// More values than one event can carry stop the walk, and the call is then
 /// refused with [`take_refusal`]'s reason: a circular reference, or an object
@@ -206,9 +207,9 @@ impl Walk {
             }
             return Value::Array(items);
         }
-        let date = date_json(js);
-        if !date.is_undefined() {
-            return date.as_string().map_or(Value::Null, Value::String);
+        let replacement = json_replacement(js);
+        if !replacement.is_undefined() {
+            return self.value(&replacement);
         }
         let mut map = Map::new();
         for entry in entries(js).iter() {

@@ -120,3 +120,21 @@ fn what_the_page_passes_is_read_without_throwing_into_it() {
     let expected = parse(r#"{"at":null,"when":"1970-01-01T00:00:00.000Z","bad":{},"list":[],"holes":[1,null,3]}"#);
     assert_eq!(read, Value::Object(expected));
 }
+
+#[wasm_bindgen_test]
+fn objects_with_to_json_are_read_as_json_writes_them() {
+    // A URL, a money type and a plain object with toJSON: what the method
+    // returns, as JSON.stringify sends it (not the object's own members).
+    let page_values = js_sys::eval(
+        "class Money { constructor(c) { this.cents = c; this.currency = 'EUR'; } toJSON() { return `${this.cents / 100} ${this.currency}`; } }
+         ({ url: new URL('https://example.com/a?b=1'), price: new Money(1234), own: { toJSON() { return { kept: 1 }; }, hidden: 'x' },
+            selfish: { toJSON() { return this; } } })",
+    )
+    .expect("the test's own expression");
+    let read = zendesk_analytics::js::to_value(&page_values);
+    let Value::Object(read) = read else { panic!("an object: {read:?}") };
+    assert_eq!(read.get("url"), Some(&Value::String("https://example.com/a?b=1".into())));
+    assert_eq!(read.get("price"), Some(&Value::String("12.34 EUR".into())));
+    assert_eq!(read.get("own"), Some(&Value::Object(parse(r#"{"kept":1}"#))));
+    assert!(read.get("selfish").is_some(), "a toJSON returning its own object ends");
+}
