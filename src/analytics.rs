@@ -230,6 +230,8 @@ impl Analytics {
                     _ => identity.identify(first.as_deref(), &object),
                 };
                 if let Err(reason) = applied {
+                    // Released first: the page's callback may read the user.
+                    drop(identity);
                     return inner.invalid(&reason, callback).into();
                 }
                 let party = if let Kind::Group = kind {

@@ -265,7 +265,10 @@ test('an identify refused for its traits\' size leaves the user\'s traits alone,
   const { page, close } = await openThroughGate();
   const [person] = people('oversized', 1);
   const results = await page.evaluate(async (p) => {
-    const big = await window.analytics.identify(p.id, { bio: 'x'.repeat(40_000) });
+    // Its callback reads the user: the refusal must have let go of it.
+    let seen;
+    const big = await window.analytics.identify(p.id, { bio: 'x'.repeat(40_000) }, () => { seen = window.analytics.user().traits(); });
+    if (!seen) throw new Error('the refused call\'s callback could not read the user');
     const small = await window.analytics.identify(p.id, { name: p.name, email: p.email });
     return [big.invalid ?? 'queued', small.invalid ?? 'queued'];
   }, person);
