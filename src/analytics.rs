@@ -329,12 +329,13 @@ impl Inner {
             Err(reason) => return self.invalid(&reason, callback),
         };
         if self.ready.get() {
-            return Promise::resolve(&self.dispatch(built, callback));
+            return Promise::resolve(&self.dispatch(built, callback, false));
         }
-        if Event::from_value(&built.value).is_ok() {
+        let early = Event::from_value(&built.value).is_ok();
+        if early {
             self.enqueue(Queued { message_id: built.message_id.clone(), json: built.json.clone(), attempts: 0, mapped: false });
         }
-        after(&self.settings_loaded, move |_| self.dispatch(built, callback))
+        after(&self.settings_loaded, move |_| self.dispatch(built, callback, early))
     }
 
     /// Tells the `on(event)` listeners.
@@ -356,8 +357,9 @@ impl Inner {
     }
 
     /// Maps the event in the browser and queues it unless it maps to
-    /// nothing; returns what happened (and tells the callback).
-    fn dispatch(&'static self, built: Built, callback: Option<Function>) -> JsValue {
+    /// nothing; returns what happened (and tells the callback). An `early`
+    /// event was queued unmapped when the call was made.
+    fn dispatch(&'static self, built: Built, callback: Option<Function>, early: bool) -> JsValue {
         let mut text = ObjectText::new();
         text.value("messageId", &built.message_id);
         let mut mapped_kind = None;
@@ -393,6 +395,9 @@ impl Inner {
                 self.unqueue(&built.message_id);
                 self.emit(delivery, &result);
             }
+            // An early event no longer queued was pushed out by a full queue
+            // (reported dropped) or delivered by a page exit: it stays out.
+            None if early && !self.queue.borrow().contains(&built.message_id) => {}
             None => self.enqueue(Queued { message_id: built.message_id, json: built.json, attempts: 0, mapped: true }),
         }
         call_back(callback, &result);

@@ -69,6 +69,10 @@ impl Queue {
         evicted
     }
 
+    pub fn contains(&self, message_id: &str) -> bool {
+        self.events.iter().any(|e| e.message_id == message_id)
+    }
+
     pub fn len(&self) -> usize {
         self.events.len()
     }

@@ -63,6 +63,19 @@ fn batches_respect_the_byte_limit_and_failures_count_attempts() {
 }
 
 #[wasm_bindgen_test]
+fn an_event_awaiting_its_mapping_holds_back_later_ones_until_mapped() {
+    let mut queue = Queue::default();
+    queue.push(event("before"));
+    queue.push(Queued { mapped: false, ..event("early") });
+    queue.push(event("after"));
+    let batch: Vec<&str> = queue.batch(usize::MAX).iter().map(|e| e.message_id.as_str()).collect();
+    assert_eq!(batch, ["before"], "batches keep call order");
+    queue.push(event("early"));
+    assert_eq!(queue.batch(usize::MAX).len(), 3, "queued again once mapped, it is let into batches");
+    assert_eq!(ids(&queue), ["before", "early", "after"], "in its place, once");
+}
+
+#[wasm_bindgen_test]
 fn a_saved_queue_survives_a_reload_with_its_attempts() {
     clear_storage();
     let mut queue = Queue::default();

@@ -201,6 +201,29 @@ test('events made while the settings are still loading are delivered when the ta
   await close();
 });
 
+test('events a hidden tab sent before the settings arrived are not sent again once they do', { timeout: 90_000 }, async () => {
+  const { gate, page, close } = await openThroughGate({ holdSettingsMs: 3_000 });
+  await page.evaluate(() => {
+    window.deliveredIds = [];
+    window.analytics.on('delivered', ({ messageIds }) => window.deliveredIds.push(...messageIds));
+  });
+  const list = people('hidden-early', 2);
+  await identifyAll(page, list);
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expectEachOnce(list);
+  // The settings arrive, the calls are mapped, and the flush timer passes.
+  await page.evaluate(() => window.analytics.ready());
+  await new Promise((r) => setTimeout(r, 6_000));
+  const ids = await page.evaluate(() => window.deliveredIds);
+  assert.equal(ids.length, 2, `two deliveries reported: ${JSON.stringify(ids)}`);
+  assert.deepEqual(gate.accepted().sort(), [...ids].sort(), 'each event went to the proxy once');
+  assert.deepEqual(page.problems, []);
+  await close();
+});
+
 test('a proxy that never answers the settings request: calls still settle and events are sent unfiltered', { timeout: 90_000 }, async () => {
   const { page, close } = await openThroughGate({ holdSettingsMs: Infinity });
   const list = people('no-settings', 2);
