@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, strip_json, JsonBody};
+use crate::routes::{base_url, JsonBody};
 use crate::store::{now, Job, Store};
 use crate::{organizations, users, FakeZendesk};
 
@@ -54,9 +54,7 @@ impl FakeZendesk {
 pub fn routes() -> Router<FakeZendesk> {
     Router::new()
         .route("/api/v2/users/create_or_update_many", post(users_many))
-        .route("/api/v2/users/create_or_update_many.json", post(users_many))
         .route("/api/v2/organizations/create_or_update_many", post(organizations_many))
-        .route("/api/v2/organizations/create_or_update_many.json", post(organizations_many))
         .route("/api/v2/job_statuses/{id}", get(job_status))
 }
 
@@ -107,7 +105,6 @@ async fn submit(State(fake): State<FakeZendesk>, headers: HeaderMap, JsonBody(bo
 
 /// `GET /api/v2/job_statuses/{id}`: a queued job runs now and reports.
 async fn job_status(State(fake): State<FakeZendesk>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = strip_json(&id).to_owned();
     let base = base_url(&headers);
     fake.with_store(|store| {
         let job = store.jobs.get_mut(&id).ok_or(ApiError::NotFound)?;

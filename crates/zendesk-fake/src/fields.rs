@@ -68,9 +68,7 @@ pub fn routes() -> Router<FakeZendesk> {
     let create_organization = |fake, headers, body| create(Collection::Organization, fake, headers, body);
     Router::new()
         .route("/api/v2/user_fields", get(user).post(create_user))
-        .route("/api/v2/user_fields.json", get(user).post(create_user))
         .route("/api/v2/organization_fields", get(organization).post(create_organization))
-        .route("/api/v2/organization_fields.json", get(organization).post(create_organization))
 }
 
 /// Cursor pagination as Zendesk does it: `page[size]` (≤ 100) and

@@ -23,7 +23,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::routes::base_url;
+use crate::routes::{base_url, url_encode};
 use crate::store::{iso, now, Store, Ticket, TicketAudit, Timestamp};
 use crate::FakeZendesk;
 
@@ -36,19 +36,12 @@ const MAX_LIST_PAGE: usize = 100;
 
 pub fn routes() -> Router<FakeZendesk> {
     Router::new()
-        .route("/api/v2/incremental/tickets/cursor.json", get(tickets))
         .route("/api/v2/incremental/tickets/cursor", get(tickets))
-        .route("/api/v2/incremental/users/cursor.json", get(users))
         .route("/api/v2/incremental/users/cursor", get(users))
-        .route("/api/v2/incremental/organizations.json", get(organizations))
         .route("/api/v2/incremental/organizations", get(organizations))
-        .route("/api/v2/incremental/ticket_events.json", get(ticket_events))
         .route("/api/v2/incremental/ticket_events", get(ticket_events))
-        .route("/api/v2/groups.json", get(groups))
         .route("/api/v2/groups", get(groups))
-        .route("/api/v2/satisfaction_ratings.json", get(satisfaction_ratings))
         .route("/api/v2/satisfaction_ratings", get(satisfaction_ratings))
-        .route("/api/v2/activities.json", get(activities))
         .route("/api/v2/activities", get(activities))
 }
 
@@ -135,15 +128,6 @@ fn with_query(base: &str, path: &str, params: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{k}={}", url_encode(v)))
         .collect();
     format!("{base}{path}?{}", query.join("&"))
-}
-
-fn url_encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------- cursor exports

@@ -6,7 +6,7 @@
 //! rules. Its fidelity decides whether the end-to-end tests mean anything, so
 //! every rule here cites the behaviour it models.
 //!
-//! What it serves (each path also with `.json`), module by module:
+//! What it serves (each path also with `.json`, as Zendesk does), module by module:
 //!
 //! ```text
 //! users          POST users, users/create_or_update, GET users, users/search, users/show_many,

@@ -12,17 +12,15 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, record, strip_json, JsonBody};
+use crate::routes::{base_url, record, JsonBody};
 use crate::store::{now, Membership, Store};
 use crate::FakeZendesk;
 
 pub fn routes() -> Router<FakeZendesk> {
     Router::new()
         .route("/api/v2/organization_memberships", post(create))
-        .route("/api/v2/organization_memberships.json", post(create))
         .route("/api/v2/users/{user_id}/organizations/{organization_id}", delete(remove))
         .route("/api/v2/users/{user_id}/organization_memberships", get(list_for_user))
-        .route("/api/v2/users/{user_id}/organization_memberships.json", get(list_for_user))
 }
 
 /// `POST /api/v2/organization_memberships` `{organization_membership: {user_id, organization_id}}`.
@@ -70,7 +68,7 @@ pub(crate) fn add(store: &mut Store, user_id: u64, organization_id: u64) -> Resu
 /// 404 when the user is not a member.
 async fn remove(State(fake): State<FakeZendesk>, Path((user_id, organization_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     let user_id: u64 = user_id.parse().map_err(|_| ApiError::NotFound)?;
-    let organization_id: u64 = strip_json(&organization_id).parse().map_err(|_| ApiError::NotFound)?;
+    let organization_id: u64 = organization_id.parse().map_err(|_| ApiError::NotFound)?;
     fake.with_store(|store| {
         let id = store
             .memberships

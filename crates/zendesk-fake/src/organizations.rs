@@ -15,18 +15,15 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, record, strip_json, text, written, JsonBody};
+use crate::routes::{base_url, record, text, written, JsonBody};
 use crate::store::{now, Organization, Store};
 use crate::FakeZendesk;
 
 pub fn routes() -> Router<FakeZendesk> {
     Router::new()
         .route("/api/v2/organizations/create_or_update", post(create_or_update))
-        .route("/api/v2/organizations/create_or_update.json", post(create_or_update))
         .route("/api/v2/organizations/search", get(search))
-        .route("/api/v2/organizations/search.json", get(search))
         .route("/api/v2/organizations", get(list))
-        .route("/api/v2/organizations.json", get(list))
         .route("/api/v2/organizations/{id}", get(show))
 }
 
@@ -178,7 +175,7 @@ async fn list(State(fake): State<FakeZendesk>, headers: HeaderMap) -> Json<Value
 
 /// `GET /api/v2/organizations/{id}`.
 async fn show(State(fake): State<FakeZendesk>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let id: u64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         let organization = store.organizations.get(&id).filter(|o| o.deleted_at.is_none()).ok_or(ApiError::NotFound)?;

@@ -2,29 +2,30 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::HeaderMap;
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post, put};
 use axum::{middleware, Router};
 use serde_json::Value;
+use tower::ServiceExt;
 
 use crate::error::ApiError;
 use crate::{auth, bulk, connect, control, fields, incremental, memberships, organizations, tickets, traffic, user_events, users, FakeZendesk};
 
+/// Every route is declared once, without `.json`: Zendesk serves each path
+/// with and without the suffix, so it is dropped before routing (the request
+/// log keeps the path as sent). A path no route serves gets Zendesk's 404 and
+/// is logged like any other request, so a client calling a wrong endpoint
+/// shows up in `/__fake/requests`.
 pub fn router(fake: FakeZendesk) -> Router {
     let api = Router::new()
         .route("/api/v2/users/create_or_update", post(users::create_or_update))
-        .route("/api/v2/users/create_or_update.json", post(users::create_or_update))
         .route("/api/v2/users/search", get(users::search))
-        .route("/api/v2/users/search.json", get(users::search))
         .route("/api/v2/users/show_many", get(users::show_many))
-        .route("/api/v2/users/show_many.json", get(users::show_many))
         .route("/api/v2/users", get(users::list).post(users::create))
-        .route("/api/v2/users.json", get(users::list).post(users::create))
         .route("/api/v2/users/{id}", get(users::show).put(users::update))
         .route("/api/v2/users/{id}/identities", get(users::identities))
-        .route("/api/v2/users/{id}/identities.json", get(users::identities))
         .route("/api/v2/users/{id}/identities/{identity_id}/make_primary", put(users::make_primary))
-        .route("/api/v2/users/{id}/identities/{identity_id}/make_primary.json", put(users::make_primary))
         .merge(fields::routes())
         .merge(organizations::routes())
         .merge(memberships::routes())
@@ -33,9 +34,36 @@ pub fn router(fake: FakeZendesk) -> Router {
         .merge(incremental::routes())
         .merge(bulk::routes())
         .route_layer(middleware::from_fn_with_state(fake.clone(), auth::require_auth))
+        .fallback(unknown_endpoint)
         // Outermost: Zendesk rate-limits before it authenticates.
         .layer(middleware::from_fn_with_state(fake.clone(), traffic::throttle));
-    api.merge(connect::routes(fake.clone())).merge(control::routes()).with_state(fake)
+    let app = api.merge(connect::routes(fake.clone())).merge(control::routes()).with_state(fake);
+    // Routing happens inside a Router, so the suffix must go before the one that routes.
+    Router::new().fallback_service(app.map_request(without_json_suffix))
+}
+
+/// Zendesk's answer to a path it does not serve.
+async fn unknown_endpoint() -> ApiError {
+    ApiError::Raw(StatusCode::NOT_FOUND, serde_json::json!({"error": "InvalidEndpoint", "description": "Not found"}))
+}
+
+/// `/api/v2/users/7.json?x=1` → `/api/v2/users/7?x=1`.
+fn without_json_suffix(mut request: Request) -> Request {
+    let uri = request.uri();
+    if let Some(path) = uri.path().strip_suffix(".json") {
+        let rewritten = match uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_owned(),
+        };
+        if let Ok(path_and_query) = rewritten.parse::<PathAndQuery>() {
+            let mut parts = uri.clone().into_parts();
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    request
 }
 
 /// `http://{Host}`, for the `url` and `Location` values Zendesk returns.
@@ -47,10 +75,14 @@ pub fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// Zendesk serves every path with and without `.json`; ids captured from the
-/// last segment may carry the suffix.
-pub fn strip_json(segment: &str) -> &str {
-    segment.strip_suffix(".json").unwrap_or(segment)
+/// Percent-encoding for the query strings of the links the fake returns.
+pub fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A JSON body, whatever the content type, with Zendesk's 400 on bad JSON.

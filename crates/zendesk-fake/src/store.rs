@@ -388,8 +388,11 @@ pub struct UserEvent {
     pub kind: String,
     pub description: Option<String>,
     pub properties: Value,
-    /// The event's own time (`event.created_at`, else when received).
-    pub created_at: Timestamp,
+    /// The event's own time (`event.created_at`, else when received), as
+    /// sent: Zendesk documents no rounding, so sub-second precision is kept.
+    pub created_at: String,
+    /// `created_at` as an instant, for ordering.
+    pub occurred: SystemTime,
     pub received_at: Timestamp,
 }
 
@@ -403,7 +406,7 @@ impl UserEvent {
             "type": self.kind,
             "description": self.description,
             "properties": self.properties,
-            "created_at": iso(self.created_at),
+            "created_at": self.created_at,
             "received_at": iso(self.received_at),
         })
     }

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::history::{add_comment, change, deleted, record_audit};
-use crate::routes::{base_url, record, strip_json, text, written, JsonBody, Paging};
+use crate::routes::{base_url, record, text, written, JsonBody, Paging};
 use crate::store::{iso, now, IdempotentRequest, Store, Ticket, Timestamp};
 use crate::users;
 use crate::FakeZendesk;
@@ -29,12 +29,9 @@ const IDEMPOTENCY_WINDOW_SECS: Timestamp = 2 * 60 * 60;
 pub fn routes() -> Router<FakeZendesk> {
     Router::new()
         .route("/api/v2/tickets", post(create).get(list))
-        .route("/api/v2/tickets.json", post(create).get(list))
         .route("/api/v2/tickets/{id}", get(show).put(update))
         .route("/api/v2/tickets/{id}/tags", put(add_tags).delete(remove_tags).post(set_tags).get(show_tags))
-        .route("/api/v2/tickets/{id}/tags.json", put(add_tags).delete(remove_tags).post(set_tags).get(show_tags))
         .route("/api/v2/users/{id}/tickets/requested", get(requested))
-        .route("/api/v2/users/{id}/tickets/requested.json", get(requested))
 }
 
 /// `POST /api/v2/tickets`. With an `Idempotency-Key`, a retry with the same
@@ -214,7 +211,7 @@ fn agent_id(store: &mut Store, email: &str) -> u64 {
 }
 
 fn ticket_id(raw: &str) -> Result<u64, ApiError> {
-    strip_json(raw).parse().map_err(|_| ApiError::NotFound)
+    raw.parse().map_err(|_| ApiError::NotFound)
 }
 
 /// A ticket that exists and is not deleted.

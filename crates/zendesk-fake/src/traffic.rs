@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -171,7 +171,9 @@ impl FakeZendesk {
 
 pub async fn throttle(State(fake): State<FakeZendesk>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
-    let path_and_query = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
+    // As the client sent it: routing has dropped any `.json` suffix.
+    let sent = request.extensions().get::<OriginalUri>().map_or(request.uri(), |original| &original.0);
+    let path_and_query = sent.path_and_query().map_or_else(String::new, |p| p.to_string());
     let is_export = request.uri().path().starts_with("/api/v2/incremental/");
     let (refusal, headroom) = fake.with_traffic(|t| {
         let path = request.uri().path();

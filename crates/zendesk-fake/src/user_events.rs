@@ -7,24 +7,27 @@
 //! errors use this API's own shape, `{"errors":[{"code","id","title"}]}`.
 
 use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{strip_json, JsonBody};
-use crate::store::{now, Identity, Store, Timestamp, User, UserEvent};
+use crate::routes::{base_url, url_encode, JsonBody};
+use crate::store::{iso, now, Identity, Store, User, UserEvent};
 use crate::FakeZendesk;
 
 pub fn routes() -> Router<FakeZendesk> {
     Router::new()
         .route("/api/v2/user_profiles/events", post(track_by_profile))
-        .route("/api/v2/user_profiles/events.json", post(track_by_profile))
         .route("/api/v2/users/{id}/events", post(track_by_user).get(list))
 }
+
+/// Events per page at most, and by default.
+const MAX_PAGE: usize = 100;
 
 fn invalid(title: impl Into<String>) -> ApiError {
     ApiError::Events { status: StatusCode::BAD_REQUEST, code: "InvalidParameter", title: title.into() }
@@ -55,7 +58,7 @@ async fn track_by_profile(State(fake): State<FakeZendesk>, JsonBody(body): JsonB
 
 /// `POST /api/v2/users/{id}/events` `{event}`.
 async fn track_by_user(State(fake): State<FakeZendesk>, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let user_id: u64 = strip_json(&id).parse().map_err(|_| not_found())?;
+    let user_id: u64 = id.parse().map_err(|_| not_found())?;
     let event = parse_event(&body)?;
     fake.with_store(|store| {
         if !store.users.contains_key(&user_id) {
@@ -75,7 +78,8 @@ struct NewEvent {
     kind: String,
     description: Option<String>,
     properties: Value,
-    created_at: Option<Timestamp>,
+    /// As sent, and as an instant.
+    created_at: Option<(String, SystemTime)>,
 }
 
 fn parse_event(body: &Value) -> Result<NewEvent, ApiError> {
@@ -87,13 +91,10 @@ fn parse_event(body: &Value) -> Result<NewEvent, ApiError> {
     }
     let kind = text("type").ok_or_else(|| invalid("event.type is required"))?;
     let created_at = match text("created_at") {
-        Some(t) => Some(
-            humantime::parse_rfc3339_weak(&t)
-                .map_err(|_| invalid(format!("event.created_at is not an ISO-8601 date-time: {t}")))?
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
-        ),
+        Some(t) => {
+            let at = humantime::parse_rfc3339_weak(&t).map_err(|_| invalid(format!("event.created_at is not an ISO-8601 date-time: {t}")))?;
+            Some((t, at))
+        }
         None => None,
     };
     Ok(NewEvent {
@@ -165,6 +166,8 @@ fn record(store: &mut Store, user_id: u64, event: NewEvent) -> (StatusCode, Json
     let received_at = now();
     let profile_id = format!("01P{user_id:020}");
     let id = format!("01E{:020}", store.next_id());
+    let (created_at, occurred) =
+        event.created_at.unwrap_or_else(|| (iso(received_at), UNIX_EPOCH + Duration::from_secs(received_at.max(0) as u64)));
     store.user_events.push(UserEvent {
         id,
         user_id,
@@ -173,18 +176,31 @@ fn record(store: &mut Store, user_id: u64, event: NewEvent) -> (StatusCode, Json
         kind: event.kind,
         description: event.description,
         properties: event.properties,
-        created_at: event.created_at.unwrap_or(received_at),
+        created_at,
+        occurred,
         received_at,
     });
     (StatusCode::ACCEPTED, Json(json!({ "profile_id": profile_id, "status": "received", "user_id": user_id.to_string() })))
 }
 
 /// `GET /api/v2/users/{id}/events[?filter[source]=…&filter[type]=…]`,
-/// newest first, in the Sunshine list shape (`data`, `links`, `meta`).
-async fn list(State(fake): State<FakeZendesk>, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
-    let user_id: u64 = strip_json(&id).parse().map_err(|_| not_found())?;
+/// newest first, in the Sunshine list shape (`data`, `links`, `meta`) with
+/// Zendesk's cursor pagination: `page[size]` (≤ 100, the default) and
+/// `page[after]` (here: the id of the last event of the previous page).
+async fn list(
+    State(fake): State<FakeZendesk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let user_id: u64 = id.parse().map_err(|_| not_found())?;
     let source = params.get("filter[source]");
     let kind = params.get("filter[type]");
+    let size = match params.get("page[size]") {
+        None => MAX_PAGE,
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| invalid(format!("page[size] must be between 1 and {MAX_PAGE}")))?,
+    };
+    let after = params.get("page[after]");
     fake.with_store(|store| {
         if !store.users.contains_key(&user_id) {
             return Err(not_found());
@@ -195,8 +211,26 @@ async fn list(State(fake): State<FakeZendesk>, Path(id): Path<String>, Query(par
             .filter(|e| e.user_id == user_id)
             .filter(|e| source.is_none_or(|s| &e.source == s) && kind.is_none_or(|k| &e.kind == k))
             .collect();
-        events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
-        let data: Vec<Value> = events.iter().map(|e| e.to_json()).collect();
-        Ok(Json(json!({ "data": data, "links": { "next": null, "prev": null }, "meta": { "has_more": false } })))
+        // Ids grow with arrival: ties in time list the later arrival first.
+        events.sort_by(|a, b| (b.occurred, &b.id).cmp(&(a.occurred, &a.id)));
+        let start = match after {
+            None => 0,
+            Some(cursor) => events.iter().position(|e| &e.id == cursor).map(|i| i + 1).ok_or_else(|| invalid("page[after] is not a cursor this list gave"))?,
+        };
+        let page = &events[start..(start + size).min(events.len())];
+        let has_more = start + page.len() < events.len();
+        let after_cursor = page.last().map(|e| e.id.clone());
+        let next = after_cursor.as_ref().filter(|_| has_more).map(|cursor| {
+            let mut query = vec![format!("page[size]={size}"), format!("page[after]={cursor}")];
+            query.extend(source.map(|s| format!("filter[source]={}", url_encode(s))));
+            query.extend(kind.map(|k| format!("filter[type]={}", url_encode(k))));
+            format!("{}/api/v2/users/{user_id}/events?{}", base_url(&headers), query.join("&"))
+        });
+        let data: Vec<Value> = page.iter().map(|e| e.to_json()).collect();
+        Ok(Json(json!({
+            "data": data,
+            "links": { "next": next, "prev": null },
+            "meta": { "has_more": has_more, "after_cursor": after_cursor, "before_cursor": null },
+        })))
     })
 }

@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::routes::{base_url, record, strip_json, text, written, JsonBody, Paging};
+use crate::routes::{base_url, record, text, written, JsonBody, Paging};
 use crate::store::{Identity, Store, User};
 use crate::FakeZendesk;
 
@@ -223,7 +223,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let id: u64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let input = record(&body, "user")?;
     let base = base_url(&headers);
     fake.with_store(|store| {
@@ -240,7 +240,7 @@ pub async fn update(
 
 /// `GET /api/v2/users/{id}/identities`.
 pub async fn identities(State(fake): State<FakeZendesk>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let id: u64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         let user = store.users.get(&id).ok_or(ApiError::NotFound)?;
@@ -256,8 +256,8 @@ pub async fn make_primary(
     headers: HeaderMap,
     Path((id, identity_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
-    let identity_id: u64 = strip_json(&identity_id).parse().map_err(|_| ApiError::NotFound)?;
+    let id: u64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let identity_id: u64 = identity_id.parse().map_err(|_| ApiError::NotFound)?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         let user = store.users.get_mut(&id).ok_or(ApiError::NotFound)?;
@@ -388,7 +388,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: u64 = strip_json(&id).parse().map_err(|_| ApiError::NotFound)?;
+    let id: u64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let base = base_url(&headers);
     fake.with_store(|store| {
         let user = store.users.get(&id).ok_or(ApiError::NotFound)?;

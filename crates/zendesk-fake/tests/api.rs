@@ -298,3 +298,52 @@ async fn faults_set_through_the_control_endpoint_shape_every_answer() {
     assert_eq!(statuses.len(), 9);
     assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 2);
 }
+
+#[tokio::test]
+async fn every_path_answers_with_or_without_json_and_unknown_paths_are_logged() {
+    let server = Server::start().await;
+    let ada = server.user("Ada", "ada@example.com").await;
+    let event = json!({"event": {"source": "shop", "type": "Order Completed", "properties": {"n": 1}}});
+    for path in [format!("/api/v2/users/{ada}/events"), format!("/api/v2/users/{ada}/events.json")] {
+        let (status, body) = server.call(Method::POST, &path, Some(event.clone())).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "POST {path}: {body}");
+        let (status, body) = server.call(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+    }
+    let (status, body) = server.call(Method::GET, &format!("/api/v2/users/{ada}/identities.json"), None).await;
+    assert_eq!((status, body["identities"][0]["value"].as_str()), (StatusCode::OK, Some("ada@example.com")));
+    let (status, body) = server.call(Method::GET, "/api/v2/no_such_thing.json", None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("InvalidEndpoint")));
+    let log: Vec<(String, u16)> = server.fake.requests().into_iter().map(|r| (r.path_and_query, r.status)).collect();
+    assert!(log.contains(&(format!("/api/v2/users/{ada}/events.json"), 200)), "the path is logged as sent: {log:?}");
+    assert!(log.contains(&("/api/v2/no_such_thing.json".to_owned(), 404)), "a 404 is in the log: {log:?}");
+}
+
+#[tokio::test]
+async fn user_events_keep_the_time_they_were_sent_with_and_page_by_cursor() {
+    let server = Server::start().await;
+    let ada = server.user("Ada", "ada@example.com").await;
+    for n in 0..5 {
+        let event = json!({"event": {"source": "shop", "type": "Order Completed", "created_at": format!("2026-12-03T10:00:0{n}.250Z"), "properties": {"n": n}}});
+        assert_eq!(server.call(Method::POST, &format!("/api/v2/users/{ada}/events"), Some(event)).await.0, StatusCode::ACCEPTED);
+    }
+    let other = json!({"event": {"source": "shop", "type": "Signed Up", "properties": {}}});
+    server.call(Method::POST, &format!("/api/v2/users/{ada}/events"), Some(other)).await;
+    let mut path = format!("/api/v2/users/{ada}/events.json?filter[type]=Order%20Completed&page[size]=2");
+    let mut seen = Vec::new();
+    loop {
+        let (status, page) = server.call(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let data = page["data"].as_array().unwrap();
+        assert!(data.len() <= 2, "page[size] is honoured: {page}");
+        seen.extend(data.iter().map(|e| (e["properties"]["n"].as_i64().unwrap(), e["created_at"].as_str().unwrap().to_owned())));
+        if page["meta"]["has_more"] != true {
+            assert!(page["links"]["next"].is_null());
+            break;
+        }
+        let next = page["links"]["next"].as_str().unwrap();
+        path = next[next.find("/api/v2/").unwrap()..].to_owned();
+    }
+    let expected: Vec<(i64, String)> = (0..5).rev().map(|n| (n, format!("2026-12-03T10:00:0{n}.250Z"))).collect();
+    assert_eq!(seen, expected, "newest first, every event once, sub-second precision kept");
+}
