@@ -18,7 +18,7 @@ use zendesk_analytics_core::zendesk::{Organization, OrganizationRef, User, UserM
 use zendesk_analytics_core::{map_event, Event, Outcome, Settings, Value, ZendeskOp};
 
 use crate::config::{Config, DeliveryConfig};
-use crate::executor::{with_created_at, BulkResult, Executor, Op, OpError};
+use crate::executor::{mark_user_event, BulkResult, Executor, Op, OpError};
 use crate::metrics::Metrics;
 use crate::queue::{now_ms, Queue, QueueError, QueuedEvent};
 
@@ -248,7 +248,7 @@ impl Deliverer {
         }
         let zendesk = mapping.zendesk.operations().iter().cloned().map(|op| match op {
             ZendeskOp::CreateUserEvent { user, mut event } => {
-                with_created_at(&mut event, queued.received_at_ms);
+                mark_user_event(&mut event, &queued.message_id, queued.received_at_ms);
                 Op::Zendesk(ZendeskOp::CreateUserEvent { user, event })
             }
             other => Op::Zendesk(other),
@@ -286,6 +286,14 @@ impl Deliverer {
                 }
             }
             if let Err(e) = self.executor.perform(op, in_doubt).await {
+                // A clean refusal (503, 429, …) of the only request sent
+                // leaves nothing to check for on the retry. After a check
+                // (`in_doubt`) the failure may be the check's, so the doubt stays.
+                if op.creates_a_record() && !in_doubt && !e.may_have_taken_effect() {
+                    if let Err(e) = self.queue.blocking(move |q| q.progress(seq, index)).await {
+                        tracing::warn!(error = %e, "could not record that the operation was not carried out; the retry checks Zendesk first");
+                    }
+                }
                 return into_delivery(Err(e));
             }
             if index + 1 < ops.len() {

@@ -14,7 +14,7 @@ use serde_json::{json, Value as Json};
 use thiserror::Error;
 use tokio::sync::Mutex;
 use zendesk_analytics_core::zendesk::{Organization, OrganizationRef, TagChange, TicketChanges, User, UserEvent, UserMatch, UserRef};
-use zendesk_analytics_core::{ConnectOp, ZendeskOp};
+use zendesk_analytics_core::{ConnectOp, Value, ZendeskOp};
 
 use crate::known_ids::KnownIds;
 use crate::zendesk::{Answer, ApiClient, ZendeskError};
@@ -41,6 +41,16 @@ impl OpError {
             OpError::Refused(_) => false,
         }
     }
+
+    /// Whether the operation may have been carried out despite the error
+    /// (see [`ZendeskError::may_have_taken_effect`]); refusals and "not yet"
+    /// are decided before anything is sent.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            OpError::Zendesk(e) => e.may_have_taken_effect(),
+            OpError::NotYet(_) | OpError::Refused(_) => false,
+        }
+    }
 }
 
 /// One operation of an event, for either destination.
@@ -52,8 +62,8 @@ pub enum Op {
 
 impl Op {
     /// Operations whose repetition would be visible (a second user event or
-    /// Connect track): their start is recorded, and one found "in doubt"
-    /// after a crash is checked before it is sent again.
+    /// Connect track): their start is recorded, and one left "in doubt" (by
+    /// a crash, a timeout or a lost answer) is checked before it is sent again.
     pub fn creates_a_record(&self) -> bool {
         matches!(self, Op::Zendesk(ZendeskOp::CreateUserEvent { .. }) | Op::Connect(ConnectOp::Track { .. }))
     }
@@ -155,7 +165,7 @@ impl Executor {
     }
 
     /// Performs one operation. `in_doubt`: a previous attempt may have
-    /// reached Zendesk before the process died; check before repeating.
+    /// reached Zendesk without the proxy learning so; check before repeating.
     pub async fn perform(&self, op: &Op, in_doubt: bool) -> Result<(), OpError> {
         match op {
             Op::Zendesk(op) => self.zendesk(op, in_doubt).await,
@@ -220,7 +230,7 @@ impl Executor {
             ZendeskOp::UpdateTicket { ticket_id, changes } => self.update_ticket(*ticket_id, changes).await,
             ZendeskOp::CreateUserEvent { user, event } => {
                 if in_doubt && self.user_event_exists(user, event).await? {
-                    tracing::info!(event = %event.event_type, "user event already reached Zendesk before the restart; not sent again");
+                    tracing::info!(event = %event.event_type, "user event already reached Zendesk on an earlier attempt; not sent again");
                     return Ok(());
                 }
                 self.create_user_event(user, event).await
@@ -514,10 +524,13 @@ impl Executor {
         Ok(())
     }
 
-    /// After a crash between sending a user event and recording it: reads the
-    /// user's events back and looks for this one (same source, type and
-    /// created_at — the proxy always sends created_at, so it identifies the event).
+    /// After a crash, a timeout or a lost answer: whether this user event
+    /// reached Zendesk. The user's events of that source and type are read
+    /// back, every page, looking for the event's messageId (see
+    /// [`mark_user_event`]); time alone cannot tell it from another event of
+    /// the same type sent in the same millisecond.
     async fn user_event_exists(&self, user: &UserRef, event: &UserEvent) -> Result<bool, OpError> {
+        let Some(marker) = event.properties.get(MESSAGE_ID_PROPERTY).and_then(Value::as_str) else { return Ok(false) };
         let user_id = match user {
             UserRef::Id(id) => *id,
             UserRef::Email(email) => match self.user_id(&UserMatch { email: Some(email.clone()), external_id: None }).await {
@@ -531,14 +544,22 @@ impl Executor {
                 Err(e) => return Err(e),
             },
         };
-        let path = format!("/api/v2/users/{user_id}/events.json?filter[source]={}&filter[type]={}", encode(&event.source), encode(&event.event_type));
-        let answer = self.zendesk.call(Method::GET, "user_events/list", &path, None, None).await?;
-        let wanted = event.created_at.as_deref().and_then(|t| humantime::parse_rfc3339_weak(t).ok());
-        Ok(answer.body.get("data").and_then(Json::as_array).into_iter().flatten().any(|e| {
-            e.get("type").and_then(Json::as_str) == Some(event.event_type.as_str())
-                && wanted.is_some()
-                && e.get("created_at").and_then(Json::as_str).and_then(|t| humantime::parse_rfc3339_weak(t).ok()) == wanted
-        }))
+        let mut path = format!(
+            "/api/v2/users/{user_id}/events.json?filter[source]={}&filter[type]={}&page[size]=100",
+            encode(&event.source),
+            encode(&event.event_type)
+        );
+        loop {
+            let page = self.zendesk.call(Method::GET, "user_events/list", &path, None, None).await?;
+            let found = page.body.get("data").and_then(Json::as_array).into_iter().flatten().any(|e| {
+                e.get("type").and_then(Json::as_str) == Some(event.event_type.as_str())
+                    && e.pointer(&format!("/properties/{MESSAGE_ID_PROPERTY}")).and_then(Json::as_str) == Some(marker)
+            });
+            match next_page(&page) {
+                Some(next) if !found => path = next,
+                _ => return Ok(found),
+            }
+        }
     }
 
     /// Alias: the user known by `from` is known by `to` from now on.
@@ -595,11 +616,9 @@ impl Executor {
                     keys.insert(key.to_owned());
                 }
             }
-            let more = page.body.pointer("/meta/has_more").and_then(Json::as_bool).unwrap_or(false);
-            let next = page.body.pointer("/links/next").and_then(Json::as_str).and_then(|u| u.find("/api/v2/").map(|i| u[i..].to_owned()));
-            match next {
-                Some(next) if more => path = next,
-                _ => break,
+            match next_page(&page) {
+                Some(next) => path = next,
+                None => break,
             }
         }
         *keys_cache = Some((Instant::now(), keys.clone()));
@@ -780,10 +799,23 @@ fn bad(e: impl std::fmt::Display) -> OpError {
     OpError::Zendesk(ZendeskError::BadResponse(e.to_string()))
 }
 
-/// The user event as sent: `created_at` filled from the time the proxy
-/// accepted the event when the client gave no timestamp, so every attempt
-/// sends the same event and a crashed attempt can be recognised.
-pub fn with_created_at(event: &mut UserEvent, received_at_ms: i64) {
+/// The path of the next page of a cursor-paginated list (`meta.has_more`,
+/// `links.next`), if there is one.
+fn next_page(page: &Answer) -> Option<String> {
+    let more = page.body.pointer("/meta/has_more").and_then(Json::as_bool).unwrap_or(false);
+    let next = page.body.pointer("/links/next").and_then(Json::as_str)?;
+    next.find("/api/v2/").map(|i| next[i..].to_owned()).filter(|_| more)
+}
+
+/// The property that carries the event's messageId into Zendesk.
+pub const MESSAGE_ID_PROPERTY: &str = "messageId";
+
+/// The user event as sent. It carries its messageId as a property, so an
+/// attempt whose outcome is unknown can be recognised among the user's
+/// events; `created_at` is filled from the time the proxy accepted the event
+/// when the client gave no timestamp, so every attempt sends the same event.
+pub fn mark_user_event(event: &mut UserEvent, message_id: &str, received_at_ms: i64) {
+    event.properties.insert(MESSAGE_ID_PROPERTY.to_owned(), Value::from(message_id));
     if event.created_at.is_none() {
         let at = std::time::UNIX_EPOCH + Duration::from_millis(received_at_ms.max(0) as u64);
         event.created_at = Some(humantime::format_rfc3339_millis(at).to_string());

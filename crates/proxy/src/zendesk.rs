@@ -18,7 +18,12 @@ use crate::ratelimit::TokenBucket;
 /// credentials: only the status and Zendesk's own error text.
 #[derive(Debug, Error)]
 pub enum ZendeskError {
+    /// No connection was made: the request never left.
     #[error("Zendesk could not be reached: {0}")]
+    Unreachable(String),
+    /// The connection failed or timed out once the request was under way:
+    /// Zendesk may have carried it out.
+    #[error("the connection to Zendesk failed: {0}")]
     Network(String),
     #[error("Zendesk answered {status}: {message}")]
     Status {
@@ -37,9 +42,22 @@ impl ZendeskError {
     /// are final (the request itself is wrong; repeating it cannot help).
     pub fn is_retryable(&self) -> bool {
         match self {
-            ZendeskError::Network(_) => true,
+            ZendeskError::Unreachable(_) | ZendeskError::Network(_) => true,
             ZendeskError::Status { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
             ZendeskError::BadResponse(_) | ZendeskError::Unsupported(_) => false,
+        }
+    }
+
+    /// Whether the failed request may still have been carried out: the
+    /// connection broke after sending, or something between the proxy and
+    /// Zendesk answered for it (502, 504) or Zendesk failed mid-way (500).
+    /// Zendesk's clean refusals (429, 503, any 4xx) change nothing, so the
+    /// request can simply be sent again.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            ZendeskError::Network(_) | ZendeskError::BadResponse(_) => true,
+            ZendeskError::Status { status, .. } => matches!(status, 500 | 502 | 504),
+            ZendeskError::Unreachable(_) | ZendeskError::Unsupported(_) => false,
         }
     }
 
@@ -224,11 +242,16 @@ impl ApiClient {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, ZendeskError> {
-        let response = request
-            .send()
-            .await
+        let response = request.send().await.map_err(|e| {
             // `without_url`: keep errors short; the URL never holds a secret.
-            .map_err(|e| ZendeskError::Network(e.without_url().to_string()))?;
+            let connected = !e.is_connect();
+            let message = e.without_url().to_string();
+            if connected {
+                ZendeskError::Network(message)
+            } else {
+                ZendeskError::Unreachable(message)
+            }
+        })?;
         self.throttle.observe(response.headers());
         let status = response.status();
         let retry_after = response

@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS zendesk_proxy.dead_letters (
     ops_done   INTEGER NOT NULL DEFAULT 0,
     failed_at  BIGINT  NOT NULL
 );
+-- The operation whose outcome was unknown when the event failed: a replay checks it first.
+ALTER TABLE zendesk_proxy.dead_letters ADD COLUMN IF NOT EXISTS op_in_flight INTEGER;
 ";
 
 fn pg(e: postgres::Error) -> QueueError {
@@ -259,10 +261,10 @@ impl PostgresQueue {
         let reason = reason.to_owned();
         self.delivery.in_transaction(move |tx| {
             tx.execute(
-                "INSERT INTO zendesk_proxy.dead_letters (message_id, write_key, user_key, body, reason, attempts, ops_done, failed_at)
-                 SELECT message_id, write_key, user_key, body, $2, attempts + 1, ops_done, $3 FROM zendesk_proxy.events WHERE seq = $1
+                "INSERT INTO zendesk_proxy.dead_letters (message_id, write_key, user_key, body, reason, attempts, ops_done, op_in_flight, failed_at)
+                 SELECT message_id, write_key, user_key, body, $2, attempts + 1, ops_done, op_in_flight, $3 FROM zendesk_proxy.events WHERE seq = $1
                  ON CONFLICT (message_id) DO UPDATE SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts,
-                     ops_done = EXCLUDED.ops_done, failed_at = EXCLUDED.failed_at, body = EXCLUDED.body",
+                     ops_done = EXCLUDED.ops_done, op_in_flight = EXCLUDED.op_in_flight, failed_at = EXCLUDED.failed_at, body = EXCLUDED.body",
                 &[&seq, &reason, &now_ms()],
             )?;
             tx.execute("DELETE FROM zendesk_proxy.events WHERE seq = $1", &[&seq])?;
@@ -292,8 +294,8 @@ impl PostgresQueue {
         let message_ids = message_ids.to_vec();
         self.delivery.in_transaction(move |tx| {
             let moved = tx.execute(
-                "INSERT INTO zendesk_proxy.events (message_id, write_key, user_key, body, received_at, ops_done)
-                 SELECT message_id, write_key, user_key, body, $1, ops_done FROM zendesk_proxy.dead_letters
+                "INSERT INTO zendesk_proxy.events (message_id, write_key, user_key, body, received_at, ops_done, op_in_flight)
+                 SELECT message_id, write_key, user_key, body, $1, ops_done, op_in_flight FROM zendesk_proxy.dead_letters
                  WHERE cardinality($2::text[]) = 0 OR message_id = ANY($2)",
                 &[&now, &message_ids],
             )?;

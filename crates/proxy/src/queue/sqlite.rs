@@ -110,6 +110,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason     TEXT    NOT NULL,
     attempts   INTEGER NOT NULL,
     ops_done   INTEGER NOT NULL DEFAULT 0,
+    -- The operation whose outcome was unknown when the event failed: a replay checks it first.
+    op_in_flight INTEGER,
     failed_at  INTEGER NOT NULL
 );
 ";
@@ -127,6 +129,7 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("events", "op_in_flight", "INTEGER"),
     ("dead_letters", "user_key", "TEXT NOT NULL DEFAULT ''"),
     ("dead_letters", "ops_done", "INTEGER NOT NULL DEFAULT 0"),
+    ("dead_letters", "op_in_flight", "INTEGER"),
 ];
 
 /// Brings a queue file written by an older version up to date.
@@ -259,8 +262,8 @@ impl SqliteQueue {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO dead_letters (message_id, write_key, user_key, body, reason, attempts, ops_done, failed_at)
-             SELECT message_id, write_key, user_key, body, ?2, attempts + 1, ops_done, ?3 FROM events WHERE seq = ?1",
+            "INSERT OR REPLACE INTO dead_letters (message_id, write_key, user_key, body, reason, attempts, ops_done, op_in_flight, failed_at)
+             SELECT message_id, write_key, user_key, body, ?2, attempts + 1, ops_done, op_in_flight, ?3 FROM events WHERE seq = ?1",
             params![seq, reason, now_ms()],
         )?;
         tx.execute("DELETE FROM events WHERE seq = ?1", params![seq])?;
@@ -291,8 +294,8 @@ impl SqliteQueue {
         let tx = conn.transaction()?;
         let now = now_ms();
         let moved = {
-            let select = "INSERT INTO events (message_id, write_key, user_key, body, received_at, ops_done)
-                          SELECT message_id, write_key, user_key, body, ?1, ops_done FROM dead_letters";
+            let select = "INSERT INTO events (message_id, write_key, user_key, body, received_at, ops_done, op_in_flight)
+                          SELECT message_id, write_key, user_key, body, ?1, ops_done, op_in_flight FROM dead_letters";
             if message_ids.is_empty() {
                 let n = tx.execute(select, params![now])?;
                 tx.execute("DELETE FROM dead_letters", [])?;
