@@ -5,6 +5,8 @@
 //! fix: the client then knows exactly which events it still owns. An accepted
 //! batch is on disk before the 200 goes out.
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -151,7 +153,7 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refusal> {
     body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request is over the limit of {MAX_BATCH_BYTES} bytes per batch — send smaller batches"),
+            format!("the request is over the limit of {MAX_BATCH_BYTES} bytes per batch (uncompressed) — send smaller batches"),
         ),
         status => Refusal::new(status, format!("the body could not be read: {}", rejection.body_text())),
     })
@@ -188,7 +190,7 @@ pub fn parse_body(body: &[u8]) -> Result<Map, Refusal> {
     let text = std::str::from_utf8(body).map_err(|e| {
         Refusal::bad_request(format!("the body is not valid UTF-8 (invalid byte at offset {}); send UTF-8 encoded JSON", e.valid_up_to()))
     })?;
-    let value = serde_json::from_str::<Value>(text).map_err(|e| {
+    let value = serde_json::from_str::<Value>(&without_lone_surrogates(text)).map_err(|e| {
         if e.to_string().starts_with("recursion limit exceeded") {
             Refusal::bad_request(format!("the body nests deeper than {MAX_DEPTH} levels; flatten your traits and properties"))
         } else {
@@ -203,6 +205,43 @@ pub fn parse_body(body: &[u8]) -> Result<Map, Refusal> {
     match value {
         Value::Object(map) => Ok(map),
         other => Err(Refusal::bad_request(format!("the body must be a JSON object, got {}", other.type_name()))),
+    }
+}
+
+/// The JSON text with each escaped lone UTF-16 surrogate (`"\ud83d"`, which
+/// JSON.stringify writes for half of a split emoji) replaced by `\ufffd`.
+/// serde_json refuses them, and a refused batch is dropped whole by Segment
+/// libraries, so one cut string would lose every event sent with it. The
+/// replacement has the same length; text without one is not copied.
+fn without_lone_surrogates(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    // The UTF-16 unit escaped at `at` (`\uXXXX`), if there is one.
+    let unit = |at: usize| -> Option<u16> {
+        let hex = bytes.get(at..at + 6).filter(|b| b.starts_with(b"\\u"))?;
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut fixed: Option<Vec<u8>> = None;
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] != b'\\' {
+            at += 1;
+            continue;
+        }
+        match unit(at) {
+            // A pair: one character.
+            Some(0xD800..=0xDBFF) if unit(at + 6).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) => at += 12,
+            Some(0xD800..=0xDFFF) => {
+                fixed.get_or_insert_with(|| bytes.to_vec())[at..at + 6].copy_from_slice(b"\\ufffd");
+                at += 6;
+            }
+            Some(_) => at += 6,
+            // Any other escape, `\\` included, is two bytes.
+            None => at += 2,
+        }
+    }
+    match fixed.map(String::from_utf8) {
+        Some(Ok(text)) => Cow::Owned(text),
+        _ => Cow::Borrowed(text),
     }
 }
 

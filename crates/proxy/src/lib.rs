@@ -38,6 +38,7 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::config::Config;
 use crate::deliver::Deliverer;
@@ -106,8 +107,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         // Over-limit bodies are refused with a reason by the handlers; this
-        // only stops a client from streaming an unbounded body.
+        // only stops a client from streaming an unbounded body. It counts the
+        // bytes after decompression, so a small gzip bomb stops there too.
         .layer(DefaultBodyLimit::max(ingest::MAX_BATCH_BYTES + 1))
+        // Segment libraries may gzip their batches (analytics-python's `gzip=True`).
+        .layer(RequestDecompressionLayer::new())
         .layer(cors)
         .with_state(state)
 }

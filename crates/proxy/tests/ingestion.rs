@@ -192,3 +192,53 @@ async fn metrics_count_what_happened_without_secrets() {
     assert!(!text.contains("demo-oauth-token"));
     proxy.stop().await;
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+async fn post_gzip(proxy: &Proxy, body: &[u8]) -> (u16, Value) {
+    let response = http()
+        .post(format!("{}/v1/batch", proxy.url))
+        .basic_auth("demo-write-key", Some(""))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip(body))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn gzipped_batches_are_accepted_and_a_gzip_bomb_is_refused_with_413() {
+    let (fake, proxy, _dir) = stack(&[]).await;
+    let batch = json!({"batch": [identify("gz-1", "g1", "Ada", "ada@example.com")]}).to_string();
+    let (status, body) = post_gzip(&proxy, batch.as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    proxy.drained(std::time::Duration::from_secs(10)).await;
+    assert_eq!(fake.users_by_external_id("g1").await.len(), 1);
+    // 20 MB of spaces inside a valid batch: a few KB on the wire.
+    let bomb = format!("{{\"batch\": [{}{}]}}", identify("gz-2", "g2", "Bob", "bob@example.com"), " ".repeat(20 << 20));
+    let (status, body) = post_gzip(&proxy, bomb.as_bytes()).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(error_of(&body).contains("bytes per batch"), "{body}");
+}
+
+#[tokio::test]
+async fn a_string_cut_inside_an_emoji_does_not_cost_the_rest_of_the_batch() {
+    let (fake, proxy, _dir) = stack(&[]).await;
+    // What JSON.stringify sends for "Hi 😀".slice(0, 4), a whole emoji, and a
+    // backslash followed by text that merely looks like an escape.
+    let body = r#"{"batch":[{"type":"identify","userId":"s1","messageId":"ok-1","traits":{"name":"Ada \ud83d","email":"ada@example.com"}},
+        {"type":"identify","userId":"s2","messageId":"ok-2","traits":{"name":"Bob \ud83d\ude00 \\ud83d \ude00","email":"bob@example.com"}}]}"#;
+    let (status, answer) = proxy.post("/v1/batch", body, Some("demo-write-key")).await;
+    assert_eq!(status, 200, "{answer}");
+    proxy.drained(std::time::Duration::from_secs(10)).await;
+    assert_eq!(fake.users_by_external_id("s1").await[0]["name"], "Ada \u{fffd}");
+    assert_eq!(fake.users_by_external_id("s2").await[0]["name"], "Bob 😀 \\ud83d \u{fffd}");
+}
