@@ -56,6 +56,15 @@ impl fmt::Display for Secret {
     }
 }
 
+/// How a write key is named in logs and dead-letter reasons: the start of
+/// its SHA-256 (`printf %s KEY | sha256sum`), which tells an operator which
+/// key it is without giving it away — server-side keys are credentials.
+pub fn write_key_fingerprint(write_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(write_key.as_bytes()));
+    format!("sha256:{}", &digest[..12])
+}
+
 /// How the proxy authenticates to Zendesk.
 #[derive(Clone, Debug)]
 pub enum ZendeskAuth {

@@ -17,7 +17,7 @@ use tokio::sync::{watch, Notify};
 use zendesk_analytics_core::zendesk::{Organization, OrganizationRef, User, UserMatch};
 use zendesk_analytics_core::{map_event, Event, Outcome, Settings, Value, ZendeskOp};
 
-use crate::config::{Config, DeliveryConfig};
+use crate::config::{write_key_fingerprint, Config, DeliveryConfig};
 use crate::executor::{mark_user_event, BulkResult, Executor, Op, OpError};
 use crate::metrics::Metrics;
 use crate::queue::{now_ms, Queue, QueueError, QueuedEvent};
@@ -236,7 +236,10 @@ impl Deliverer {
         let settings = self
             .settings
             .get(&queued.write_key)
-            .ok_or_else(|| format!("write key {} is no longer configured; add it back and replay", queued.write_key))?;
+            .ok_or_else(|| {
+                let key = write_key_fingerprint(&queued.write_key);
+                format!("the write key with fingerprint {key} is no longer configured; add it back and replay")
+            })?;
         let mapping = map_event(&event, settings);
         for (destination, skip) in [("Zendesk", skipped(&mapping.zendesk)), ("Zendesk Connect", skipped(&mapping.connect))] {
             if let Some(reason) = skip {

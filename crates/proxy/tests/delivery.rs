@@ -124,3 +124,29 @@ async fn when_other_apps_have_spent_most_of_the_accounts_minute_the_proxy_spaces
     }
     proxy.stop().await;
 }
+
+#[tokio::test]
+async fn events_of_a_write_key_taken_out_of_the_config_are_dead_lettered_without_the_key() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Accepted under a server-side key that a key rotation then removed.
+    let secret = "srv-SECRET-key-123";
+    let queue = zendesk_proxy::queue::Queue::open(&dir.path().join("queue.db")).unwrap();
+    let event = json!({"type": "track", "messageId": "k-1", "userId": "k1", "event": "Order Completed"}).to_string();
+    let prepared = zendesk_proxy::ingest::Prepared { message_id: "k-1".into(), user_key: "k1".into(), body: event };
+    assert_eq!(queue.enqueue(secret, vec![prepared]).await.unwrap(), 1);
+    drop(queue);
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    proxy.drained(Duration::from_secs(10)).await;
+    proxy.stop().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_zendesk-proxy"))
+        .args(["dead-letters", "list"])
+        .env("PROXY_DATABASE", dir.path().join("queue.db"))
+        .output()
+        .unwrap();
+    let letter: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = letter["reason"].as_str().unwrap();
+    assert!(!reason.contains("SECRET"), "the write key is in the reason: {reason}");
+    // What an operator runs to tell which key it was: `printf %s KEY | sha256sum`.
+    assert!(reason.contains("sha256:fe9ffa689f41") && reason.contains("no longer configured"), "{reason}");
+}
