@@ -3,7 +3,9 @@
 //! user, and performs the operations through the [`Executor`].
 //!
 //! Guarantees: one user's events reach Zendesk in the order they were sent
-//! (a user waiting for a retry holds back only their own later events); an
+//! (a user waiting for a retry holds back only their own later events, in
+//! this pass and later ones; an alias is ordered among the events of both
+//! its ids, so it never moves an id before the user holding it is written); an
 //! operation that completed is never repeated after a retry or a restart
 //! (progress is recorded per operation); retryable failures back off
 //! exponentially with jitter; final failures go to the dead-letter table.
@@ -41,6 +43,44 @@ pub struct Deliverer {
 enum Work {
     Event { event: QueuedEvent, ops: Vec<Op> },
     Identify { events: Vec<QueuedEvent>, user: User, match_on: UserMatch, create_missing_fields: bool },
+}
+
+impl Work {
+    fn events(&self) -> &[QueuedEvent] {
+        match self {
+            Work::Event { event, .. } => std::slice::from_ref(event),
+            Work::Identify { events, .. } => events,
+        }
+    }
+
+    /// The users this work is ordered among (see [`QueuedEvent::ordering_keys`]).
+    fn ordering_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.events().iter().flat_map(QueuedEvent::ordering_keys).map(str::to_owned).collect();
+        keys.dedup();
+        keys
+    }
+}
+
+/// The users of a pass whose earlier work waits for a retry, and the events
+/// left queued behind it.
+#[derive(Default)]
+struct Held {
+    users: HashSet<String>,
+    seqs: Vec<i64>,
+}
+
+impl Held {
+    /// Whether `item` must wait for its users' retried work; if so it is
+    /// left queued, and the other users it is ordered among wait too.
+    fn keeps(&mut self, item: &Work) -> bool {
+        let keys = item.ordering_keys();
+        if !keys.iter().any(|k| self.users.contains(k)) {
+            return false;
+        }
+        self.users.extend(keys);
+        self.seqs.extend(item.events().iter().map(|e| e.seq));
+        true
+    }
 }
 
 /// What became of a unit of work.
@@ -129,37 +169,54 @@ impl Deliverer {
         }
         // With bulk import, identifies collect into one bulk upsert; a user's
         // later work waits (in order) until that upsert is done, while other
-        // users' work goes ahead.
+        // users' work goes ahead. Once a user's work is to be retried, the
+        // rest of theirs stays queued for a later pass (the queue holds it
+        // behind the retry): sent now, it would reach Zendesk before the
+        // retried work and be overwritten by it.
         let mut bulk: Vec<(usize, Work)> = Vec::new();
         let mut deferred: Vec<Work> = Vec::new();
         let mut waiting: HashSet<String> = HashSet::new();
+        let mut held = Held::default();
         for (index, item) in work.into_iter().enumerate() {
             if *stop.borrow() {
                 break;
             }
-            let user = match &item {
-                Work::Event { event, .. } => event.user_key.clone(),
-                Work::Identify { events, .. } => events.first().map(|e| e.user_key.clone()).unwrap_or_default(),
-            };
-            if waiting.contains(&user) {
+            if held.keeps(&item) {
+                continue;
+            }
+            let keys = item.ordering_keys();
+            if keys.iter().any(|k| waiting.contains(k)) {
+                waiting.extend(keys);
                 deferred.push(item);
             } else if matches!(item, Work::Identify { .. }) && bulk_enabled {
-                waiting.insert(user);
+                waiting.extend(keys);
                 bulk.push((index, item));
             } else {
                 let organization = match (&item, next_organizations.get(&index)) {
                     (Work::Identify { match_on, .. }, Some(next)) => self.organization_for_new_user(match_on, next).await,
                     _ => None,
                 };
-                self.perform(item, organization).await;
+                if self.perform(item, organization).await {
+                    held.users.extend(keys);
+                }
             }
         }
-        self.flush_bulk(bulk, &next_organizations).await;
+        held.users.extend(self.flush_bulk(bulk, &next_organizations).await);
         for item in deferred {
             if *stop.borrow() {
                 break;
             }
-            self.perform(item, None).await;
+            if held.keeps(&item) {
+                continue;
+            }
+            let keys = item.ordering_keys();
+            if self.perform(item, None).await {
+                held.users.extend(keys);
+            }
+        }
+        let seqs = held.seqs;
+        if let Err(e) = self.queue.blocking(move |q| q.release(&seqs)).await {
+            tracing::error!(error = %e, "giving back events held for a later pass failed");
         }
     }
 
@@ -220,7 +277,11 @@ impl Deliverer {
                     }
                 }
                 None => {
-                    open.remove(&event.user_key);
+                    // An alias closes the open identify of both its users:
+                    // an identify after it must not be merged into one before.
+                    for key in event.ordering_keys() {
+                        open.remove(key);
+                    }
                     work.push(Work::Event { event, ops });
                 }
             }
@@ -261,15 +322,16 @@ impl Deliverer {
     }
 
     /// Performs a unit of work; a new user is created inside `organization`.
-    async fn perform(&self, item: Work, organization: Option<i64>) {
+    /// Returns whether it waits for a retry.
+    async fn perform(&self, item: Work, organization: Option<i64>) -> bool {
         match item {
             Work::Event { event, ops } => {
                 let outcome = self.perform_event(&event, &ops).await;
-                self.record(&[event], outcome).await;
+                self.record(&[event], outcome).await
             }
             Work::Identify { events, user, match_on, create_missing_fields } => {
                 let result = self.executor.upsert_user(&user, &match_on, organization, create_missing_fields).await;
-                self.record(&events, into_delivery(result)).await;
+                self.record(&events, into_delivery(result)).await
             }
         }
     }
@@ -312,7 +374,9 @@ impl Deliverer {
     /// singly. A new user is created inside the organization their group call
     /// names (its organizations go first, in one bulk job); users Zendesk
     /// already has keep the membership call, which adds rather than replaces.
-    async fn flush_bulk(&self, pending: Vec<(usize, Work)>, next_organizations: &HashMap<usize, (Organization, bool)>) {
+    /// Returns the users whose identify waits for a retry.
+    async fn flush_bulk(&self, pending: Vec<(usize, Work)>, next_organizations: &HashMap<usize, (Organization, bool)>) -> HashSet<String> {
+        let mut retried = HashSet::new();
         let groups: Vec<(Vec<QueuedEvent>, User, UserMatch, bool, Option<&(Organization, bool)>)> = pending
             .into_iter()
             .filter_map(|(index, w)| match w {
@@ -325,7 +389,7 @@ impl Deliverer {
             })
             .collect();
         if groups.is_empty() {
-            return;
+            return retried;
         }
         let wanted: HashMap<&str, (Organization, bool)> =
             groups.iter().filter_map(|g| g.4).map(|(o, create)| (o.external_id.as_str(), (o.clone(), *create))).collect();
@@ -348,7 +412,9 @@ impl Deliverer {
                     for ((events, ..), result) in chunk.into_iter().zip(results) {
                         match result {
                             BulkResult::Done => delivered.extend(events),
-                            BulkResult::Failed(reason) => self.record(&events, Delivery::Final(reason)).await,
+                            BulkResult::Failed(reason) => {
+                                self.record(&events, Delivery::Final(reason)).await;
+                            }
                         }
                     }
                     self.record(&delivered, Delivery::Done).await;
@@ -359,7 +425,11 @@ impl Deliverer {
                             Some(next) if !organizations_written => self.organization_for_new_user(&match_on, next).await,
                             _ => placement(next),
                         };
-                        self.perform(Work::Identify { events, user, match_on, create_missing_fields }, organization).await;
+                        let work = Work::Identify { events, user, match_on, create_missing_fields };
+                        let keys = work.ordering_keys();
+                        if self.perform(work, organization).await {
+                            retried.extend(keys);
+                        }
                     }
                 }
                 Err(e) => {
@@ -371,16 +441,22 @@ impl Deliverer {
                         } else {
                             Delivery::Final(message.clone())
                         };
-                        self.record(&events, outcome).await;
+                        if self.record(&events, outcome).await {
+                            retried.extend(events.iter().flat_map(QueuedEvent::ordering_keys).map(str::to_owned));
+                        }
                     }
                 }
             }
         }
+        retried
     }
 
-    async fn record(&self, events: &[QueuedEvent], outcome: Delivery) {
+    /// Records what became of the events; returns whether any of them waits
+    /// for a retry (one that ran out of attempts is dead-lettered instead).
+    async fn record(&self, events: &[QueuedEvent], outcome: Delivery) -> bool {
+        let mut waits = false;
         if events.is_empty() {
-            return;
+            return waits;
         }
         let result: Result<(), QueueError> = match outcome {
             Delivery::Done => {
@@ -405,6 +481,7 @@ impl Deliverer {
                     if let Err(e) = self.queue.blocking(move |q| q.retry_later(seq, at, &message)).await {
                         tracing::error!(error = %e, "recording a retry failed");
                     }
+                    waits = true;
                 }
                 Ok(())
             }
@@ -418,6 +495,7 @@ impl Deliverer {
         if let Err(e) = result {
             tracing::error!(error = %e, "recording a delivery result failed");
         }
+        waits
     }
 
     async fn dead_letter(&self, event: &QueuedEvent, reason: String) {

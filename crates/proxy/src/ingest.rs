@@ -331,6 +331,10 @@ pub struct Prepared {
     pub message_id: String,
     /// Whose events must be delivered in order (userId, else anonymousId).
     pub user_key: String,
+    /// An alias's previousId: the alias is ordered among that user's events
+    /// too, so it neither moves an id before the user holding it is written
+    /// nor is overtaken by that user's later events.
+    pub previous_key: Option<String>,
     pub body: String,
 }
 
@@ -361,7 +365,8 @@ fn prepare(item: Value, kind: Option<EventType>, key: &WriteKey) -> Result<Prepa
         return Err(format!("is {} bytes; the limit is {MAX_EVENT_BYTES} bytes per event", body.len()));
     }
     let user_key = parsed.user_id.clone().or(parsed.anonymous_id.clone()).unwrap_or_default();
-    Ok(Prepared { message_id: parsed.message_id.unwrap_or_default(), user_key, body })
+    let previous_key = parsed.previous_id.filter(|previous| parsed.kind == EventType::Alias && *previous != user_key);
+    Ok(Prepared { message_id: parsed.message_id.unwrap_or_default(), user_key, previous_key, body })
 }
 
 fn random_id() -> String {

@@ -48,6 +48,42 @@ async fn identifies_of_one_user_in_a_short_window_become_one_upsert_with_the_las
 }
 
 #[tokio::test]
+async fn a_later_identify_is_not_overwritten_by_the_retry_of_an_earlier_one() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    assert_eq!(proxy.batch(vec![identify("m0", "u1", "Ada Zero", "ada@example.com")]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    // The first upsert of the batch meets a 503 and is retried; the track
+    // between the identifies keeps them from being merged into one.
+    fake.zendesk.fail_next(1, 503);
+    let track = json!({"type": "track", "messageId": "t1", "userId": "u1", "event": "Order Completed", "properties": {"order_id": "o1"}});
+    let batch = vec![identify("m1", "u1", "Ada A", "ada@example.com"), track, identify("m2", "u1", "Ada B", "ada@example.com")];
+    assert_eq!(proxy.batch(batch).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    assert_eq!(fake.requests().iter().filter(|r| r.status == 503).count(), 1);
+    let users = fake.users_by_external_id("u1").await;
+    assert_eq!(users[0]["name"], "Ada B", "the last identify sent wins");
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn an_alias_waits_for_the_retried_identify_of_its_previous_id() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    // The lookup and then the identify meet a 503: the identify is retried.
+    fake.zendesk.fail_next(2, 503);
+    let alias = json!({"type": "alias", "messageId": "a1", "userId": "new-1", "previousId": "old-1"});
+    assert_eq!(proxy.batch(vec![identify("m1", "old-1", "Ann", "ann@example.com"), alias]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    let moved = fake.users_by_external_id("new-1").await;
+    assert_eq!((moved.len(), moved.first().map(|u| u["email"].clone())), (1, Some(json!("ann@example.com"))), "{:?}", fake.requests());
+    assert!(fake.users_by_external_id("old-1").await.is_empty());
+    proxy.stop().await;
+}
+
+#[tokio::test]
 async fn final_failures_are_dead_lettered_with_zendesks_reason_and_replayed_from_the_cli() {
     let fake = Fake::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use zendesk_proxy::ingest::Prepared;
 use zendesk_proxy::queue::{now_ms, Queue};
 
 fn prepared(message_id: &str, user_key: &str) -> Prepared {
-    Prepared { message_id: message_id.into(), user_key: user_key.into(), body: "{}".into() }
+    Prepared { message_id: message_id.into(), user_key: user_key.into(), previous_key: None, body: "{}".into() }
 }
 
 async fn open(url: &str) -> Queue {

@@ -35,6 +35,8 @@ pub struct QueuedEvent {
     pub message_id: String,
     pub write_key: String,
     pub user_key: String,
+    /// An alias's previousId (see [`Prepared::previous_key`]).
+    pub previous_key: Option<String>,
     pub body: String,
     pub attempts: u32,
     /// Operations of this event already performed: a restarted worker
@@ -44,6 +46,14 @@ pub struct QueuedEvent {
     /// process died in between): its effect must be checked before a resend.
     pub in_doubt: Option<usize>,
     pub received_at_ms: i64,
+}
+
+impl QueuedEvent {
+    /// The users whose events this one is ordered among: its own, and for an
+    /// alias the previous id's.
+    pub fn ordering_keys(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.user_key.as_str()).chain(self.previous_key.as_deref())
+    }
 }
 
 /// An event that could not be delivered, and why.
@@ -151,6 +161,9 @@ impl Queue {
     /// arrived before `received_before_ms`. An event whose user has an older
     /// event still waiting (for a retry, or with another proxy instance) is
     /// held back: one user's events reach Zendesk in the order they were sent.
+    /// An alias belongs to both its users (see [`QueuedEvent::ordering_keys`])
+    /// and holds back their later events until it is delivered, even while
+    /// it is held itself: so an event never overtakes it through the other id.
     pub fn due(&self, limit: usize, received_before_ms: i64) -> Result<Vec<QueuedEvent>, QueueError> {
         on_store!(self, q => q.due(limit, received_before_ms))
     }
@@ -213,6 +226,16 @@ impl Queue {
         match &self.0 {
             Store::Sqlite(_) => Ok(()),
             Store::Postgres(q) => q.release_claims(),
+        }
+    }
+
+    /// Gives back the claims on events a pass left for later (held behind a
+    /// retry of their user's earlier work): otherwise the renewed claim would
+    /// keep them from every instance, this one included.
+    pub fn release(&self, seqs: &[i64]) -> Result<(), QueueError> {
+        match &self.0 {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(q) => q.release(seqs),
         }
     }
 

@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS zendesk_proxy.events (
 );
 CREATE INDEX IF NOT EXISTS events_due ON zendesk_proxy.events (next_attempt_at, seq);
 CREATE INDEX IF NOT EXISTS events_user ON zendesk_proxy.events (user_key, seq);
+ALTER TABLE zendesk_proxy.events ADD COLUMN IF NOT EXISTS previous_key TEXT;
+CREATE INDEX IF NOT EXISTS events_previous ON zendesk_proxy.events (previous_key, seq) WHERE previous_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS zendesk_proxy.seen (
     message_id  TEXT   PRIMARY KEY,
     received_at BIGINT NOT NULL
@@ -57,6 +59,7 @@ CREATE TABLE IF NOT EXISTS zendesk_proxy.dead_letters (
 );
 -- The operation whose outcome was unknown when the event failed: a replay checks it first.
 ALTER TABLE zendesk_proxy.dead_letters ADD COLUMN IF NOT EXISTS op_in_flight INTEGER;
+ALTER TABLE zendesk_proxy.dead_letters ADD COLUMN IF NOT EXISTS previous_key TEXT;
 ";
 
 fn pg(e: postgres::Error) -> QueueError {
@@ -174,17 +177,18 @@ impl PostgresQueue {
 
     pub fn enqueue(&self, write_key: &str, events: &[Prepared]) -> Result<usize, QueueError> {
         let write_key = write_key.to_owned();
-        let events: Vec<(String, String, String)> = events.iter().map(|e| (e.message_id.clone(), e.user_key.clone(), e.body.clone())).collect();
+        let events: Vec<(String, String, Option<String>, String)> =
+            events.iter().map(|e| (e.message_id.clone(), e.user_key.clone(), e.previous_key.clone(), e.body.clone())).collect();
         self.ingest.in_transaction(move |tx| {
             let now = now_ms();
             let seen = tx.prepare("INSERT INTO zendesk_proxy.seen (message_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
             let insert = tx.prepare(
-                "INSERT INTO zendesk_proxy.events (message_id, write_key, user_key, body, received_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO zendesk_proxy.events (message_id, write_key, user_key, previous_key, body, received_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )?;
             let mut accepted = 0;
-            for (message_id, user_key, body) in &events {
+            for (message_id, user_key, previous_key, body) in &events {
                 if tx.execute(&seen, &[message_id, &now])? == 1 {
-                    tx.execute(&insert, &[message_id, &write_key, user_key, body, &now])?;
+                    tx.execute(&insert, &[message_id, &write_key, user_key, previous_key, body, &now])?;
                     accepted += 1;
                 }
             }
@@ -202,11 +206,12 @@ impl PostgresQueue {
                      SELECT seq FROM zendesk_proxy.events e
                      WHERE next_attempt_at <= $1 AND claimed_until <= $1 AND received_at <= $3
                        AND NOT EXISTS (SELECT 1 FROM zendesk_proxy.events p
-                                       WHERE p.user_key = e.user_key AND p.seq < e.seq
-                                         AND (p.next_attempt_at > $1 OR p.claimed_until > $1))
+                                       WHERE (p.user_key IN (e.user_key, e.previous_key) OR p.previous_key IN (e.user_key, e.previous_key))
+                                         AND p.seq < e.seq
+                                         AND (p.next_attempt_at > $1 OR p.claimed_until > $1 OR p.previous_key IS NOT NULL))
                      ORDER BY seq LIMIT $2)
                  UPDATE zendesk_proxy.events ev SET claimed_until = $1 + $4, claimed_by = $5 FROM picked WHERE ev.seq = picked.seq
-                 RETURNING ev.seq, ev.message_id, ev.write_key, ev.user_key, ev.body, ev.attempts, ev.ops_done, ev.op_in_flight, ev.received_at",
+                 RETURNING ev.seq, ev.message_id, ev.write_key, ev.user_key, ev.body, ev.attempts, ev.ops_done, ev.op_in_flight, ev.received_at, ev.previous_key",
                 &[&now, &(limit as i64), &received_before_ms, &CLAIM_MS, &instance],
             )
         })?;
@@ -222,6 +227,7 @@ impl PostgresQueue {
                 ops_done: r.get::<_, i32>(6).max(0) as usize,
                 in_doubt: r.get::<_, Option<i32>>(7).map(|i| i.max(0) as usize),
                 received_at_ms: r.get(8),
+                previous_key: r.get(9),
             })
             .collect();
         events.sort_by_key(|e| e.seq);
@@ -261,8 +267,8 @@ impl PostgresQueue {
         let reason = reason.to_owned();
         self.delivery.in_transaction(move |tx| {
             tx.execute(
-                "INSERT INTO zendesk_proxy.dead_letters (message_id, write_key, user_key, body, reason, attempts, ops_done, op_in_flight, failed_at)
-                 SELECT message_id, write_key, user_key, body, $2, attempts + 1, ops_done, op_in_flight, $3 FROM zendesk_proxy.events WHERE seq = $1
+                "INSERT INTO zendesk_proxy.dead_letters (message_id, write_key, user_key, previous_key, body, reason, attempts, ops_done, op_in_flight, failed_at)
+                 SELECT message_id, write_key, user_key, previous_key, body, $2, attempts + 1, ops_done, op_in_flight, $3 FROM zendesk_proxy.events WHERE seq = $1
                  ON CONFLICT (message_id) DO UPDATE SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts,
                      ops_done = EXCLUDED.ops_done, op_in_flight = EXCLUDED.op_in_flight, failed_at = EXCLUDED.failed_at, body = EXCLUDED.body",
                 &[&seq, &reason, &now_ms()],
@@ -294,8 +300,8 @@ impl PostgresQueue {
         let message_ids = message_ids.to_vec();
         self.delivery.in_transaction(move |tx| {
             let moved = tx.execute(
-                "INSERT INTO zendesk_proxy.events (message_id, write_key, user_key, body, received_at, ops_done, op_in_flight)
-                 SELECT message_id, write_key, user_key, body, $1, ops_done, op_in_flight FROM zendesk_proxy.dead_letters
+                "INSERT INTO zendesk_proxy.events (message_id, write_key, user_key, previous_key, body, received_at, ops_done, op_in_flight)
+                 SELECT message_id, write_key, user_key, previous_key, body, $1, ops_done, op_in_flight FROM zendesk_proxy.dead_letters
                  WHERE cardinality($2::text[]) = 0 OR message_id = ANY($2)",
                 &[&now, &message_ids],
             )?;
@@ -325,6 +331,17 @@ impl PostgresQueue {
         self.delivery.execute(
             "UPDATE zendesk_proxy.events SET claimed_until = 0, claimed_by = NULL WHERE claimed_by = $1",
             vec![Box::new(self.instance.to_string())],
+        )?;
+        Ok(())
+    }
+
+    pub fn release(&self, seqs: &[i64]) -> Result<(), QueueError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.delivery.execute(
+            "UPDATE zendesk_proxy.events SET claimed_until = 0, claimed_by = NULL WHERE seq = ANY($1) AND claimed_by = $2",
+            vec![Box::new(seqs.to_vec()), Box::new(self.instance.to_string())],
         )?;
         Ok(())
     }

@@ -64,13 +64,13 @@ fn insert_group(conn: &mut Connection, group: &[WriteRequest]) -> Result<Vec<usi
     {
         let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO seen (message_id, received_at) VALUES (?1, ?2)")?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO events (message_id, write_key, user_key, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO events (message_id, write_key, user_key, previous_key, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for request in group {
             let mut accepted = 0;
             for event in &request.events {
                 if seen.execute(params![event.message_id, now])? == 1 {
-                    insert.execute(params![event.message_id, request.write_key, event.user_key, event.body, now])?;
+                    insert.execute(params![event.message_id, request.write_key, event.user_key, event.previous_key, event.body, now])?;
                     accepted += 1;
                 }
             }
@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS events (
     message_id      TEXT    NOT NULL UNIQUE,
     write_key       TEXT    NOT NULL,
     user_key        TEXT    NOT NULL DEFAULT '',
+    previous_key    TEXT,
     body            TEXT    NOT NULL,
     received_at     INTEGER NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -106,6 +107,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     message_id TEXT    PRIMARY KEY,
     write_key  TEXT    NOT NULL,
     user_key   TEXT    NOT NULL DEFAULT '',
+    previous_key TEXT,
     body       TEXT    NOT NULL,
     reason     TEXT    NOT NULL,
     attempts   INTEGER NOT NULL,
@@ -120,6 +122,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at, seq);
 CREATE INDEX IF NOT EXISTS events_user ON events (user_key, seq);
+CREATE INDEX IF NOT EXISTS events_previous ON events (previous_key, seq) WHERE previous_key IS NOT NULL;
 ";
 
 /// Columns added since the first release: `(table, column, declaration)`.
@@ -130,6 +133,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("dead_letters", "user_key", "TEXT NOT NULL DEFAULT ''"),
     ("dead_letters", "ops_done", "INTEGER NOT NULL DEFAULT 0"),
     ("dead_letters", "op_in_flight", "INTEGER"),
+    ("events", "previous_key", "TEXT"),
+    ("dead_letters", "previous_key", "TEXT"),
 ];
 
 /// Brings a queue file written by an older version up to date.
@@ -192,11 +197,12 @@ impl SqliteQueue {
         let conn = self.conn();
         let now = now_ms();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, message_id, write_key, user_key, body, attempts, ops_done, op_in_flight, received_at
+            "SELECT seq, message_id, write_key, user_key, body, attempts, ops_done, op_in_flight, received_at, previous_key
              FROM events e
              WHERE next_attempt_at <= ?1 AND received_at <= ?3
                AND NOT EXISTS (SELECT 1 FROM events p
-                               WHERE p.user_key = e.user_key AND p.seq < e.seq AND p.next_attempt_at > ?1)
+                               WHERE (p.user_key IN (e.user_key, e.previous_key) OR p.previous_key IN (e.user_key, e.previous_key))
+                                 AND p.seq < e.seq AND (p.next_attempt_at > ?1 OR p.previous_key IS NOT NULL))
              ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![now, limit as i64, received_before_ms], |r| {
@@ -210,6 +216,7 @@ impl SqliteQueue {
                 ops_done: r.get::<_, i64>(6)? as usize,
                 in_doubt: r.get::<_, Option<i64>>(7)?.map(|i| i as usize),
                 received_at_ms: r.get(8)?,
+                previous_key: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -262,8 +269,8 @@ impl SqliteQueue {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO dead_letters (message_id, write_key, user_key, body, reason, attempts, ops_done, op_in_flight, failed_at)
-             SELECT message_id, write_key, user_key, body, ?2, attempts + 1, ops_done, op_in_flight, ?3 FROM events WHERE seq = ?1",
+            "INSERT OR REPLACE INTO dead_letters (message_id, write_key, user_key, previous_key, body, reason, attempts, ops_done, op_in_flight, failed_at)
+             SELECT message_id, write_key, user_key, previous_key, body, ?2, attempts + 1, ops_done, op_in_flight, ?3 FROM events WHERE seq = ?1",
             params![seq, reason, now_ms()],
         )?;
         tx.execute("DELETE FROM events WHERE seq = ?1", params![seq])?;
@@ -294,8 +301,8 @@ impl SqliteQueue {
         let tx = conn.transaction()?;
         let now = now_ms();
         let moved = {
-            let select = "INSERT INTO events (message_id, write_key, user_key, body, received_at, ops_done, op_in_flight)
-                          SELECT message_id, write_key, user_key, body, ?1, ops_done, op_in_flight FROM dead_letters";
+            let select = "INSERT INTO events (message_id, write_key, user_key, previous_key, body, received_at, ops_done, op_in_flight)
+                          SELECT message_id, write_key, user_key, previous_key, body, ?1, ops_done, op_in_flight FROM dead_letters";
             if message_ids.is_empty() {
                 let n = tx.execute(select, params![now])?;
                 tx.execute("DELETE FROM dead_letters", [])?;
@@ -337,7 +344,7 @@ mod tests {
     use super::*;
 
     fn prepared(message_id: &str, user_key: &str, body: &str) -> Prepared {
-        Prepared { message_id: message_id.into(), user_key: user_key.into(), body: body.into() }
+        Prepared { message_id: message_id.into(), user_key: user_key.into(), previous_key: None, body: body.into() }
     }
 
     #[tokio::test]
@@ -380,5 +387,20 @@ mod tests {
         q.retry_later(first[0].seq, now_ms() + 60_000, "503").unwrap();
         let due: Vec<String> = q.due(10, now_ms()).unwrap().into_iter().map(|e| e.message_id).collect();
         assert_eq!(due, ["b1"]);
+    }
+
+    #[tokio::test]
+    async fn an_alias_is_ordered_among_the_events_of_both_its_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::open(&dir.path().join("q.db")).unwrap();
+        let alias = Prepared { previous_key: Some("old".into()), ..prepared("alias", "new", "{}") };
+        let events = vec![prepared("old1", "old", "{}"), alias, prepared("new2", "new", "{}"), prepared("old2", "old", "{}"), prepared("x1", "x", "{}")];
+        q.enqueue("k", events).await.unwrap();
+        let first = q.due(10, now_ms()).unwrap();
+        let due: Vec<&str> = first.iter().map(|e| e.message_id.as_str()).collect();
+        assert_eq!(due, ["old1", "alias", "x1"], "both ids' events after an alias wait for it");
+        q.retry_later(first[0].seq, now_ms() + 60_000, "503").unwrap();
+        let due: Vec<String> = q.due(10, now_ms()).unwrap().into_iter().map(|e| e.message_id).collect();
+        assert_eq!(due, ["x1"], "the alias waits for its previous id's retry, and holds back both ids");
     }
 }
