@@ -193,7 +193,11 @@ impl Executor {
                 let user_id = self.user_id(user).await?;
                 let organization_id = self.organization_id(organization).await?;
                 let path = format!("/api/v2/users/{user_id}/organizations/{organization_id}.json");
-                match self.zendesk.call(Method::DELETE, "users/organizations/delete", &path, None, None).await {
+                let result = self.zendesk.call(Method::DELETE, "users/organizations/delete", &path, None, None).await;
+                // Whatever the answer, the membership may be gone: a later
+                // group call must not trust that it exists.
+                self.known.forget_membership(user_id, organization_id);
+                match result {
                     // Not a member (any more): the goal is reached.
                     Ok(_) | Err(ZendeskError::Status { status: 404, .. }) => Ok(()),
                     Err(e) => Err(e.into()),

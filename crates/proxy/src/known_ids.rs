@@ -7,7 +7,7 @@
 //! a remembered id forgets it, so the retry searches again (the record may
 //! have been deleted or merged in Zendesk).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,10 @@ const SAME_ORGANIZATION_FOR: Duration = Duration::from_secs(60);
 /// enough for the delivery pass that asked, short enough that a user created
 /// meanwhile by an agent or another app is soon seen.
 const ABSENT_USER_FOR: Duration = Duration::from_secs(60);
+/// How long a membership made with a user's creation is trusted: long enough
+/// for the group call that named it (same pass), short enough that one an
+/// agent removed meanwhile is soon added again by the next group call.
+const MEMBERSHIP_FOR: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 pub struct KnownIds {
@@ -32,8 +36,8 @@ struct Inner {
     absent_users: HashMap<String, Instant>,
     organizations: HashMap<String, i64>,
     written_organizations: HashMap<String, Instant>,
-    /// (user id, organization id) memberships made with a user's creation.
-    memberships: HashSet<(i64, i64)>,
+    /// (user id, organization id) memberships the proxy made, and when.
+    memberships: HashMap<(i64, i64), Instant>,
 }
 
 /// Zendesk matches external ids case-insensitively.
@@ -41,7 +45,7 @@ fn key(external_id: &str) -> String {
     external_id.to_lowercase()
 }
 
-fn insert<V>(map: &mut HashMap<String, V>, key: String, value: V) {
+fn insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
     if map.len() >= MAX_ENTRIES {
         map.clear();
     }
@@ -95,15 +99,18 @@ impl KnownIds {
 
     /// A membership Zendesk made with the user (`organization_id` on creation).
     pub fn learn_membership(&self, user_id: i64, organization_id: i64) {
-        let mut inner = self.lock();
-        if inner.memberships.len() >= MAX_ENTRIES {
-            inner.memberships.clear();
-        }
-        inner.memberships.insert((user_id, organization_id));
+        insert(&mut self.lock().memberships, (user_id, organization_id), Instant::now());
     }
 
+    /// Whether a membership was made moments ago (and not removed since).
     pub fn is_member(&self, user_id: i64, organization_id: i64) -> bool {
-        self.lock().memberships.contains(&(user_id, organization_id))
+        self.lock().memberships.get(&(user_id, organization_id)).is_some_and(|at| at.elapsed() < MEMBERSHIP_FOR)
+    }
+
+    /// The membership was removed, or Zendesk no longer has it: the next
+    /// group call for the organization must add it again.
+    pub fn forget_membership(&self, user_id: i64, organization_id: i64) {
+        self.lock().memberships.remove(&(user_id, organization_id));
     }
 
     /// Whether an organization with exactly these fields (as sent, single or

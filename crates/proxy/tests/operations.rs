@@ -55,6 +55,17 @@ async fn a_new_user_is_created_inside_their_group_and_a_repeated_group_costs_not
     proxy.stop().await;
 }
 
+/// The names of the organizations `email`'s one user belongs to, sorted.
+async fn organizations_of(fake: &Fake, email: &str) -> Vec<String> {
+    let users = fake.get("/api/v2/users.json").await;
+    let user = users["users"].as_array().unwrap().iter().find(|u| u["email"] == email).unwrap().clone();
+    let memberships = fake.get(&format!("/api/v2/users/{}/organization_memberships.json", user["id"])).await;
+    let mut names: Vec<String> =
+        memberships["organization_memberships"].as_array().unwrap().iter().filter_map(|m| m["organization_name"].as_str()).map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
 #[tokio::test]
 async fn a_user_zendesk_knows_only_by_email_keeps_their_other_organizations() {
     let fake = Fake::start().await;
@@ -86,6 +97,21 @@ async fn a_user_zendesk_knows_only_by_email_keeps_their_other_organizations() {
     names.sort();
     assert_eq!(names, ["Acme Inc", "Old Co"], "joining Acme must not take Old Co away");
     assert!(dead_letters(dir.path()).await.is_empty());
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_removed_from_an_organization_rejoins_it_with_the_next_group_call() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    let group = |id: &str| json!({"type": "group", "messageId": id, "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
+    let leaves = json!({"type": "identify", "messageId": "m2", "userId": "u1", "traits": {"name": "Ada", "email": "ada@example.com", "company": {"id": "acme", "remove": true}}});
+    for batch in [vec![identify("m1", "u1", "Ada", "ada@example.com"), group("g1")], vec![leaves], vec![group("g2")]] {
+        assert_eq!(proxy.batch(batch).await.0, 200);
+        proxy.drained(Duration::from_secs(10)).await;
+    }
+    assert_eq!(organizations_of(&fake, "ada@example.com").await, ["Acme Inc"], "{:?}", fake.requests());
     proxy.stop().await;
 }
 
