@@ -282,6 +282,12 @@ impl Executor {
     /// would pick one arbitrarily, so nothing is sent. When Zendesk said
     /// moments ago that no user has the external_id, the search is skipped:
     /// only the email's one owner (emails are unique) could match.
+    ///
+    /// `organization_id` is only ever sent on a create-only call: on a user
+    /// Zendesk matches it would replace every membership, and "no match" is
+    /// never certain (Zendesk's search indexes new users minutes late, and
+    /// the email may belong to a user without the external_id). A user that
+    /// turns out to exist gets the membership added instead.
     pub async fn upsert_user(
         &self,
         user: &User,
@@ -292,31 +298,27 @@ impl Executor {
         let mut body = serde_json::to_value(user).map_err(bad)?;
         self.keep_known_fields(&self.user_fields, &mut body, create_missing_fields).await?;
         let absent = match_on.external_id.as_deref().is_some_and(|e| self.known.user_absent(e));
-        if let (true, Some(organization)) = (absent, organization_id) {
+        let mut existing = if absent { None } else { self.existing_user(match_on, organization_id.is_some()).await? };
+        if let (None, Some(organization)) = (existing, organization_id) {
             if self.create_user_in(&body, match_on, organization).await? {
                 return Ok(());
             }
-        }
-        let existing = if absent && organization_id.is_none() {
-            None
-        } else {
-            self.existing_user(match_on, organization_id.is_some()).await?
-        };
-        // On a new user, organization_id sets the first membership; on an
-        // existing one it would replace them all, so a membership is added.
-        if let (None, Some(org)) = (existing, organization_id) {
-            body["organization_id"] = json!(org);
+            // Taken after all: match as create_or_update will, refusing an
+            // ambiguous email (the search may still not know the user).
+            existing = self.existing_user(match_on, true).await?;
         }
         let body = json!({ "user": body });
         let answer = self
             .zendesk
             .call(Method::POST, "users/create_or_update", "/api/v2/users/create_or_update.json", Some(&body), None)
             .await?;
-        if let (Some(id), Some(external_id)) = (answer.body.pointer("/user/id").and_then(Json::as_i64), &match_on.external_id) {
+        let written = answer.body.pointer("/user/id").and_then(Json::as_i64);
+        if let (Some(id), Some(external_id)) = (written, &match_on.external_id) {
             self.known.learn_user(external_id, id);
         }
-        if let (Some(user_id), Some(org)) = (existing, organization_id) {
-            self.add_membership(user_id, org).await?;
+        if let Some(organization) = organization_id {
+            let user_id = existing.or(written).ok_or_else(|| bad("no user.id in the create_or_update answer"))?;
+            self.add_membership(user_id, organization).await?;
         }
         tracing::debug!(created = answer.status == 201, "user upserted");
         Ok(())

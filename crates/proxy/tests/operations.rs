@@ -55,6 +55,23 @@ async fn a_new_user_is_created_inside_their_group_and_a_repeated_group_costs_not
     proxy.stop().await;
 }
 
+/// POSTs to the fake's API as the demo agent.
+async fn zendesk_post(fake: &Fake, path: &str, body: Value) -> Value {
+    support::http().post(format!("{}{path}", fake.url)).bearer_auth("demo-oauth-token").json(&body).send().await.unwrap().json().await.unwrap()
+}
+
+/// An organization written through the API; its id.
+async fn organization(fake: &Fake, name: &str, external_id: &str) -> Value {
+    zendesk_post(fake, "/api/v2/organizations/create_or_update.json", json!({"organization": {"name": name, "external_id": external_id}})).await
+        ["organization"]["id"]
+        .clone()
+}
+
+/// An agent creates `email`'s user by hand inside `organization_id`: no external_id.
+async fn user_created_by_an_agent(fake: &Fake, email: &str, organization_id: &Value) {
+    zendesk_post(fake, "/api/v2/users.json", json!({"user": {"name": "Ada", "email": email, "organization_id": organization_id}})).await;
+}
+
 /// The names of the organizations `email`'s one user belongs to, sorted.
 async fn organizations_of(fake: &Fake, email: &str) -> Vec<String> {
     let users = fake.get("/api/v2/users.json").await;
@@ -96,6 +113,25 @@ async fn a_user_zendesk_knows_only_by_email_keeps_their_other_organizations() {
         memberships["organization_memberships"].as_array().unwrap().iter().filter_map(|m| m["organization_name"].as_str()).collect();
     names.sort();
     assert_eq!(names, ["Acme Inc", "Old Co"], "joining Acme must not take Old Co away");
+    assert!(dead_letters(dir.path()).await.is_empty());
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn an_identify_naming_an_organization_keeps_the_other_organizations_of_a_user_search_does_not_find_yet() {
+    let fake = Fake::start().await;
+    // Zendesk indexes new users for search minutes late.
+    fake.zendesk.set_search_lag(Duration::from_secs(60));
+    let old = organization(&fake, "Old Co", "old-co").await;
+    let new = organization(&fake, "New Co", "new-co").await;
+    user_created_by_an_agent(&fake, "ada@example.com", &old).await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    let joins = json!({"type": "identify", "messageId": "m1", "userId": "u1", "traits": {"name": "Ada", "email": "ada@example.com", "organizationId": new}});
+    assert_eq!(proxy.batch(vec![joins]).await.0, 200);
+    proxy.drained(Duration::from_secs(10)).await;
+    assert_eq!(fake.get("/api/v2/users.json").await["count"], 1);
+    assert_eq!(organizations_of(&fake, "ada@example.com").await, ["New Co", "Old Co"], "joining New Co must not take Old Co away");
     assert!(dead_letters(dir.path()).await.is_empty());
     proxy.stop().await;
 }

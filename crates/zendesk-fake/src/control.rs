@@ -5,7 +5,8 @@
 //! `POST /__fake/faults` with any of:
 //! `{"core_rpm": 200, "export_rpm": 10, "error_rate": 0.1, "latency_ms": 250,
 //!   "bulk_import": false, "throttle_next": 3, "retry_after_secs": 5,
-//!   "edge_throttle_next": 1, "fail_next": 2}` (`core_rpm`/`export_rpm` 0 lifts the limit);
+//!   "edge_throttle_next": 1, "fail_next": 2, "search_lag_ms": 2000}` (`core_rpm`/`export_rpm` 0
+//!   lifts the limit; `search_lag_ms`: how long new users stay out of search results);
 //! `GET /__fake/requests`: every request answered, oldest first.
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ struct Faults {
     retry_after_secs: Option<u64>,
     edge_throttle_next: Option<usize>,
     fail_next: Option<usize>,
+    search_lag_ms: Option<u64>,
 }
 
 pub fn routes() -> Router<FakeZendesk> {
@@ -65,6 +67,9 @@ async fn set_faults(State(fake): State<FakeZendesk>, Json(faults): Json<Faults>)
     }
     if let Some(count) = faults.fail_next {
         fake.fail_next(count, 503);
+    }
+    if let Some(ms) = faults.search_lag_ms {
+        fake.set_search_lag(Duration::from_millis(ms));
     }
     Json(json!({ "ok": true }))
 }

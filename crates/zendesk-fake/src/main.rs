@@ -41,6 +41,10 @@ struct Args {
     /// Share of requests (0–1) answered 503, spread evenly.
     #[arg(long, env = "ZENDESK_FAKE_ERROR_RATE", default_value_t = 0.0)]
     error_rate: f64,
+    /// Milliseconds a new user stays out of search results (Zendesk indexes
+    /// new users for search up to a few minutes late).
+    #[arg(long, env = "ZENDESK_FAKE_SEARCH_LAG_MS", default_value_t = 0)]
+    search_lag_ms: u64,
     /// Milliseconds added before every answer.
     #[arg(long, env = "ZENDESK_FAKE_LATENCY_MS", default_value_t = 0)]
     latency_ms: u64,
@@ -71,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
     fake.set_bulk_import(!args.no_bulk_import);
     fake.set_error_rate(args.error_rate);
     fake.set_latency(Duration::from_millis(args.latency_ms));
+    fake.set_search_lag(Duration::from_millis(args.search_lag_ms));
     if args.core_rpm > 0 {
         fake.limit_core(args.core_rpm, Duration::from_secs(60));
     }

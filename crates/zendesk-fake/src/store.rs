@@ -7,7 +7,7 @@
 //! views of it.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
@@ -416,7 +416,7 @@ impl UserEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: String,
-    /// `bulk_create_or_update_users` or `bulk_create_or_update_organizations`.
+    /// `bulk_create_or_update_users`, `bulk_create_or_update_organizations` or `bulk_create_organization_memberships`.
     pub job_type: String,
     /// `queued` → `completed`: Zendesk runs a job later, so the records it
     /// names change only when it runs, which the fake does at the first
@@ -510,6 +510,12 @@ pub struct Store {
     pub attachments: BTreeMap<u64, Vec<Attachment>>,
     /// Ticket facts only the incremental export shows, by ticket id.
     pub ticket_lifecycle: BTreeMap<u64, TicketLifecycle>,
+    /// How long a new user stays out of search results (Zendesk: "it can
+    /// take up to a few minutes for new … users … to be indexed for
+    /// search"). Zero unless a test or `--search-lag-ms` asks for it.
+    pub search_lag: Duration,
+    /// Users created while a lag was set, and when search first finds them.
+    pub unindexed_users: BTreeMap<u64, Instant>,
 }
 
 impl Store {
@@ -517,6 +523,11 @@ impl Store {
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         360_000_000_000 + self.next_id
+    }
+
+    /// Whether search (`users/search?query=`) finds the user yet.
+    pub fn indexed_for_search(&self, user_id: u64) -> bool {
+        self.unindexed_users.get(&user_id).is_none_or(|at| Instant::now() >= *at)
     }
 
     pub fn user_by_external_id(&self, external_id: &str) -> Option<u64> {

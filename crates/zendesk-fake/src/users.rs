@@ -113,6 +113,10 @@ pub(crate) fn create_user(store: &mut Store, input: &Map<String, Value>) -> Resu
         updated_at: now,
     };
     store.users.insert(user.id, user.clone());
+    if !store.search_lag.is_zero() {
+        let searchable_at = std::time::Instant::now() + store.search_lag;
+        store.unindexed_users.insert(user_id, searchable_at);
+    }
     if let Some(organization_id) = organization_id(input) {
         replace_memberships(store, user_id, organization_id)?;
     }
@@ -121,6 +125,14 @@ pub(crate) fn create_user(store: &mut Store, input: &Map<String, Value>) -> Resu
 
 fn organization_id(input: &Map<String, Value>) -> Option<u64> {
     input.get("organization_id").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+}
+
+impl FakeZendesk {
+    /// Makes users created from now on invisible to search for `lag`, as
+    /// Zendesk's search index is (zero: found at once).
+    pub fn set_search_lag(&self, lag: std::time::Duration) {
+        self.with_store(|store| store.search_lag = lag);
+    }
 }
 
 pub(crate) fn tags(input: &Map<String, Value>) -> Option<Vec<String>> {
@@ -294,7 +306,9 @@ fn ensure_email_free(store: &Store, email: &str, owner: Option<u64>) -> Result<(
 }
 
 /// `GET /api/v2/users/search?query=…` (`email:x`, `external_id:x` or free
-/// text) or `?external_id=…` (exact, case-insensitive).
+/// text) or `?external_id=…` (exact, case-insensitive). A `query` goes
+/// through the search index, which finds a new user only after the
+/// account's search lag; `external_id` is an exact lookup and finds it at once.
 pub async fn search(
     State(fake): State<FakeZendesk>,
     headers: HeaderMap,
@@ -306,19 +320,16 @@ pub async fn search(
             store.users.values().filter(|u| eq_ci(&u.external_id, external_id)).collect()
         } else if let Some(query) = params.get("query") {
             let query = query.trim();
+            let indexed = store.users.values().filter(|u| store.indexed_for_search(u.id));
             if let Some(email) = query.strip_prefix("email:") {
                 let email = email.trim_matches('"');
-                store.users.values().filter(|u| u.has_email(email)).collect()
+                indexed.filter(|u| u.has_email(email)).collect()
             } else if let Some(external_id) = query.strip_prefix("external_id:") {
                 let external_id = external_id.trim_matches('"');
-                store.users.values().filter(|u| eq_ci(&u.external_id, external_id)).collect()
+                indexed.filter(|u| eq_ci(&u.external_id, external_id)).collect()
             } else {
                 let needle = query.to_lowercase();
-                store
-                    .users
-                    .values()
-                    .filter(|u| u.name.to_lowercase().contains(&needle) || u.has_email(query))
-                    .collect()
+                indexed.filter(|u| u.name.to_lowercase().contains(&needle) || u.has_email(query)).collect()
             }
         } else {
             return Err(ApiError::BadRequest("Either query or external_id is required".into()));
