@@ -371,9 +371,10 @@ impl Deliverer {
     }
 
     /// Bulk upserts for the pending identify groups; on 403 each is sent
-    /// singly. A new user is created inside the organization their group call
-    /// names (its organizations go first, in one bulk job); users Zendesk
-    /// already has keep the membership call, which adds rather than replaces.
+    /// singly. A user new to Zendesk joins the organization their group call
+    /// names in the same pass (the organizations go first, in one bulk job;
+    /// the memberships after the users, in another, added to any the user
+    /// has); users Zendesk already has keep the group call's membership call.
     /// Returns the users whose identify waits for a retry.
     async fn flush_bulk(&self, pending: Vec<(usize, Work)>, next_organizations: &HashMap<usize, (Organization, bool)>) -> HashSet<String> {
         let mut retried = HashSet::new();

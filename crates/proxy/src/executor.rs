@@ -109,13 +109,16 @@ struct BulkRecord {
 enum BulkKind {
     Users,
     Organizations,
+    Memberships,
 }
 
 impl BulkKind {
+    /// The key the records are sent under.
     fn plural(self) -> &'static str {
         match self {
             BulkKind::Users => "users",
             BulkKind::Organizations => "organizations",
+            BulkKind::Memberships => "organization_memberships",
         }
     }
 
@@ -124,13 +127,16 @@ impl BulkKind {
         match self {
             BulkKind::Users => "users/create_or_update_many",
             BulkKind::Organizations => "organizations/create_or_update_many",
+            BulkKind::Memberships => "organization_memberships/create_many",
         }
     }
 
+    /// Remembers the id of a record known by external_id (memberships have none).
     fn learn(self, known: &KnownIds, external_id: &str, id: i64) {
         match self {
             BulkKind::Users => known.learn_user(external_id, id),
             BulkKind::Organizations => known.learn_organization(external_id, id),
+            BulkKind::Memberships => {}
         }
     }
 }
@@ -651,30 +657,59 @@ impl Executor {
         }
     }
 
-    /// `create_or_update_many` for users, each with the organization to put
-    /// a new user in (Zendesk's `organization_id`, only ever for users not in
-    /// Zendesk yet: on an existing one it would replace every membership).
+    /// `create_or_update_many` for users, each with the organization to join
+    /// (a membership added after the job, in bulk: `organization_id` on the
+    /// user would replace the memberships of one Zendesk matches by email).
     /// `Ok(None)`: this account has no bulk import (403); use single calls.
     pub async fn upsert_users_bulk(&self, users: &[(User, bool, Option<i64>)]) -> Result<Option<Vec<BulkResult>>, OpError> {
         let mut records = Vec::with_capacity(users.len());
-        for (user, create_missing_fields, organization_id) in users {
+        for (user, create_missing_fields, _) in users {
             let mut body = serde_json::to_value(user).map_err(bad)?;
             self.keep_known_fields(&self.user_fields, &mut body, *create_missing_fields).await?;
-            if let Some(organization_id) = organization_id {
-                body["organization_id"] = json!(organization_id);
-            }
             records.push(BulkRecord { body, external_id: user.external_id.clone() });
         }
         let results = self.upsert_many(BulkKind::Users, &records).await?;
         if let Some(results) = &results {
-            for ((user, _, organization_id), result) in users.iter().zip(results) {
-                let user_id = user.external_id.as_deref().and_then(|e| self.known.user(e));
-                if let (BulkResult::Done, Some(user_id), Some(organization_id)) = (result, user_id, organization_id) {
-                    self.known.learn_membership(user_id, *organization_id);
-                }
-            }
+            let joins: Vec<(i64, i64)> = users
+                .iter()
+                .zip(results)
+                .filter(|(_, result)| matches!(result, BulkResult::Done))
+                .filter_map(|((user, _, organization_id), _)| {
+                    Some((self.known.user(user.external_id.as_deref()?)?, (*organization_id)?))
+                })
+                .collect();
+            self.join_organizations_bulk(&joins).await;
         }
         Ok(results)
+    }
+
+    /// `organization_memberships/create_many` for (user id, organization id)
+    /// pairs, each remembered once made (or found already made), so the
+    /// group calls that named them need no request. A failure costs only
+    /// requests: those group calls then add their memberships one by one.
+    async fn join_organizations_bulk(&self, joins: &[(i64, i64)]) {
+        if joins.is_empty() {
+            return;
+        }
+        let records: Vec<BulkRecord> = joins
+            .iter()
+            .map(|(user_id, organization_id)| BulkRecord { body: json!({ "user_id": user_id, "organization_id": organization_id }), external_id: None })
+            .collect();
+        match self.upsert_many(BulkKind::Memberships, &records).await {
+            Ok(Some(results)) => {
+                for ((user_id, organization_id), result) in joins.iter().zip(results) {
+                    let member = match result {
+                        BulkResult::Done => true,
+                        BulkResult::Failed(reason) => reason.to_lowercase().contains("already"),
+                    };
+                    if member {
+                        self.known.learn_membership(*user_id, *organization_id);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "adding memberships in bulk failed; the group calls add them one by one"),
+        }
     }
 
     /// `create_or_update_many` for organizations; each one written is
@@ -734,7 +769,7 @@ impl Executor {
             return Ok(None);
         }
         let plural = kind.plural();
-        let path = format!("/api/v2/{plural}/create_or_update_many.json");
+        let path = format!("/api/v2/{}.json", kind.endpoint());
         let mut jobs = Vec::new();
         for chunk in records.chunks(BULK_CHUNK).take(MAX_JOBS_IN_FLIGHT) {
             let bodies: Vec<&Json> = chunk.iter().map(|r| &r.body).collect();

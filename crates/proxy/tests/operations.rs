@@ -85,36 +85,25 @@ async fn organizations_of(fake: &Fake, email: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_user_zendesk_knows_only_by_email_keeps_their_other_organizations() {
-    let fake = Fake::start().await;
-    let zendesk = |path: &str, body: Value| {
-        support::http().post(format!("{}{path}", fake.url)).bearer_auth("demo-oauth-token").json(&body).send()
-    };
-    let old = zendesk("/api/v2/organizations/create_or_update.json", json!({"organization": {"name": "Old Co", "external_id": "old-co"}}))
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    // An agent created Ada by hand: same email, no external_id.
-    zendesk("/api/v2/users.json", json!({"user": {"name": "Ada", "email": "ada@example.com", "organization_id": old["organization"]["id"]}}))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
-    let group = json!({"type": "group", "messageId": "g1", "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
-    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com"), group]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
-    let users = fake.get("/api/v2/users.json").await;
-    assert_eq!(users["count"], 1, "the email's owner was updated, not duplicated: {users}");
-    let user = &fake.users_by_external_id("u1").await[0];
-    assert_eq!(user["name"], "Ada Lovelace");
-    let memberships = fake.get(&format!("/api/v2/users/{}/organization_memberships.json", user["id"])).await;
-    let mut names: Vec<&str> =
-        memberships["organization_memberships"].as_array().unwrap().iter().filter_map(|m| m["organization_name"].as_str()).collect();
-    names.sort();
-    assert_eq!(names, ["Acme Inc", "Old Co"], "joining Acme must not take Old Co away");
-    assert!(dead_letters(dir.path()).await.is_empty());
-    proxy.stop().await;
+    // With bulk import the user goes through create_or_update_many, which
+    // also matches by email.
+    for bulk_import in ["false", "true"] {
+        let fake = Fake::start().await;
+        let old = organization(&fake, "Old Co", "old-co").await;
+        user_created_by_an_agent(&fake, "ada@example.com", &old).await;
+        let dir = tempfile::tempdir().unwrap();
+        let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.bulk_import", bulk_import)])).await;
+        let group = json!({"type": "group", "messageId": "g1", "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
+        assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com"), group]).await.0, 200);
+        proxy.drained(Duration::from_secs(10)).await;
+        let users = fake.get("/api/v2/users.json").await;
+        assert_eq!(users["count"], 1, "the email's owner was updated, not duplicated: {users}");
+        let user = &fake.users_by_external_id("u1").await[0];
+        assert_eq!(user["name"], "Ada Lovelace");
+        assert_eq!(organizations_of(&fake, "ada@example.com").await, ["Acme Inc", "Old Co"], "bulk import {bulk_import}: joining Acme must not take Old Co away");
+        assert!(dead_letters(dir.path()).await.is_empty());
+        proxy.stop().await;
+    }
 }
 
 #[tokio::test]

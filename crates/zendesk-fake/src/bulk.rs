@@ -1,5 +1,8 @@
-//! Bulk import: `create_or_update_many` for users and organizations, and the
-//! job statuses that report on them.
+//! Bulk import: `create_or_update_many` for users and organizations,
+//! `organization_memberships/create_many`, and the job statuses that report
+//! on them. Memberships created in bulk add to a user's others (unlike
+//! `organization_id` on a user, which replaces them); one the user already
+//! has is reported as that record's error.
 //!
 //! Zendesk takes at most 100 records per job, queues at most 30 jobs per
 //! account (429 beyond), answers 403 on accounts without bulk import, and
@@ -15,7 +18,7 @@ use serde_json::{json, Map, Value};
 use crate::error::ApiError;
 use crate::routes::{base_url, JsonBody};
 use crate::store::{now, Job, Store};
-use crate::{organizations, users, FakeZendesk};
+use crate::{memberships, organizations, users, FakeZendesk};
 
 pub const MAX_RECORDS_PER_JOB: usize = 100;
 pub const MAX_QUEUED_JOBS: usize = 30;
@@ -24,13 +27,26 @@ pub const MAX_QUEUED_JOBS: usize = 30;
 enum Kind {
     Users,
     Organizations,
+    Memberships,
 }
 
 impl Kind {
+    const ALL: [Kind; 3] = [Kind::Users, Kind::Organizations, Kind::Memberships];
+
     fn plural(self) -> &'static str {
         match self {
             Kind::Users => "users",
             Kind::Organizations => "organizations",
+            Kind::Memberships => "organization_memberships",
+        }
+    }
+
+    /// Zendesk's `job_type` for a job of this kind.
+    fn job_type(self) -> &'static str {
+        match self {
+            Kind::Users => "bulk_create_or_update_users",
+            Kind::Organizations => "bulk_create_or_update_organizations",
+            Kind::Memberships => "bulk_create_organization_memberships",
         }
     }
 
@@ -39,6 +55,13 @@ impl Kind {
         match self {
             Kind::Users => users::upsert(store, input).map(|(u, created)| (u.id, created)),
             Kind::Organizations => organizations::upsert(store, input).map(|(o, created)| (o.id, created)),
+            Kind::Memberships => {
+                let id_of = |key: &str| input.get(key).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+                let (Some(user_id), Some(organization_id)) = (id_of("user_id"), id_of("organization_id")) else {
+                    return Err(ApiError::invalid("user_id", "BlankValue", "User: cannot be blank; Organization: cannot be blank"));
+                };
+                memberships::add(store, user_id, organization_id).map(|m| (m.id, true))
+            }
         }
     }
 }
@@ -55,6 +78,7 @@ pub fn routes() -> Router<FakeZendesk> {
     Router::new()
         .route("/api/v2/users/create_or_update_many", post(users_many))
         .route("/api/v2/organizations/create_or_update_many", post(organizations_many))
+        .route("/api/v2/organization_memberships/create_many", post(memberships_many))
         .route("/api/v2/job_statuses/{id}", get(job_status))
 }
 
@@ -64,6 +88,10 @@ async fn users_many(fake: State<FakeZendesk>, headers: HeaderMap, body: JsonBody
 
 async fn organizations_many(fake: State<FakeZendesk>, headers: HeaderMap, body: JsonBody) -> Result<Json<Value>, ApiError> {
     submit(fake, headers, body, Kind::Organizations).await
+}
+
+async fn memberships_many(fake: State<FakeZendesk>, headers: HeaderMap, body: JsonBody) -> Result<Json<Value>, ApiError> {
+    submit(fake, headers, body, Kind::Memberships).await
 }
 
 async fn submit(State(fake): State<FakeZendesk>, headers: HeaderMap, JsonBody(body): JsonBody, kind: Kind) -> Result<Json<Value>, ApiError> {
@@ -90,7 +118,7 @@ async fn submit(State(fake): State<FakeZendesk>, headers: HeaderMap, JsonBody(bo
         let id = format!("V3-{:x}", store.next_id());
         let job = Job {
             id: id.clone(),
-            job_type: format!("bulk_create_or_update_{}", kind.plural()),
+            job_type: kind.job_type().to_owned(),
             status: "queued".into(),
             total: records.len(),
             pending: records.clone(),
@@ -109,8 +137,8 @@ async fn job_status(State(fake): State<FakeZendesk>, headers: HeaderMap, Path(id
     fake.with_store(|store| {
         let job = store.jobs.get_mut(&id).ok_or(ApiError::NotFound)?;
         let pending = std::mem::take(&mut job.pending);
-        let kind = if job.job_type.ends_with("users") { Kind::Users } else { Kind::Organizations };
-        if job.status == "queued" {
+        let kind = Kind::ALL.into_iter().find(|k| k.job_type() == job.job_type);
+        if let (Some(kind), "queued") = (kind, job.status.as_str()) {
             let results = run(store, kind, &pending);
             if let Some(job) = store.jobs.get_mut(&id) {
                 job.results = results;

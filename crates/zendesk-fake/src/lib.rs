@@ -17,7 +17,8 @@
 //! memberships    POST organization_memberships, DELETE users/{id}/organizations/{org},
 //!                GET users/{id}/organization_memberships
 //! fields         GET|POST user_fields, organization_fields
-//! bulk           POST users|organizations/create_or_update_many, GET job_statuses/{id}
+//! bulk           POST users|organizations/create_or_update_many, organization_memberships/create_many,
+//!                GET job_statuses/{id}
 //! tickets        POST|GET tickets, GET|PUT tickets/{id}, GET|PUT|POST|DELETE tickets/{id}/tags,
 //!                GET users/{id}/tickets/requested
 //! user_events    POST user_profiles/events, POST|GET users/{id}/events
