@@ -169,7 +169,7 @@ async fn events_of_a_write_key_taken_out_of_the_config_are_dead_lettered_without
     let secret = "srv-SECRET-key-123";
     let queue = zendesk_proxy::queue::Queue::open(&dir.path().join("queue.db")).unwrap();
     let event = json!({"type": "track", "messageId": "k-1", "userId": "k1", "event": "Order Completed"}).to_string();
-    let prepared = zendesk_proxy::ingest::Prepared { message_id: "k-1".into(), user_key: "k1".into(), body: event };
+    let prepared = zendesk_proxy::ingest::Prepared { message_id: "k-1".into(), user_key: "k1".into(), previous_key: None, body: event };
     assert_eq!(queue.enqueue(secret, vec![prepared]).await.unwrap(), 1);
     drop(queue);
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
