@@ -46,6 +46,22 @@ async function openTab(context, url) {
   return page;
 }
 
+/** Collects the messageIds `on('delivered')` reports into `window.deliveredIds`. */
+async function recordDeliveries(page) {
+  await page.evaluate(() => {
+    window.deliveredIds = [];
+    window.analytics.on('delivered', ({ messageIds }) => window.deliveredIds.push(...messageIds));
+  });
+}
+
+/** Hides the tab. Headless Chromium never does: the page is told so as a browser would. */
+async function hide(page) {
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+}
+
 const people = (tag, n) => Array.from({ length: n }, (_, i) => ({
   id: `${tag}-${i}`, name: `Person ${tag} ${i}`, email: `${tag}-${i}@example.com`,
 }));
@@ -168,17 +184,10 @@ test('events of a tab closed while the proxy was down are sent by a tab still op
 
 test('a tab going hidden sends its queue at once, and on(\'delivered\') reports each event once', async () => {
   const { gate, page, close } = await openThroughGate();
-  await page.evaluate(() => {
-    window.deliveredIds = [];
-    window.analytics.on('delivered', ({ messageIds }) => window.deliveredIds.push(...messageIds));
-  });
+  await recordDeliveries(page);
   const list = people('hidden', 3);
   await identifyAll(page, list);
-  // Headless Chromium never hides a tab: the page is told so as a browser would.
-  await page.evaluate(() => {
-    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
-    document.dispatchEvent(new Event('visibilitychange'));
-  });
+  await hide(page);
   await expectEachOnce(list);
   // Past the 5 s flush timer the calls set: nothing is left to send or report twice.
   await new Promise((r) => setTimeout(r, 6_000));
@@ -203,16 +212,10 @@ test('events made while the settings are still loading are delivered when the ta
 
 test('events a hidden tab sent before the settings arrived are not sent again once they do', { timeout: 90_000 }, async () => {
   const { gate, page, close } = await openThroughGate({ holdSettingsMs: 3_000 });
-  await page.evaluate(() => {
-    window.deliveredIds = [];
-    window.analytics.on('delivered', ({ messageIds }) => window.deliveredIds.push(...messageIds));
-  });
+  await recordDeliveries(page);
   const list = people('hidden-early', 2);
   await identifyAll(page, list);
-  await page.evaluate(() => {
-    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
-    document.dispatchEvent(new Event('visibilitychange'));
-  });
+  await hide(page);
   await expectEachOnce(list);
   // The settings arrive, the calls are mapped, and the flush timer passes.
   await page.evaluate(() => window.analytics.ready());
