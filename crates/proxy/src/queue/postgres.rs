@@ -205,10 +205,19 @@ impl PostgresQueue {
                 "WITH picked AS (
                      SELECT seq FROM zendesk_proxy.events e
                      WHERE next_attempt_at <= $1 AND claimed_until <= $1 AND received_at <= $3
+                       -- One NOT EXISTS per id column: each is an index range on
+                       -- (key, seq) that stops at the first earlier match. Joined
+                       -- with OR they became a bitmap scan reading every event of
+                       -- a busy user for each candidate (seconds per pass).
                        AND NOT EXISTS (SELECT 1 FROM zendesk_proxy.events p
-                                       WHERE (p.user_key IN (e.user_key, e.previous_key) OR p.previous_key IN (e.user_key, e.previous_key))
-                                         AND p.seq < e.seq
+                                       WHERE p.user_key = e.user_key AND p.seq < e.seq
                                          AND (p.next_attempt_at > $1 OR p.claimed_until > $1 OR p.previous_key IS NOT NULL))
+                       AND NOT EXISTS (SELECT 1 FROM zendesk_proxy.events p WHERE p.previous_key = e.user_key AND p.seq < e.seq)
+                       AND (e.previous_key IS NULL OR (
+                            NOT EXISTS (SELECT 1 FROM zendesk_proxy.events p
+                                        WHERE p.user_key = e.previous_key AND p.seq < e.seq
+                                          AND (p.next_attempt_at > $1 OR p.claimed_until > $1 OR p.previous_key IS NOT NULL))
+                            AND NOT EXISTS (SELECT 1 FROM zendesk_proxy.events p WHERE p.previous_key = e.previous_key AND p.seq < e.seq)))
                      ORDER BY seq LIMIT $2)
                  UPDATE zendesk_proxy.events ev SET claimed_until = $1 + $4, claimed_by = $5 FROM picked WHERE ev.seq = picked.seq
                  RETURNING ev.seq, ev.message_id, ev.write_key, ev.user_key, ev.body, ev.attempts, ev.ops_done, ev.op_in_flight, ev.received_at, ev.previous_key",

@@ -200,9 +200,16 @@ impl SqliteQueue {
             "SELECT seq, message_id, write_key, user_key, body, attempts, ops_done, op_in_flight, received_at, previous_key
              FROM events e
              WHERE next_attempt_at <= ?1 AND received_at <= ?3
+               -- Held behind an earlier event sharing one of its ids that waits
+               -- for a retry or is an alias; one NOT EXISTS per id column, so
+               -- each is an index range on (key, seq), as in the PostgreSQL queue.
                AND NOT EXISTS (SELECT 1 FROM events p
-                               WHERE (p.user_key IN (e.user_key, e.previous_key) OR p.previous_key IN (e.user_key, e.previous_key))
-                                 AND p.seq < e.seq AND (p.next_attempt_at > ?1 OR p.previous_key IS NOT NULL))
+                               WHERE p.user_key = e.user_key AND p.seq < e.seq AND (p.next_attempt_at > ?1 OR p.previous_key IS NOT NULL))
+               AND NOT EXISTS (SELECT 1 FROM events p WHERE p.previous_key = e.user_key AND p.seq < e.seq)
+               AND (e.previous_key IS NULL OR (
+                    NOT EXISTS (SELECT 1 FROM events p
+                                WHERE p.user_key = e.previous_key AND p.seq < e.seq AND (p.next_attempt_at > ?1 OR p.previous_key IS NOT NULL))
+                    AND NOT EXISTS (SELECT 1 FROM events p WHERE p.previous_key = e.previous_key AND p.seq < e.seq)))
              ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![now, limit as i64, received_before_ms], |r| {
