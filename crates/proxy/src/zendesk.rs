@@ -48,15 +48,15 @@ impl ZendeskError {
         }
     }
 
-    /// Whether the failed request may still have been carried out: the
-    /// connection broke after sending, or something between the proxy and
-    /// Zendesk answered for it (502, 504) or Zendesk failed mid-way (500).
-    /// Zendesk's clean refusals (429, 503, any 4xx) change nothing, so the
-    /// request can simply be sent again.
+    /// Whether the failed request may still have been carried out. Only
+    /// Zendesk's clean refusals (any 4xx, 429, 503) are known to change
+    /// nothing; any other status (500, a proxy's 502/504, a CDN's 520/524…)
+    /// or a connection broken after sending may follow a request that was
+    /// carried out, so the retry checks first.
     pub fn may_have_taken_effect(&self) -> bool {
         match self {
             ZendeskError::Network(_) | ZendeskError::BadResponse(_) => true,
-            ZendeskError::Status { status, .. } => matches!(status, 500 | 502 | 504),
+            ZendeskError::Status { status, .. } => !matches!(status, 400..=499 | 503),
             ZendeskError::Unreachable(_) | ZendeskError::Unsupported(_) => false,
         }
     }
