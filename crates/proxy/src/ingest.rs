@@ -47,6 +47,32 @@ impl Refusal {
     }
 }
 
+/// Middleware in front of the decompression layer: content codings are
+/// case-insensitive (RFC 9110) and `x-gzip` is gzip, but the layer matches
+/// `gzip` and `deflate` byte for byte and refuses anything else with an empty
+/// 415, which a Segment library takes as "drop the batch". The header is
+/// normalised here, and an unsupported coding is refused with a reason.
+pub async fn content_encoding(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(value) = request.headers().get(header::CONTENT_ENCODING) {
+        let coding = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
+        let normalised = match coding.as_str() {
+            "gzip" | "x-gzip" => "gzip",
+            "deflate" => "deflate",
+            "" | "identity" => "identity",
+            _ => {
+                let message = format!("Content-Encoding {coding:?} is not supported: send the batch as plain JSON, or gzip or deflate it");
+                return Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response();
+            }
+        };
+        if normalised == "identity" {
+            request.headers_mut().remove(header::CONTENT_ENCODING);
+        } else {
+            request.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(normalised));
+        }
+    }
+    next.run(request).await
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let mut body = json!({ "success": false, "error": self.message });

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(ingest::MAX_BATCH_BYTES + 1))
         // Segment libraries may gzip their batches (analytics-python's `gzip=True`).
         .layer(RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(ingest::content_encoding))
         .layer(cors)
         .with_state(state)
 }

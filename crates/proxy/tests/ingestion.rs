@@ -201,12 +201,16 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 async fn post_gzip(proxy: &Proxy, body: &[u8]) -> (u16, Value) {
+    post_encoded(proxy, "gzip", gzip(body)).await
+}
+
+async fn post_encoded(proxy: &Proxy, encoding: &str, body: Vec<u8>) -> (u16, Value) {
     let response = http()
         .post(format!("{}/v1/batch", proxy.url))
         .basic_auth("demo-write-key", Some(""))
         .header("content-type", "application/json")
-        .header("content-encoding", "gzip")
-        .body(gzip(body))
+        .header("content-encoding", encoding)
+        .body(body)
         .send()
         .await
         .unwrap();
@@ -227,6 +231,28 @@ async fn gzipped_batches_are_accepted_and_a_gzip_bomb_is_refused_with_413() {
     let (status, body) = post_gzip(&proxy, bomb.as_bytes()).await;
     assert_eq!(status, 413, "{body}");
     assert!(error_of(&body).contains("bytes per batch"), "{body}");
+}
+
+#[tokio::test]
+async fn content_codings_are_read_regardless_of_case_and_an_unsupported_one_is_refused_with_a_reason() {
+    use std::io::Write;
+    let (fake, proxy, _dir) = stack(&[]).await;
+    let batch = |id: &str| json!({"batch": [identify(&format!("ce-{id}"), id, "Ada", &format!("{id}@example.com"))]}).to_string();
+    for (encoding, user) in [("GZIP", "upper"), ("x-gzip", "xgzip")] {
+        let (status, body) = post_encoded(&proxy, encoding, gzip(batch(user).as_bytes())).await;
+        assert_eq!(status, 200, "{encoding}: {body}");
+    }
+    let mut deflate = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    deflate.write_all(batch("deflated").as_bytes()).unwrap();
+    let (status, body) = post_encoded(&proxy, "deflate", deflate.finish().unwrap()).await;
+    assert_eq!(status, 200, "deflate: {body}");
+    let (status, body) = post_encoded(&proxy, "br", batch("brotli").into_bytes()).await;
+    assert_eq!(status, 415);
+    assert!(error_of(&body).contains("Content-Encoding \"br\" is not supported"), "{body}");
+    proxy.drained(std::time::Duration::from_secs(10)).await;
+    for user in ["upper", "xgzip", "deflated"] {
+        assert_eq!(fake.users_by_external_id(user).await.len(), 1, "{user}");
+    }
 }
 
 #[tokio::test]
