@@ -61,12 +61,10 @@ impl Work {
     }
 }
 
-/// The users of a pass whose earlier work waits for a retry, and the events
-/// left queued behind it.
+/// The users of a pass whose earlier work waits for a retry.
 #[derive(Default)]
 struct Held {
     users: HashSet<String>,
-    seqs: Vec<i64>,
 }
 
 impl Held {
@@ -78,7 +76,6 @@ impl Held {
             return false;
         }
         self.users.extend(keys);
-        self.seqs.extend(item.events().iter().map(|e| e.seq));
         true
     }
 }
@@ -214,9 +211,11 @@ impl Deliverer {
                 held.users.extend(keys);
             }
         }
-        let seqs = held.seqs;
-        if let Err(e) = self.queue.blocking(move |q| q.release(&seqs)).await {
-            tracing::error!(error = %e, "giving back events held for a later pass failed");
+        // Whatever this instance still claims was held behind a retry (or
+        // left by an earlier pass whose release failed): given back, or the
+        // renewed claims would keep it from every instance, this one included.
+        if let Err(e) = self.queue.blocking(|q| q.release_claims()).await {
+            tracing::error!(error = %e, "giving back events held for a later pass failed; the next pass tries again");
         }
     }
 

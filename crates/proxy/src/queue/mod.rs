@@ -219,23 +219,13 @@ impl Queue {
         on_store!(self, q => q.housekeeping())
     }
 
-    /// Gives back the events this instance claimed but did not deliver (on
-    /// shutdown), so other instances take them at once rather than when the
-    /// claim runs out.
+    /// Gives back the events this instance claimed but did not deliver (at
+    /// the end of each pass, and on shutdown), so the next pass or another
+    /// instance takes them rather than waiting for the claim to run out.
     pub fn release_claims(&self) -> Result<(), QueueError> {
         match &self.0 {
             Store::Sqlite(_) => Ok(()),
             Store::Postgres(q) => q.release_claims(),
-        }
-    }
-
-    /// Gives back the claims on events a pass left for later (held behind a
-    /// retry of their user's earlier work): otherwise the renewed claim would
-    /// keep them from every instance, this one included.
-    pub fn release(&self, seqs: &[i64]) -> Result<(), QueueError> {
-        match &self.0 {
-            Store::Sqlite(_) => Ok(()),
-            Store::Postgres(q) => q.release(seqs),
         }
     }
 

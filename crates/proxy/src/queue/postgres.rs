@@ -344,17 +344,6 @@ impl PostgresQueue {
         Ok(())
     }
 
-    pub fn release(&self, seqs: &[i64]) -> Result<(), QueueError> {
-        if seqs.is_empty() {
-            return Ok(());
-        }
-        self.delivery.execute(
-            "UPDATE zendesk_proxy.events SET claimed_until = 0, claimed_by = NULL WHERE seq = ANY($1) AND claimed_by = $2",
-            vec![Box::new(seqs.to_vec()), Box::new(self.instance.to_string())],
-        )?;
-        Ok(())
-    }
-
     pub fn depth(&self) -> Result<u64, QueueError> {
         let count: i64 = self.delivery.run(|client| Ok(client.query_one("SELECT COUNT(*) FROM zendesk_proxy.events", &[])?.get(0)))?;
         Ok(count.max(0) as u64)
