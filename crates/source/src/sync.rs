@@ -180,7 +180,9 @@ async fn run_stream(
     let mut state = connection.load_state(stream.name()).await?;
     let mut cursor_reset = false;
     loop {
-        let url = client.url(&stream.next_request(&state, window));
+        let window = Window { now: crate::now(), ..*window };
+        let Some(request) = stream.next_request(&state, &window) else { return Ok(()) };
+        let url = client.url(&request);
         let body = match client.get_json(stream.api(), &url, progress).await {
             Ok(body) => body,
             // A saved export cursor Zendesk no longer accepts: restart a little
@@ -196,7 +198,7 @@ async fn run_stream(
             },
             Err(e) => return Err(e.into()),
         };
-        let page = Arc::new(stream.parse(&body, &state, window)?);
+        let page = Arc::new(stream.parse(&body, &state, &window)?);
         connection.commit_page(stream.name(), page.clone()).await?;
         progress.page_committed(page.record_count(), page.row_count(), &page.position);
         state = StreamState::clone(&page.state);
