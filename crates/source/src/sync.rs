@@ -120,7 +120,7 @@ pub async fn run(config: &SyncConfig, progress: &Progress) -> Result<Summary, Sy
         export_page_size: config.export_page_size,
         list_page_size: config.list_page_size,
     };
-    tracing::info!(zendesk = %config.base_url, warehouse = %warehouse.describe(), "sync started");
+    tracing::info!(zendesk = %crate::config::redact_userinfo(config.base_url.as_str()), warehouse = %warehouse.describe(), "sync started");
     if window.initial_start < now - ACTIVITIES_RETENTION {
         tracing::info!("activities: Zendesk keeps only the last 30 days; older activities are not available");
     }
