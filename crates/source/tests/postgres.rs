@@ -126,3 +126,14 @@ async fn text_with_a_nul_character_lands_in_postgres_with_the_rest_of_its_page()
     // The next sync goes on normally.
     assert_all_complete(&sync(&config).await);
 }
+
+/// A warehouse that cannot be reached says why, not only that it failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_postgres_warehouse_reports_the_cause() {
+    let fake = start_fake(1, 1).await;
+    // Nothing listens on port 9 here.
+    let config = fast_config(&fake, "postgres://zendesk:s3cret@127.0.0.1:9/analytics");
+    let error = zendesk_source::run(&config, &zendesk_source::progress::Progress::plain()).await.unwrap_err().to_string();
+    assert!(error.contains("error connecting to server") && error.contains("refused"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
+}

@@ -17,10 +17,20 @@ pub struct PostgresConnection {
 }
 
 fn pg_error(e: tokio_postgres::Error) -> WarehouseError {
-    // tokio-postgres errors never contain the connection password.
+    // tokio-postgres errors never contain the connection password. Their own
+    // line is only the kind ("error connecting to server"): the causes below
+    // it (connection refused, no such host, password rejected) say what to fix.
     WarehouseError::Postgres(match e.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+        None => {
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                message.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            message
+        }
     })
 }
 
