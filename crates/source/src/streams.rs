@@ -212,14 +212,13 @@ impl Stream {
         }
     }
 
-    /// The state to restart from when Zendesk refuses a saved export cursor
-    /// (expired or malformed): a fresh `start_time` a little before the
-    /// high-water mark; the overlap is absorbed by the upsert.
+    /// The state to restart from when Zendesk refuses a saved cursor
+    /// (expired or malformed): without it. An export then starts from a
+    /// `start_time` a little before the high-water mark, a list pass from the
+    /// start of its time filter; what is read again is absorbed by the upsert.
+    /// `None` when there was no cursor to drop.
     pub fn cursor_lost(self, state: &StreamState) -> Option<StreamState> {
-        matches!(self, Stream::Tickets | Stream::Users)
-            .then_some(())
-            .and(state.cursor.as_ref())
-            .map(|_| StreamState { cursor: None, ..state.clone() })
+        state.cursor.as_ref().map(|_| StreamState { cursor: None, ..state.clone() })
     }
 
     /// Turns an answer into rows and the state that follows it.

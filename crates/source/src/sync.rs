@@ -185,11 +185,11 @@ async fn run_stream(
         let url = client.url(&request);
         let body = match client.get_json(stream.api(), &url, progress).await {
             Ok(body) => body,
-            // A saved export cursor Zendesk no longer accepts: restart a little
-            // before the high-water mark, once.
+            // A saved cursor Zendesk no longer accepts: restart without it, once
+            // (otherwise the stream would fail on this cursor at every sync).
             Err(e @ FetchError::Rejected { status: 400 | 422, .. }) if !cursor_reset => match stream.cursor_lost(&state) {
                 Some(restart) => {
-                    tracing::warn!(stream = stream.name(), error = %e, "Zendesk refused the saved cursor; restarting from the high-water mark");
+                    tracing::warn!(stream = stream.name(), error = %e, "Zendesk refused the saved cursor; restarting this pass without it");
                     state = restart;
                     cursor_reset = true;
                     continue;

@@ -170,3 +170,22 @@ async fn ticket_events_becoming_exportable_during_the_run_are_read_and_the_run_e
         assert!(synced.contains_key(id), "event {id} is behind the saved position but was never synced");
     }
 }
+
+/// A saved list cursor Zendesk refuses (expired, or from another version) is
+/// dropped and the pass restarts, instead of failing that collection at every sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_list_cursor_restarts_the_pass_instead_of_failing_every_sync() {
+    let fake = start_fake(60, 8).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let config = fast_config(&fake, &db);
+    assert_all_complete(&sync(&config).await);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        &format!("UPDATE {SCHEMA}__sync_state SET cursor = 'expired' WHERE stream IN ('groups', 'satisfaction_ratings', 'activities')"),
+        [],
+    )
+    .unwrap();
+    assert_all_complete(&sync(&config).await);
+    assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
+}
