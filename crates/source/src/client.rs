@@ -2,7 +2,7 @@
 //! 429 pause, transient failures are retried with backoff, and the answers a
 //! sync must treat differently (401, 403, other 4xx) come back typed.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
@@ -39,6 +39,8 @@ pub enum FetchError {
     Exhausted { path: String, attempts: u32, last: String },
     #[error("Zendesk's answer for {path} is not JSON: {reason}")]
     NotJson { path: String, reason: String },
+    #[error("cannot reach Zendesk at {origin}: {reason}. Check --subdomain or --url, and that this machine can reach it")]
+    Unreachable { origin: String, reason: String },
     #[error("cannot build an HTTP client: {0}")]
     Setup(String),
 }
@@ -59,6 +61,10 @@ pub struct Client {
     core_in_flight: AtomicUsize,
     window: Duration,
     retry: RetryPolicy,
+    /// Whether any request got an answer. Until one has, a failed connection
+    /// means a wrong address or no network rather than a blip, and retrying
+    /// it with backoff would only delay saying so by minutes.
+    reached: AtomicBool,
 }
 
 /// Consecutive 429s on one request before the stream gives up: with the
@@ -73,6 +79,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(concat!("zendesk-analytics-source/", env!("CARGO_PKG_VERSION")))
             .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| FetchError::Setup(e.to_string()))?;
         Ok(Client {
@@ -86,6 +93,7 @@ impl Client {
             core_in_flight: AtomicUsize::new(0),
             window: limits.window,
             retry,
+            reached: AtomicBool::new(false),
         })
     }
 
@@ -133,8 +141,12 @@ impl Client {
             }
             drop(in_flight);
             let transient = match sent {
+                Err(e) if e.is_connect() && !self.reached.load(Ordering::SeqCst) => {
+                    return Err(FetchError::Unreachable { origin: url.origin().ascii_serialization(), reason: root_cause(&e) });
+                }
                 Err(e) => format!("request failed: {e}"),
                 Ok(response) => {
+                    self.reached.store(true, Ordering::SeqCst);
                     let status = response.status();
                     if status.is_success() {
                         let bytes = match response.bytes().await {
@@ -238,6 +250,16 @@ fn describe(body: &str) -> String {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| truncate(body))
+}
+
+/// The innermost cause ("Connection refused (os error 111)", "failed to
+/// lookup address information: …"): reqwest's own line repeats the URL only.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 fn truncate(body: &str) -> String {

@@ -52,6 +52,8 @@ pub enum ConfigError {
     BadSubdomain(String),
     #[error("`{0}` is not a usable Zendesk URL: {1}")]
     BadUrl(String, String),
+    #[error("`{0}` carries credentials: give the URL without them, and the credentials with --oauth-token (ZENDESK_OAUTH_TOKEN), or --email and --api-token")]
+    CredentialsInUrl(String),
     #[error("schema name `{0}` is not usable: use lowercase letters, digits and _, starting with a letter or _ (e.g. zendesk_prod)")]
     BadSchema(String),
     #[error("{0} must be at least 1 request per window")]
@@ -72,11 +74,27 @@ pub fn zendesk_base_url(subdomain: Option<&str>, url: Option<&str>) -> Result<Ur
         }
         (None, None) => crate::DEMO_URL.to_string(),
     };
-    let parsed = Url::parse(&raw).map_err(|e| ConfigError::BadUrl(raw.clone(), e.to_string()))?;
+    let parsed = Url::parse(&raw).map_err(|e| ConfigError::BadUrl(redact_userinfo(&raw), e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ConfigError::BadUrl(raw, "use http:// or https://".into()));
+        return Err(ConfigError::BadUrl(redact_userinfo(&raw), "use http:// or https://".into()));
+    }
+    // A password in the URL would be printed wherever the URL is (errors, the
+    // start-of-sync log line); credentials have their own, hidden, options.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ConfigError::CredentialsInUrl(redact_userinfo(&raw)));
     }
     Ok(parsed)
+}
+
+/// `raw` with whatever precedes `@` in its authority replaced by `***`, for
+/// messages and logs; works on text that does not parse as a URL too.
+pub fn redact_userinfo(raw: &str) -> String {
+    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else { return raw.to_string() };
+    let authority_len = raw[scheme_end..].find(['/', '?', '#']).unwrap_or(raw.len() - scheme_end);
+    match raw[scheme_end..scheme_end + authority_len].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..scheme_end], &raw[scheme_end + at..]),
+        None => raw.to_string(),
+    }
 }
 
 /// Chooses the credentials. A Zendesk on this machine (the fake Zendesk, by
@@ -98,7 +116,7 @@ pub fn choose_auth(
         _ if matches!(base.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => {
             Ok(Auth::OAuth { access_token: crate::DEMO_TOKEN.into() })
         }
-        _ => Err(ConfigError::MissingCredentials(base.to_string())),
+        _ => Err(ConfigError::MissingCredentials(redact_userinfo(base.as_str()))),
     }
 }
 
@@ -210,6 +228,15 @@ mod tests {
         assert_eq!(url.as_str(), "https://acme.zendesk.com/");
         assert!(matches!(zendesk_base_url(Some("acme.zendesk.com/x"), None), Err(ConfigError::BadSubdomain(_))));
         assert_eq!(zendesk_base_url(None, None).unwrap().as_str(), "http://127.0.0.1:4010/");
+    }
+
+    #[test]
+    fn a_url_with_credentials_is_refused_without_repeating_them() {
+        for raw in ["https://agent:hunter2@acme.zendesk.com", "https://agent:hunter2@acme zendesk.com/x"] {
+            let e = zendesk_base_url(None, Some(raw)).unwrap_err().to_string();
+            assert!(!e.contains("hunter2") && !e.contains("agent"), "{e}");
+            assert!(e.contains("https://***@acme"), "{e}");
+        }
     }
 
     #[test]

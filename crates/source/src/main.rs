@@ -112,9 +112,19 @@ async fn main() -> anyhow::Result<()> {
     };
     // On an interval, a failed run (Zendesk or the warehouse unreachable) is
     // reported and the schedule goes on: the next run resumes from the saved state.
+    // Once awaited, Ctrl-C no longer stops the process by itself, so every run
+    // races it too. Stopping mid-run loses nothing: each page commits atomically
+    // with its position, and the next sync resumes there.
     loop {
         let progress = Progress::auto();
-        let outcome = zendesk_source::run(&config, &progress).await;
+        let outcome = tokio::select! {
+            outcome = zendesk_source::run(&config, &progress) => outcome,
+            _ = tokio::signal::ctrl_c() => {
+                progress.done();
+                tracing::info!("interrupted: the pages committed so far are kept; the next sync resumes after them");
+                return Ok(());
+            }
+        };
         progress.done();
         match outcome {
             Ok(summary) => println!("{}", summary.render()),
@@ -122,8 +132,8 @@ async fn main() -> anyhow::Result<()> {
         }
         tracing::info!(next_in = %humantime::format_duration(every), "next sync scheduled");
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tokio::time::sleep(every) => {}
         }
     }
 }

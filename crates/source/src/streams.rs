@@ -7,8 +7,9 @@
 //!   `generated_timestamp`, which also moves on system and SLA updates that
 //!   leave `updated_at` alone, so nothing is missed;
 //! - time-based incremental exports (organizations, ticket events): each
-//!   page's `end_time` is the next `start_time`. Pages may repeat records at
-//!   their boundaries, which the upsert absorbs;
+//!   page's `end_time` is the next `start_time`. Zendesk returns a page's last
+//!   second whole and the next page starts inside it again, so records at the
+//!   boundary come twice (the upsert keeps one per id) and none is skipped;
 //! - cursor-paginated lists (groups, satisfaction ratings, activities):
 //!   `page[size]` and `page[after]`, restarted each sync from a time filter.
 
@@ -79,7 +80,9 @@ pub struct ShapeError {
 /// What a stream needs to know to build its next request.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
-    /// Unix seconds of the run's start.
+    /// Unix seconds now, taken again before each request: Zendesk's
+    /// one-minute limit moves on during a long run, and a limit fixed at the
+    /// run's start would hold an export back behind records it already read.
     pub now: Timestamp,
     /// Where a stream without state starts (now − initial lookback).
     pub initial_start: Timestamp,
@@ -143,28 +146,27 @@ impl Stream {
         }
     }
 
-    /// The path and query of the next request.
-    pub fn next_request(self, state: &StreamState, w: &Window) -> String {
-        let latest_allowed = w.now - EXPORT_DELAY;
-        let export_start = |hwm: Option<Timestamp>| hwm.unwrap_or(w.initial_start).min(latest_allowed).max(0);
-        match self {
+    /// The path and query of the next request, or `None` when a time-based
+    /// export has caught up with the last minute, which Zendesk refuses as a
+    /// `start_time`: the stream is current for this run.
+    pub fn next_request(self, state: &StreamState, w: &Window) -> Option<String> {
+        Some(match self {
             Stream::Tickets | Stream::Users => {
                 let resource = self.name();
                 let include = if self == Stream::Tickets { "&include=metric_sets" } else { "" };
                 let position = match &state.cursor {
                     Some(cursor) => format!("cursor={}", encode(cursor)),
-                    None => format!("start_time={}", export_start(state.hwm.map(|h| h - CURSOR_LOST_OVERLAP))),
+                    None => {
+                        let start = state.hwm.map_or(w.initial_start, |h| h - CURSOR_LOST_OVERLAP);
+                        format!("start_time={}", start.min(w.now - EXPORT_DELAY).max(0))
+                    }
                 };
                 format!("/api/v2/incremental/{resource}/cursor.json?per_page={}{include}&{position}", w.export_page_size)
             }
             Stream::Organizations | Stream::TicketEvents => {
+                let start = self.time_export_start(state, w)?;
                 let include = if self == Stream::TicketEvents { "&include=comment_events" } else { "" };
-                format!(
-                    "/api/v2/incremental/{}.json?start_time={}&per_page={}{include}",
-                    self.name(),
-                    export_start(state.hwm),
-                    w.export_page_size
-                )
+                format!("/api/v2/incremental/{}.json?start_time={start}&per_page={}{include}", self.name(), w.export_page_size)
             }
             Stream::Groups | Stream::SatisfactionRatings | Stream::Activities => {
                 let mut query = format!("page[size]={}", w.list_page_size);
@@ -182,6 +184,18 @@ impl Stream {
                 }
                 format!("/api/v2/{}?{query}", self.name())
             }
+        })
+    }
+
+    /// The `start_time` a time-based export asks for: the high-water mark
+    /// itself, never a capped one (a capped start re-reads a page that ends
+    /// before the mark). `None` once the mark is within Zendesk's last minute.
+    fn time_export_start(self, state: &StreamState, w: &Window) -> Option<Timestamp> {
+        let latest_allowed = w.now - EXPORT_DELAY;
+        match state.hwm {
+            Some(hwm) if hwm > latest_allowed => None,
+            Some(hwm) => Some(hwm.max(0)),
+            None => Some(w.initial_start.min(latest_allowed).max(0)),
         }
     }
 
@@ -198,14 +212,13 @@ impl Stream {
         }
     }
 
-    /// The state to restart from when Zendesk refuses a saved export cursor
-    /// (expired or malformed): a fresh `start_time` a little before the
-    /// high-water mark; the overlap is absorbed by the upsert.
+    /// The state to restart from when Zendesk refuses a saved cursor
+    /// (expired or malformed): without it. An export then starts from a
+    /// `start_time` a little before the high-water mark, a list pass from the
+    /// start of its time filter; what is read again is absorbed by the upsert.
+    /// `None` when there was no cursor to drop.
     pub fn cursor_lost(self, state: &StreamState) -> Option<StreamState> {
-        matches!(self, Stream::Tickets | Stream::Users)
-            .then_some(())
-            .and(state.cursor.as_ref())
-            .map(|_| StreamState { cursor: None, ..state.clone() })
+        state.cursor.as_ref().map(|_| StreamState { cursor: None, ..state.clone() })
     }
 
     /// Turns an answer into rows and the state that follows it.
@@ -240,17 +253,19 @@ impl Stream {
             }
             Stream::Organizations | Stream::TicketEvents => {
                 let items = records(self.name())?;
-                let started = state.hwm.unwrap_or(w.initial_start);
+                // The start this page was asked for (`parse` follows `next_request` with the same window).
+                let requested = self.time_export_start(state, w).unwrap_or(w.now - EXPORT_DELAY);
                 let end_time = body.get("end_time").and_then(Value::as_i64);
                 let end = body.get("end_of_stream").and_then(Value::as_bool).unwrap_or(true);
                 next.hwm = Some(match end_time {
-                    // Zendesk's end_time never goes back; if a page does not move
-                    // it (every record in the same second), step past that second.
-                    Some(t) if t > started => t,
-                    Some(_) if !end => started + 1,
-                    _ => started,
+                    Some(t) if t > requested => t,
+                    // The page did not leave the requested second: Zendesk returns
+                    // a page's last second whole, so that second has been read.
+                    Some(_) if !end && !items.is_empty() => requested + 1,
+                    _ => requested,
                 });
-                done = end;
+                // A page that neither ends the stream nor moves the mark would loop forever.
+                done = end || next.hwm == Some(requested);
                 rows = if self == Stream::Organizations {
                     vec![table_rows(&tables::ORGANIZATIONS, items)]
                 } else {
@@ -345,7 +360,7 @@ mod tests {
     #[test]
     fn ticket_export_starts_from_the_lookback_then_follows_the_cursor_to_end_of_stream() {
         let w = window();
-        let first = Stream::Tickets.next_request(&StreamState::default(), &w);
+        let first = Stream::Tickets.next_request(&StreamState::default(), &w).unwrap();
         assert_eq!(first, "/api/v2/incremental/tickets/cursor.json?per_page=1000&include=metric_sets&start_time=500000");
         let body = json!({"tickets": [{"id": 1, "generated_timestamp": 600_000}, {"id": 2, "generated_timestamp": 700_000}],
             "metric_sets": [{"id": 11, "ticket_id": 1}], "after_cursor": "abc=", "end_of_stream": false});
@@ -353,18 +368,22 @@ mod tests {
         assert!(!page.done);
         assert_eq!(page.state, StreamState { cursor: Some("abc=".into()), hwm: Some(700_000), window_start: None });
         assert_eq!(page.row_count(), 3);
-        assert!(Stream::Tickets.next_request(&page.state, &w).ends_with("&cursor=abc%3D"));
+        assert!(Stream::Tickets.next_request(&page.state, &w).unwrap().ends_with("&cursor=abc%3D"));
     }
 
     #[test]
-    fn time_based_exports_never_ask_for_the_last_minute_and_always_advance() {
+    fn time_based_exports_resume_at_the_mark_and_stop_within_the_last_minute() {
         let w = window();
-        let state = StreamState { hwm: Some(w.now - 10), ..Default::default() };
-        assert!(Stream::Organizations.next_request(&state, &w).contains(&format!("start_time={}", w.now - 61)));
-        let stuck = json!({"organizations": [{"id": 1}], "end_time": 600_000, "end_of_stream": false});
+        let recent = StreamState { hwm: Some(w.now - 10), ..Default::default() };
+        assert_eq!(Stream::Organizations.next_request(&recent, &w), None, "Zendesk refuses a start in the last minute");
         let state = StreamState { hwm: Some(600_000), ..Default::default() };
-        let page = Stream::Organizations.parse(&stuck, &state, &w).unwrap();
+        let request = Stream::TicketEvents.next_request(&state, &w).unwrap();
+        assert!(request.contains("start_time=600000&"), "{request}");
+        // A page that stays in the requested second holds all of it: go on from the next second.
+        let one_second = json!({"organizations": [{"id": 1}], "end_time": 600_000, "end_of_stream": false});
+        let page = Stream::Organizations.parse(&one_second, &state, &w).unwrap();
         assert_eq!(page.state.hwm, Some(600_001));
+        assert!(!page.done);
     }
 
     #[test]
@@ -381,13 +400,13 @@ mod tests {
     fn list_pass_keeps_its_filter_while_paging_and_resets_when_done() {
         let w = window();
         let state = StreamState { hwm: Some(900_000), ..Default::default() };
-        let first = Stream::SatisfactionRatings.next_request(&state, &w);
+        let first = Stream::SatisfactionRatings.next_request(&state, &w).unwrap();
         assert!(first.contains("start_time=899000"), "{first}");
         let body = json!({"satisfaction_ratings": [{"id": 1, "created_at": "1970-01-12T00:00:00Z"}],
             "meta": {"has_more": true, "after_cursor": "c1"}});
         let page = Stream::SatisfactionRatings.parse(&body, &state, &w).unwrap();
         assert_eq!(page.state.window_start, Some(899_000));
-        assert!(Stream::SatisfactionRatings.next_request(&page.state, &w).contains("start_time=899000&page[after]=c1"));
+        assert!(Stream::SatisfactionRatings.next_request(&page.state, &w).unwrap().contains("start_time=899000&page[after]=c1"));
         let last = json!({"satisfaction_ratings": [], "meta": {"has_more": false, "after_cursor": null}});
         let page = Stream::SatisfactionRatings.parse(&last, &page.state, &w).unwrap();
         assert!(page.done);

@@ -120,7 +120,7 @@ pub async fn run(config: &SyncConfig, progress: &Progress) -> Result<Summary, Sy
         export_page_size: config.export_page_size,
         list_page_size: config.list_page_size,
     };
-    tracing::info!(zendesk = %config.base_url, warehouse = %warehouse.describe(), "sync started");
+    tracing::info!(zendesk = %crate::config::redact_userinfo(config.base_url.as_str()), warehouse = %warehouse.describe(), "sync started");
     if window.initial_start < now - ACTIVITIES_RETENTION {
         tracing::info!("activities: Zendesk keeps only the last 30 days; older activities are not available");
     }
@@ -180,14 +180,16 @@ async fn run_stream(
     let mut state = connection.load_state(stream.name()).await?;
     let mut cursor_reset = false;
     loop {
-        let url = client.url(&stream.next_request(&state, window));
+        let window = Window { now: crate::now(), ..*window };
+        let Some(request) = stream.next_request(&state, &window) else { return Ok(()) };
+        let url = client.url(&request);
         let body = match client.get_json(stream.api(), &url, progress).await {
             Ok(body) => body,
-            // A saved export cursor Zendesk no longer accepts: restart a little
-            // before the high-water mark, once.
+            // A saved cursor Zendesk no longer accepts: restart without it, once
+            // (otherwise the stream would fail on this cursor at every sync).
             Err(e @ FetchError::Rejected { status: 400 | 422, .. }) if !cursor_reset => match stream.cursor_lost(&state) {
                 Some(restart) => {
-                    tracing::warn!(stream = stream.name(), error = %e, "Zendesk refused the saved cursor; restarting from the high-water mark");
+                    tracing::warn!(stream = stream.name(), error = %e, "Zendesk refused the saved cursor; restarting this pass without it");
                     state = restart;
                     cursor_reset = true;
                     continue;
@@ -196,7 +198,7 @@ async fn run_stream(
             },
             Err(e) => return Err(e.into()),
         };
-        let page = Arc::new(stream.parse(&body, &state, window)?);
+        let page = Arc::new(stream.parse(&body, &state, &window)?);
         connection.commit_page(stream.name(), page.clone()).await?;
         progress.page_committed(page.record_count(), page.row_count(), &page.position);
         state = StreamState::clone(&page.state);

@@ -49,3 +49,27 @@ fn the_token_never_appears_in_errors() {
     assert!(all.contains("FAILED"), "{all}");
     assert!(!all.contains("s3cret-token-value"));
 }
+
+#[test]
+fn a_password_in_the_zendesk_url_is_refused_and_never_printed() {
+    let (ok, stderr) = sync(&["--url", "https://agent:S3CRET-PW@acme.zendesk.com"]);
+    assert!(!ok);
+    assert!(stderr.contains("carries credentials"), "{stderr}");
+    assert!(!stderr.contains("S3CRET-PW"), "{stderr}");
+}
+
+#[test]
+fn a_libpq_connection_string_is_a_postgres_warehouse_not_a_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_zendesk-source"))
+        .current_dir(dir.path())
+        .args(["sync", "--url", "http://127.0.0.1:9", "--oauth-token", "t"])
+        .args(["--warehouse", "host=127.0.0.1 port=9 user=etl password=S3CRET-PW dbname=a connect_timeout=2"])
+        .output()
+        .expect("run zendesk-source");
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success());
+    assert!(all.contains("PostgreSQL warehouse"), "{all}");
+    assert!(!all.contains("S3CRET-PW"), "{all}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no SQLite file was created");
+}

@@ -87,3 +87,53 @@ async fn a_warehouse_that_requires_tls_is_reached_over_verified_tls() {
     let tickets: i64 = client.query_one(&format!("SELECT count(*) FROM \"{SCHEMA}\".tickets"), &[]).await.unwrap().get(0);
     assert_eq!(tickets as usize, expected_tables(&fake)["tickets"].len());
 }
+
+/// A U+0000 in Zendesk text (here a status and a comment body) is stored as
+/// U+FFFD: PostgreSQL refuses the character itself, and a refused page would
+/// stop that collection on every later sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_with_a_nul_character_lands_in_postgres_with_the_rest_of_its_page() {
+    let pg = Postgres::start();
+    let fake = start_fake(30, 9).await;
+    let snapshot = fake.zendesk.export_snapshot(&fake.base);
+    let ticket = snapshot["tickets"].values().find(|t| t["status"] != "deleted").expect("a ticket");
+    let (ticket_id, author) = (ticket["id"].as_u64().unwrap(), ticket["requester_id"].as_u64().unwrap());
+    let at = zendesk_source::now() - 3600;
+    assert!(fake.zendesk.change_ticket_status(ticket_id, "pending\u{0}", at));
+    let comment = fake.zendesk.add_ticket_comment(ticket_id, author, "pasted \u{0} from a PDF", true, 0, at).expect("comment");
+    let config = fast_config(&fake, &pg.url());
+    assert_all_complete(&sync(&config).await);
+
+    let tables = postgres_tables(&pg.url()).await;
+    let expected = expected_tables(&fake);
+    for table in ["tickets", "ticket_events"] {
+        assert_eq!(tables[table].len(), expected[table].len(), "every {table} row landed");
+    }
+    let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let status: String = client
+        .query_one(&format!("SELECT status FROM \"{SCHEMA}\".tickets WHERE id = $1"), &[&(ticket_id as i64)])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "pending\u{FFFD}");
+    let body = tables["ticket_events"]
+        .values()
+        .flat_map(|e| e["child_events"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["id"].as_u64() == Some(comment))
+        .map(|c| c["body"].clone());
+    assert_eq!(body, Some(serde_json::json!("pasted \u{FFFD} from a PDF")));
+    // The next sync goes on normally.
+    assert_all_complete(&sync(&config).await);
+}
+
+/// A warehouse that cannot be reached says why, not only that it failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_postgres_warehouse_reports_the_cause() {
+    let fake = start_fake(1, 1).await;
+    // Nothing listens on port 9 here.
+    let config = fast_config(&fake, "postgres://zendesk:s3cret@127.0.0.1:9/analytics");
+    let error = zendesk_source::run(&config, &zendesk_source::progress::Progress::plain()).await.unwrap_err().to_string();
+    assert!(error.contains("error connecting to server") && error.contains("refused"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
+}

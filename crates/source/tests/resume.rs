@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 fn sync_command(fake: &Fake, db: &str) -> Command {
@@ -71,4 +72,36 @@ async fn a_sync_killed_mid_run_resumes_without_loss_or_duplicates() {
         .filter(|r| r.path_and_query.starts_with("/api/v2/incremental/tickets/cursor.json") && r.path_and_query.contains("start_time="))
         .count();
     assert_eq!(starts, 1);
+}
+
+/// With `--every`, Ctrl-C stops the schedule even while a later run is under way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_scheduled_sync_during_its_second_run() {
+    let fake = start_fake(40, 3).await;
+    fake.zendesk.set_latency(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let mut child =
+        sync_command(&fake, &db).args(["--every", "10ms"]).stdout(Stdio::piped()).spawn().expect("start zendesk-source");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    // Run 1 has ended when its summary is printed; run 2 is under way at its first request.
+    let deadline = Duration::from_secs(60);
+    let summary = async {
+        while let Some(line) = stdout.next_line().await.expect("stdout") {
+            if line.starts_with("total:") {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(deadline, summary).await.expect("run 1 finished");
+    let seen = fake.zendesk.requests().len();
+    let started = Instant::now();
+    while fake.zendesk.requests().len() == seen {
+        assert!(started.elapsed() < deadline, "run 2 never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().expect("running").to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let exited = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    assert!(exited.is_ok(), "the scheduled sync ignored Ctrl-C during its second run");
 }

@@ -131,3 +131,61 @@ async fn a_warehouse_made_by_an_earlier_version_gains_the_new_columns_without_a_
         .unwrap();
     assert_eq!(status.as_deref(), Some("solved"), "the column is back and the changed ticket fills it");
 }
+
+/// Ticket events written a minute ago become exportable one second at a time
+/// while the sync runs: the export must follow them (not re-read one page
+/// forever) and its saved position must never pass an event it did not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_events_becoming_exportable_during_the_run_are_read_and_the_run_ends() {
+    let fake = start_fake(20, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let snapshot = fake.zendesk.export_snapshot(&fake.base);
+    let ticket = snapshot["tickets"].values().find(|t| t["status"] != "deleted").expect("a ticket");
+    let (ticket_id, author) = (ticket["id"].as_u64().unwrap(), ticket["requester_id"].as_u64().unwrap());
+    let start = zendesk_source::now();
+    // One comment a second from 64 s ago to 56 s ago: the newest become
+    // exportable a few seconds into the run.
+    for age in (56..=64).rev() {
+        fake.zendesk.add_ticket_comment(ticket_id, author, "late", true, 0, start - age).expect("comment added");
+    }
+    fake.zendesk.set_latency(std::time::Duration::from_millis(300));
+    let mut config = fast_config(&fake, &db);
+    config.initial_lookback = std::time::Duration::from_secs(70);
+    config.export_page_size = 1;
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(60), sync(&config)).await.expect("the sync ends");
+    assert_all_complete(&summary);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let hwm: i64 = conn
+        .query_row(&format!("SELECT hwm FROM {SCHEMA}__sync_state WHERE stream = 'ticket_events'"), [], |r| r.get(0))
+        .unwrap();
+    assert!(hwm <= zendesk_source::now() - 60, "the saved position is not in Zendesk's last minute");
+    let synced = sqlite_tables(&db)["ticket_events"].clone();
+    let events = fake.zendesk.export_snapshot(&fake.base)["ticket_events"].clone();
+    let behind: Vec<&u64> =
+        events.iter().filter(|(_, e)| e["timestamp"].as_i64().is_some_and(|t| t >= start - 70 && t < hwm)).map(|(id, _)| id).collect();
+    assert!(behind.len() >= 5, "the run read events that became exportable: {behind:?}");
+    for id in behind {
+        assert!(synced.contains_key(id), "event {id} is behind the saved position but was never synced");
+    }
+}
+
+/// A saved list cursor Zendesk refuses (expired, or from another version) is
+/// dropped and the pass restarts, instead of failing that collection at every sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_list_cursor_restarts_the_pass_instead_of_failing_every_sync() {
+    let fake = start_fake(60, 8).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let config = fast_config(&fake, &db);
+    assert_all_complete(&sync(&config).await);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        &format!("UPDATE {SCHEMA}__sync_state SET cursor = 'expired' WHERE stream IN ('groups', 'satisfaction_ratings', 'activities')"),
+        [],
+    )
+    .unwrap();
+    assert_all_complete(&sync(&config).await);
+    assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
+}

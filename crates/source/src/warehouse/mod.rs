@@ -59,11 +59,12 @@ pub enum Connection {
 }
 
 impl Warehouse {
-    /// `postgres://…` or `postgresql://…` selects PostgreSQL (schema
-    /// `schema`); anything else is a SQLite file whose tables are named
+    /// `postgres://…`, `postgresql://…` or a libpq `key=value` string
+    /// (`host=db user=etl dbname=a`) selects PostgreSQL (schema `schema`);
+    /// anything else is a SQLite file whose tables are named
     /// `{schema}_{table}`, SQLite having no schemas inside one file.
     pub fn new(spec: &str, schema: &str) -> Warehouse {
-        let target = if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let target = if spec.starts_with("postgres://") || spec.starts_with("postgresql://") || is_libpq_keywords(spec) {
             Target::Postgres(spec.to_string())
         } else {
             let path = spec.strip_prefix("sqlite://").unwrap_or(spec).to_string();
@@ -76,11 +77,17 @@ impl Warehouse {
     pub fn describe(&self) -> String {
         match &self.target {
             Target::Sqlite { path, .. } => format!("SQLite {path} (tables {}_*)", self.schema),
-            Target::Postgres(url) => {
-                let host = url::Url::parse(url).ok().map(|u| {
-                    format!("{}:{}{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432), u.path())
+            Target::Postgres(spec) => {
+                let place = spec.parse::<tokio_postgres::Config>().ok().map(|c| {
+                    let host = match c.get_hosts().first() {
+                        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+                        #[cfg(unix)]
+                        Some(tokio_postgres::config::Host::Unix(dir)) => dir.display().to_string(),
+                        None => "?".into(),
+                    };
+                    format!("{host}:{}/{}", c.get_ports().first().unwrap_or(&5432), c.get_dbname().unwrap_or(""))
                 });
-                format!("PostgreSQL {} (schema {})", host.unwrap_or_else(|| "?".into()), self.schema)
+                format!("PostgreSQL {} (schema {})", place.unwrap_or_else(|| "?".into()), self.schema)
             }
         }
     }
@@ -102,6 +109,17 @@ impl Warehouse {
             Target::Postgres(url) => Connection::Postgres(postgres::PostgresConnection::open(url, names).await?),
         })
     }
+}
+
+/// Whether `spec` is a libpq keyword/value connection string: its first word
+/// is `keyword=` for a keyword libpq knows. Taken for a file name, it would
+/// create a SQLite file named after the password and print it in the logs.
+fn is_libpq_keywords(spec: &str) -> bool {
+    const KEYWORDS: [&str; 14] = [
+        "host", "hostaddr", "port", "user", "password", "dbname", "options", "application_name", "sslmode",
+        "sslrootcert", "connect_timeout", "keepalives", "target_session_attrs", "channel_binding",
+    ];
+    spec.trim_start().split_once('=').is_some_and(|(key, _)| KEYWORDS.contains(&key.trim()))
 }
 
 impl Connection {
@@ -274,5 +292,8 @@ mod tests {
     fn postgres_descriptions_leave_out_the_password() {
         let w = Warehouse::new("postgres://me:hunter2@db.example:5433/analytics", "zendesk");
         assert_eq!(w.describe(), "PostgreSQL db.example:5433/analytics (schema zendesk)");
+        let w = Warehouse::new("host=db.example user=etl password=hunter2 dbname=analytics", "zendesk");
+        assert_eq!(w.describe(), "PostgreSQL db.example:5432/analytics (schema zendesk)");
+        assert!(matches!(Warehouse::new("./a=b.sqlite", "zendesk").target, Target::Sqlite { .. }));
     }
 }
