@@ -30,10 +30,13 @@ pub struct Identity {
 }
 
 /// The user or the group: an id (once known) and traits.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Party {
     pub id: Option<String>,
     pub traits: Map,
+    /// `traits` as JSON, as last loaded or stored ("" once forgotten): an
+    /// update that leaves the same text changes nothing and writes nothing.
+    traits_json: String,
 }
 
 /// Where a party is stored: the key of its id, then of its traits.
@@ -71,23 +74,10 @@ fn store_id(key: &str, value: Option<&str>) {
     }
 }
 
-/// Merges `traits` into `into`; whether anything changed (storage is only
-/// written when it did: a page repeating the same identify pays nothing).
-fn merge(into: &mut Map, traits: &Map) -> bool {
-    let mut changed = false;
-    for (key, value) in traits.iter() {
-        if into.get(key) != Some(value) {
-            into.insert(key.clone(), value.clone());
-            changed = true;
-        }
-    }
-    changed
-}
-
 impl Party {
     fn load([id_key, traits_key]: Keys) -> Party {
         let traits = to_map(&local_json(traits_key)).unwrap_or_default();
-        Party { id: load_id(id_key), traits }
+        Party { id: load_id(id_key), traits_json: traits.to_json(), traits }
     }
 
     /// Whether `id` is given and differs from the current one.
@@ -101,34 +91,41 @@ impl Party {
     /// those kept (none, `afresh`). Refused when they alone are over what one
     /// event may carry: kept, they would make every later call of this user
     /// or group too big, on every page.
-    fn next_traits(&self, traits: &Map, afresh: bool) -> Result<Option<Map>, String> {
+    /// A repeated identify leaves the same text: storage is only written
+    /// when something changed, so such a page pays nothing.
+    fn next_traits(&self, traits: &Map, afresh: bool) -> Result<Option<(Map, String)>, String> {
         let mut next = if afresh { Map::new() } else { self.traits.clone() };
-        // `|` not `||`: the traits merge even when the clearing alone is a change.
-        if !(merge(&mut next, traits) | (afresh && !self.traits.is_empty())) {
+        for (key, value) in traits.iter() {
+            next.insert(key.clone(), value.clone());
+        }
+        // Map keeps its keys sorted, so equal traits give equal text.
+        let json = next.to_json();
+        if json == self.traits_json {
             return Ok(None);
         }
-        let size = next.to_json().len();
+        let size = json.len();
         if size > MAX_EVENT_BYTES {
             return Err(sentence(
                 "the traits would be {} bytes of JSON, over the {}-byte limit per event: send fewer or smaller traits",
                 &[Int(size as i64), Int(MAX_EVENT_BYTES as i64)],
             ));
         }
-        Ok(Some(next))
+        Ok(Some((next, json)))
     }
 
-    fn update(&mut self, [id_key, traits_key]: Keys, id: Option<&str>, traits: Option<Map>) {
+    fn update(&mut self, [id_key, traits_key]: Keys, id: Option<&str>, traits: Option<(Map, String)>) {
         if let Some(new) = id.filter(|_| self.changes_to(id)) {
             self.id = Some(new.to_owned());
             store_id(id_key, Some(new));
         }
-        let Some(traits) = traits else { return };
-        self.traits = traits;
-        if self.traits.is_empty() {
+        let Some((traits, json)) = traits else { return };
+        if traits.is_empty() {
             local_remove(traits_key);
         } else {
-            local_set(traits_key, &self.traits.to_json());
+            local_set(traits_key, &json);
         }
+        self.traits = traits;
+        self.traits_json = json;
     }
 
     /// Forgets the party, in storage too.

@@ -12,11 +12,9 @@ use zendesk_analytics_core::{Map, ToJson, Value};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn identity() -> Identity {
-    Identity {
-        anonymous_id: "a1".into(),
-        user: Party { id: Some("u1".into()), traits: Map::new() },
-        group: Party::default(),
-    }
+    let mut identity = Identity { anonymous_id: "a1".into(), user: Party::default(), group: Party::default() };
+    identity.user.id = Some("u1".into());
+    identity
 }
 
 fn parse(json: &str) -> Map {

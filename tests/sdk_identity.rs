@@ -68,6 +68,21 @@ fn traits_are_kept_in_local_storage_only_and_merged_for_the_same_user() {
 }
 
 #[wasm_bindgen_test]
+fn an_identify_repeating_the_known_traits_writes_nothing() {
+    clear();
+    let mut identity = Identity::load();
+    identity.identify(Some("u1"), &traits(&[("name", "Ada"), ("plan", "pro")])).unwrap();
+    // Marks the stored copy: a write would replace it.
+    local_set("za_user_traits", r#"{"marker":"untouched"}"#);
+    identity.identify(Some("u1"), &traits(&[("plan", "pro")])).unwrap();
+    identity.identify(Some("u1"), &traits(&[("plan", "pro"), ("name", "Ada")])).unwrap();
+    assert_eq!(local_get("za_user_traits").as_deref(), Some(r#"{"marker":"untouched"}"#));
+    identity.identify(Some("u1"), &traits(&[("plan", "enterprise")])).unwrap();
+    let stored = local_get("za_user_traits").unwrap_or_default();
+    assert!(stored.contains("enterprise") && stored.contains("Ada"), "a change is stored whole: {stored}");
+}
+
+#[wasm_bindgen_test]
 fn another_user_on_the_device_gets_a_new_anonymous_id_and_no_traits() {
     clear();
     let mut identity = Identity::load();
