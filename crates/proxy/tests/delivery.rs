@@ -8,23 +8,19 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{config, identify, Fake, Proxy};
+use support::{config, identify, stack, Fake, Proxy};
 
 #[tokio::test]
 async fn an_identify_becomes_a_zendesk_user_and_a_second_one_updates_it() {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
-    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    let (fake, proxy, _dir) = stack(&[]).await;
+    proxy.deliver(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com")]).await;
     let users = fake.users_by_external_id("u1").await;
     assert_eq!(users.len(), 1);
     assert_eq!((users[0]["name"].as_str(), users[0]["email"].as_str()), (Some("Ada Lovelace"), Some("ada@example.com")));
     // Re-sent by a client (same messageId): no second effect.
     assert_eq!(proxy.batch(vec![identify("m1", "u1", "Changed", "ada@example.com")]).await.0, 200);
     assert_eq!(proxy.queue_depth().await, 0);
-    assert_eq!(proxy.batch(vec![identify("m2", "u1", "Ada King", "ada@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify("m2", "u1", "Ada King", "ada@example.com")]).await;
     let users = fake.users_by_external_id("u1").await;
     assert_eq!((users.len(), users[0]["name"].as_str()), (1, Some("Ada King")));
     proxy.stop().await;
@@ -39,8 +35,7 @@ async fn identifies_of_one_user_in_a_short_window_become_one_upsert_with_the_las
         .map(|i| identify(&format!("c{i}"), "u1", &format!("Name {i}"), "ada@example.com"))
         .chain([json!({"type":"identify","messageId":"c5","userId":"u1","traits":{"name":"Ada Final","email":"ada@example.com","phone":"+15550100"}})])
         .collect();
-    assert_eq!(proxy.batch(events).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(events).await;
     assert_eq!(fake.count("POST", "/api/v2/users/create_or_update"), 1, "{:?}", fake.requests());
     let users = fake.users_by_external_id("u1").await;
     assert_eq!((users[0]["name"].as_str(), users[0]["phone"].as_str()), (Some("Ada Final"), Some("+15550100")));
@@ -49,18 +44,14 @@ async fn identifies_of_one_user_in_a_short_window_become_one_upsert_with_the_las
 
 #[tokio::test]
 async fn a_later_identify_is_not_overwritten_by_the_retry_of_an_earlier_one() {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
-    assert_eq!(proxy.batch(vec![identify("m0", "u1", "Ada Zero", "ada@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    let (fake, proxy, _dir) = stack(&[]).await;
+    proxy.deliver(vec![identify("m0", "u1", "Ada Zero", "ada@example.com")]).await;
     // The first upsert of the batch meets a 503 and is retried; the track
     // between the identifies keeps them from being merged into one.
     fake.zendesk.fail_next(1, 503);
     let track = json!({"type": "track", "messageId": "t1", "userId": "u1", "event": "Order Completed", "properties": {"order_id": "o1"}});
     let batch = vec![identify("m1", "u1", "Ada A", "ada@example.com"), track, identify("m2", "u1", "Ada B", "ada@example.com")];
-    assert_eq!(proxy.batch(batch).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(batch).await;
     assert_eq!(fake.requests().iter().filter(|r| r.status == 503).count(), 1);
     let users = fake.users_by_external_id("u1").await;
     assert_eq!(users[0]["name"], "Ada B", "the last identify sent wins");
@@ -69,14 +60,11 @@ async fn a_later_identify_is_not_overwritten_by_the_retry_of_an_earlier_one() {
 
 #[tokio::test]
 async fn an_alias_waits_for_the_retried_identify_of_its_previous_id() {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    let (fake, proxy, _dir) = stack(&[]).await;
     // The lookup and then the identify meet a 503: the identify is retried.
     fake.zendesk.fail_next(2, 503);
     let alias = json!({"type": "alias", "messageId": "a1", "userId": "new-1", "previousId": "old-1"});
-    assert_eq!(proxy.batch(vec![identify("m1", "old-1", "Ann", "ann@example.com"), alias]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify("m1", "old-1", "Ann", "ann@example.com"), alias]).await;
     let moved = fake.users_by_external_id("new-1").await;
     assert_eq!((moved.len(), moved.first().map(|u| u["email"].clone())), (1, Some(json!("ann@example.com"))), "{:?}", fake.requests());
     assert!(fake.users_by_external_id("old-1").await.is_empty());
@@ -89,8 +77,7 @@ async fn final_failures_are_dead_lettered_with_zendesks_reason_and_replayed_from
     let dir = tempfile::tempdir().unwrap();
     let wrong = config(&fake.url, dir.path(), &[("zendesk.oauth_token", "revoked-token")]);
     let proxy = Proxy::start(wrong).await;
-    assert_eq!(proxy.batch(vec![identify("d1", "u1", "Ada", "ada@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify("d1", "u1", "Ada", "ada@example.com")]).await;
     proxy.stop().await;
     assert!(fake.users_by_external_id("u1").await.is_empty());
 
@@ -133,8 +120,7 @@ async fn each_write_key_maps_with_its_own_settings() {
     .await;
     let off = json!({ "batch": [identify("k1", "off-user", "Off", "off@example.com")] }).to_string();
     assert_eq!(proxy.post("/v1/batch", &off, Some("marketing-site")).await.0, 200);
-    assert_eq!(proxy.batch(vec![identify("k2", "on-user", "On", "on@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify("k2", "on-user", "On", "on@example.com")]).await;
     assert_eq!(fake.users_by_external_id("on-user").await.len(), 1);
     assert!(fake.users_by_external_id("off-user").await.is_empty());
     proxy.stop().await;

@@ -4,16 +4,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{config, http, identify, Fake, Proxy};
+use support::{http, identify, stack, Proxy};
 use zendesk_proxy::config::Secret;
 use zendesk_proxy::identity::user_hash;
-
-async fn stack(extra: &[(&str, &str)]) -> (Fake, Proxy, tempfile::TempDir) {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), extra)).await;
-    (fake, proxy, dir)
-}
 
 fn error_of(body: &Value) -> String {
     let mut text = body["error"].as_str().unwrap_or_default().to_owned();

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{config, identify, Fake, Proxy};
+use support::{config, identify, stack, Fake, Proxy};
 
 const ALL_EVENTS: (&str, &str) = ("write_keys.demo-write-key.settings.zendesk.events", r#"["*"]"#);
 const SUBDOMAIN: (&str, &str) = ("write_keys.demo-write-key.settings.zendesk.subdomain", "demo");
@@ -28,14 +28,10 @@ async fn dead_letters(dir: &std::path::Path) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_new_user_is_created_inside_their_group_and_a_repeated_group_costs_nothing() {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    let (fake, proxy, dir) = stack(&[]).await;
     let group = |id: &str| json!({"type": "group", "messageId": id, "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
-    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com"), group("g1")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
-    assert_eq!(proxy.batch(vec![group("g2")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify("m1", "u1", "Ada", "ada@example.com"), group("g1")]).await;
+    proxy.deliver(vec![group("g2")]).await;
     // One lookup says Zendesk has no such user, so it is created inside its
     // organization; ids learned from the answers save every search, and the
     // same organization is not written twice within a minute.
@@ -94,8 +90,7 @@ async fn a_user_zendesk_knows_only_by_email_keeps_their_other_organizations() {
         let dir = tempfile::tempdir().unwrap();
         let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.bulk_import", bulk_import)])).await;
         let group = json!({"type": "group", "messageId": "g1", "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
-        assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com"), group]).await.0, 200);
-        proxy.drained(Duration::from_secs(10)).await;
+        proxy.deliver(vec![identify("m1", "u1", "Ada Lovelace", "ada@example.com"), group]).await;
         let users = fake.get("/api/v2/users.json").await;
         assert_eq!(users["count"], 1, "the email's owner was updated, not duplicated: {users}");
         let user = &fake.users_by_external_id("u1").await[0];
@@ -117,8 +112,7 @@ async fn an_identify_naming_an_organization_keeps_the_other_organizations_of_a_u
     let dir = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
     let joins = json!({"type": "identify", "messageId": "m1", "userId": "u1", "traits": {"name": "Ada", "email": "ada@example.com", "organizationId": new}});
-    assert_eq!(proxy.batch(vec![joins]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![joins]).await;
     assert_eq!(fake.get("/api/v2/users.json").await["count"], 1);
     assert_eq!(organizations_of(&fake, "ada@example.com").await, ["New Co", "Old Co"], "joining New Co must not take Old Co away");
     assert!(dead_letters(dir.path()).await.is_empty());
@@ -127,14 +121,11 @@ async fn an_identify_naming_an_organization_keeps_the_other_organizations_of_a_u
 
 #[tokio::test]
 async fn a_user_removed_from_an_organization_rejoins_it_with_the_next_group_call() {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+    let (fake, proxy, _dir) = stack(&[]).await;
     let group = |id: &str| json!({"type": "group", "messageId": id, "userId": "u1", "groupId": "acme", "traits": {"name": "Acme Inc"}});
     let leaves = json!({"type": "identify", "messageId": "m2", "userId": "u1", "traits": {"name": "Ada", "email": "ada@example.com", "company": {"id": "acme", "remove": true}}});
     for batch in [vec![identify("m1", "u1", "Ada", "ada@example.com"), group("g1")], vec![leaves], vec![group("g2")]] {
-        assert_eq!(proxy.batch(batch).await.0, 200);
-        proxy.drained(Duration::from_secs(10)).await;
+        proxy.deliver(batch).await;
     }
     assert_eq!(organizations_of(&fake, "ada@example.com").await, ["Acme Inc"], "{:?}", fake.requests());
     proxy.stop().await;
@@ -163,8 +154,7 @@ async fn ticket_updates_add_and_remove_tags_without_losing_the_agents_tags() {
     let dir = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[ALL_EVENTS, SUBDOMAIN])).await;
     let create = track("t1", "u1", "Ticket Created", json!({"description": "Hi", "requester_email": "bob@example.com", "tags": ["web"]}));
-    assert_eq!(proxy.batch(vec![create]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![create]).await;
     let id = fake.get("/api/v2/tickets.json").await["tickets"][0]["id"].as_u64().unwrap();
     // An agent tags the ticket in Zendesk meanwhile.
     support::http()
@@ -175,8 +165,7 @@ async fn ticket_updates_add_and_remove_tags_without_losing_the_agents_tags() {
         .await
         .unwrap();
     let update = track("t2", "u1", "Ticket Updated", json!({"ticket_id": id, "status": "pending", "add_tags": ["followed_up"], "remove_tags": ["web"], "comment": {"body": "We are on it", "public": true}}));
-    assert_eq!(proxy.batch(vec![update]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![update]).await;
     let ticket = &fake.get(&format!("/api/v2/tickets/{id}.json")).await["ticket"];
     assert_eq!(ticket["status"], "pending");
     let mut tags: Vec<&str> = ticket["tags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
@@ -187,11 +176,8 @@ async fn ticket_updates_add_and_remove_tags_without_losing_the_agents_tags() {
 
 #[tokio::test]
 async fn a_user_event_whose_answer_was_lost_is_recorded_once() {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
-    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    let (fake, proxy, dir) = stack(&[]).await;
+    proxy.deliver(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await;
     fake.zendesk.lose_next_answers("POST", "/api/v2/user", 1);
     let event = at("2026-12-03T10:00:01.500Z", track("e1", "u1", "Order Completed", json!({"order_id": "o-1", "revenue": 42})));
     assert_eq!(proxy.batch(vec![event]).await.0, 200);
@@ -231,13 +217,10 @@ async fn a_failed_user_event_is_delivered_even_when_another_of_its_type_has_the_
     // (origin timed out after taking the request): it may have been
     // recorded, so Zendesk is asked — and the other event must not count.
     for (status, checked) in [(503, false), (500, true), (524, true)] {
-        let fake = Fake::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
+        let (fake, proxy, dir) = stack(&[]).await;
         assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await.0, 200);
         let first = at("2026-12-03T20:00:00Z", track("e1", "u1", "Order Completed", json!({"order_id": "o-1"})));
-        assert_eq!(proxy.batch(vec![first]).await.0, 200);
-        proxy.drained(Duration::from_secs(10)).await;
+        proxy.deliver(vec![first]).await;
         fake.zendesk.fail_next(1, status);
         let second = at("2026-12-03T20:00:00Z", track("e2", "u1", "Order Completed", json!({"order_id": "o-2"})));
         assert_eq!(proxy.batch(vec![second]).await.0, 200);
@@ -255,11 +238,8 @@ async fn a_failed_user_event_is_delivered_even_when_another_of_its_type_has_the_
 
 #[tokio::test]
 async fn the_check_for_a_lost_user_event_reads_every_page_of_the_users_events() {
-    let fake = Fake::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(config(&fake.url, dir.path(), &[])).await;
-    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    let (fake, proxy, dir) = stack(&[]).await;
+    proxy.deliver(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await;
     // Another app recorded 150 newer events of the same type meanwhile.
     let user_id = fake.users_by_external_id("u1").await[0]["id"].clone();
     for n in 0..150 {
@@ -283,11 +263,9 @@ async fn a_replayed_user_event_whose_answer_was_lost_is_not_recorded_twice() {
     let fake = Fake::start().await;
     let dir = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[("delivery.max_attempts", "1")])).await;
-    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify("m1", "u1", "Ada", "ada@example.com")]).await;
     fake.zendesk.lose_next_answers("POST", "/api/v2/user", 1);
-    assert_eq!(proxy.batch(vec![track("e1", "u1", "Order Completed", json!({"order_id": "o-1"}))]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![track("e1", "u1", "Order Completed", json!({"order_id": "o-1"}))]).await;
     proxy.stop().await;
     assert_eq!(dead_letters(dir.path()).await.len(), 1, "one attempt allowed: the lost answer is final");
     let replay = std::process::Command::new(env!("CARGO_BIN_EXE_zendesk-proxy"))
@@ -310,10 +288,8 @@ async fn a_new_email_for_a_known_user_becomes_primary_when_configured() {
     let dir = tempfile::tempdir().unwrap();
     let setting = ("write_keys.demo-write-key.settings.zendesk.updatePrimaryEmail", "true");
     let proxy = Proxy::start(config(&fake.url, dir.path(), &[setting, SUBDOMAIN])).await;
-    assert_eq!(proxy.batch(vec![identify("m1", "u1", "Ada", "ada@old.example")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
-    assert_eq!(proxy.batch(vec![identify("m2", "u1", "Ada", "ada@new.example")]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify("m1", "u1", "Ada", "ada@old.example")]).await;
+    proxy.deliver(vec![identify("m2", "u1", "Ada", "ada@new.example")]).await;
     let users = fake.users_by_external_id("u1").await;
     assert_eq!((users.len(), users[0]["email"].as_str()), (1, Some("ada@new.example")));
     proxy.stop().await;
@@ -407,8 +383,7 @@ async fn connect_receives_identify_and_track_with_its_key() {
     ))
     .await;
     let identify = json!({"type": "identify", "messageId": "c1", "userId": "u1", "traits": {"name": "Ada Lovelace", "email": "ada@example.com", "plan": "pro"}});
-    assert_eq!(proxy.batch(vec![identify, track("c2", "u1", "Signed Up", json!({"plan": "pro"}))]).await.0, 200);
-    proxy.drained(Duration::from_secs(10)).await;
+    proxy.deliver(vec![identify, track("c2", "u1", "Signed Up", json!({"plan": "pro"}))]).await;
     let user: Value = support::http().get(format!("{}/__fake/connect/users/u1", fake.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!((user["first_name"].as_str(), user["last_name"].as_str(), user["email"].as_str()), (Some("Ada"), Some("Lovelace"), Some("ada@example.com")));
     assert_eq!(user["attributes"]["plan"], "pro");
@@ -443,8 +418,7 @@ async fn custom_traits_need_their_field_in_zendesk_or_the_setting_that_creates_i
         let setting = ("write_keys.demo-write-key.settings.zendesk.createMissingCustomFields", if create_missing { "true" } else { "false" });
         let proxy = Proxy::start(config(&fake.url, dir.path(), &[setting, SUBDOMAIN])).await;
         let event = json!({"type": "identify", "messageId": "f1", "userId": "u1", "traits": {"name": "Ada", "email": "ada@example.com", "favoriteColor": "teal"}});
-        assert_eq!(proxy.batch(vec![event]).await.0, 200);
-        proxy.drained(Duration::from_secs(10)).await;
+        proxy.deliver(vec![event]).await;
         let user = &fake.users_by_external_id("u1").await[0];
         let fields = fake.get("/api/v2/user_fields.json").await;
         let defined = fields["user_fields"].as_array().unwrap().iter().any(|f| f["key"] == "favorite_color");

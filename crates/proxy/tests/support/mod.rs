@@ -162,6 +162,14 @@ impl Proxy {
         health["queue_depth"].as_u64().unwrap()
     }
 
+    /// Sends a batch, which must be accepted, and waits until it has left
+    /// the queue.
+    pub async fn deliver(&self, events: Vec<Value>) {
+        let (status, body) = self.batch(events).await;
+        assert_eq!(status, 200, "{body}");
+        self.drained(Duration::from_secs(10)).await;
+    }
+
     /// Waits (polling) until every accepted event has left the queue.
     pub async fn drained(&self, within: Duration) {
         let deadline = Instant::now() + within;
@@ -170,6 +178,15 @@ impl Proxy {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The fake Zendesk and a proxy with the demo configuration (plus `extra`)
+/// sending to it, its queue in a fresh directory.
+pub async fn stack(extra: &[(&str, &str)]) -> (Fake, Proxy, tempfile::TempDir) {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(config(&fake.url, dir.path(), extra)).await;
+    (fake, proxy, dir)
 }
 
 pub fn identify(message_id: &str, user_id: &str, name: &str, email: &str) -> Value {
