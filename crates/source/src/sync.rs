@@ -112,6 +112,7 @@ pub async fn run(config: &SyncConfig, progress: &Progress) -> Result<Summary, Sy
     let client = Arc::new(Client::new(config.base_url.clone(), &config.auth, config.limits, config.retry)?);
     let warehouse = Warehouse::new(&config.warehouse, &config.schema);
     warehouse.prepare().await?;
+    warehouse.claim(&config.base_url.origin().ascii_serialization()).await?;
     let now = crate::now();
     let window = Window {
         now,
