@@ -69,6 +69,16 @@ impl Page {
     }
 }
 
+/// What a 403 from Zendesk means on a stream, given who Zendesk allows to
+/// read its endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A feature the account may not have: the stream is skipped and the rest syncs.
+    Optional(&'static str),
+    /// The token cannot read what every sync needs: the stream fails, with what to fix.
+    Required(&'static str),
+}
+
 /// An answer the stream cannot make sense of.
 #[derive(Debug, Error)]
 #[error("unexpected answer from {endpoint}: {problem}")]
@@ -129,6 +139,24 @@ impl Stream {
         match self {
             Stream::Tickets | Stream::Users | Stream::Organizations | Stream::TicketEvents => Api::Export,
             Stream::Groups | Stream::SatisfactionRatings | Stream::Activities => Api::Core,
+        }
+    }
+
+    /// What a 403 on this stream means. Satisfaction ratings are a feature an
+    /// account can leave off, so a 403 there skips them. The incremental
+    /// exports are "Allowed for: Admins": a 403 there means a non-admin's token,
+    /// and skipping would end a sync that copied nothing with success.
+    pub fn refusal(self) -> Refusal {
+        match self {
+            Stream::SatisfactionRatings => {
+                Refusal::Optional("satisfaction ratings are off on this account, or the token's user is not an admin")
+            }
+            _ if self.api() == Api::Export => Refusal::Required(
+                "Zendesk's incremental exports are for admins only: use an admin's OAuth token (with the `read` scope) or an admin's email and API token",
+            ),
+            _ => Refusal::Required(
+                "the token cannot read this collection: use an admin's OAuth token with the `read` scope (or an admin's email and API token)",
+            ),
         }
     }
 

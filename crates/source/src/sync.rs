@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::client::{Client, FetchError};
 use crate::config::SyncConfig;
 use crate::progress::{Counts, Progress, StreamProgress};
-use crate::streams::{ShapeError, Stream, StreamState, Window, ACTIVITIES_RETENTION};
+use crate::streams::{Refusal, ShapeError, Stream, StreamState, Window, ACTIVITIES_RETENTION};
 use crate::warehouse::{Warehouse, WarehouseError};
 
 /// A failure that stops the whole run before any stream starts.
@@ -27,7 +27,8 @@ pub enum SyncError {
 pub enum Outcome {
     /// Read to the end; the warehouse is current.
     Complete,
-    /// Zendesk refused the endpoint with 403 (plan or role): skipped, the rest went on.
+    /// Zendesk refused an optional collection with 403 (a feature the account
+    /// has off): skipped, the rest went on.
     Skipped(String),
     /// Stopped by an error; the pages committed before it stay, and the next sync resumes there.
     Failed(String),
@@ -112,6 +113,7 @@ pub async fn run(config: &SyncConfig, progress: &Progress) -> Result<Summary, Sy
     let client = Arc::new(Client::new(config.base_url.clone(), &config.auth, config.limits, config.retry)?);
     let warehouse = Warehouse::new(&config.warehouse, &config.schema);
     warehouse.prepare().await?;
+    warehouse.claim(&config.base_url.origin().ascii_serialization()).await?;
     let now = crate::now();
     let window = Window {
         now,
@@ -131,10 +133,16 @@ pub async fn run(config: &SyncConfig, progress: &Progress) -> Result<Summary, Sy
         tasks.spawn(async move {
             let outcome = match run_stream(stream, &client, &warehouse, &window, &stream_progress).await {
                 Ok(()) => Outcome::Complete,
-                Err(StreamError::Fetch(FetchError::Forbidden { description, .. })) => {
-                    tracing::warn!(stream = stream.name(), %description, "Zendesk answered 403: skipping this collection (not in this plan, or the token's role cannot read it)");
-                    Outcome::Skipped(format!("403 from Zendesk: {description}"))
-                }
+                Err(StreamError::Fetch(FetchError::Forbidden { path, description })) => match stream.refusal() {
+                    Refusal::Optional(means) => {
+                        tracing::warn!(stream = stream.name(), %description, "Zendesk answered 403: skipping this collection ({means})");
+                        Outcome::Skipped(format!("403 from Zendesk ({description}): {means}"))
+                    }
+                    Refusal::Required(fix) => {
+                        tracing::error!(stream = stream.name(), %path, %description, "Zendesk answered 403: {fix}");
+                        Outcome::Failed(format!("403 from Zendesk for {path} ({description}): {fix}"))
+                    }
+                },
                 Err(e) => {
                     tracing::error!(stream = stream.name(), error = %e, "stream stopped");
                     Outcome::Failed(e.to_string())

@@ -189,3 +189,23 @@ async fn a_refused_list_cursor_restarts_the_pass_instead_of_failing_every_sync()
     assert_all_complete(&sync(&config).await);
     assert_same_tables(&sqlite_tables(&db), &expected_tables(&fake));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_is_not_an_admins_fails_the_sync_saying_an_admins_token_is_needed() {
+    let fake = start_fake(30, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite").display().to_string();
+    let mut config = fast_config(&fake, &db);
+    config.auth = zendesk_source::Auth::OAuth { access_token: "demo-agent-oauth-token".into() };
+    let summary = sync(&config).await;
+    assert!(summary.failed(), "copying nothing is not a successful sync");
+    for report in summary.streams.iter().filter(|r| r.stream.api() == zendesk_source::client::Api::Export) {
+        assert!(
+            matches!(&report.outcome, Outcome::Failed(why) if why.contains("403") && why.contains("admin")),
+            "{}: {:?}",
+            report.stream.name(),
+            report.outcome
+        );
+    }
+    assert!(summary.render().contains("admin"), "{}", summary.render());
+}

@@ -40,8 +40,9 @@ pub fn routes() -> Router<FakeZendesk> {
         .route("/api/v2/incremental/users/cursor", get(users))
         .route("/api/v2/incremental/organizations", get(organizations))
         .route("/api/v2/incremental/ticket_events", get(ticket_events))
-        .route("/api/v2/groups", get(groups))
         .route("/api/v2/satisfaction_ratings", get(satisfaction_ratings))
+        .route_layer(axum::middleware::from_fn(crate::auth::admins_only))
+        .route("/api/v2/groups", get(groups))
         .route("/api/v2/activities", get(activities))
 }
 

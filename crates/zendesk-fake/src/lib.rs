@@ -77,7 +77,8 @@ impl FakeZendesk {
     }
 
     /// The demo account: subdomain `demo`, agent `agent@example.com`, API
-    /// token `demo-token`, OAuth token `demo-oauth-token`.
+    /// token `demo-token`, OAuth token `demo-oauth-token` (an admin's; `demo-agent-oauth-token` is a
+    /// non-admin agent's).
     pub fn demo() -> FakeZendesk {
         FakeZendesk::new(Credentials::demo())
     }

@@ -12,7 +12,9 @@ use zendesk_fake::{AccountSpec, Credentials, FakeZendesk};
 ///
 /// It accepts exactly the configured credentials, as
 /// `Authorization: Basic base64("{email}/token:{api_token}")` or
-/// `Authorization: Bearer {oauth_token}`, and answers 401 to anything else.
+/// `Authorization: Bearer {oauth_token}` (an admin's), or
+/// `Authorization: Bearer {agent_oauth_token}` (an agent's: 403 on the
+/// admin-only exports and ratings), and answers 401 to anything else.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -28,6 +30,9 @@ struct Args {
     /// OAuth access token accepted as a Bearer token.
     #[arg(long, env = "ZENDESK_FAKE_OAUTH_TOKEN", default_value = "demo-oauth-token")]
     oauth_token: String,
+    /// OAuth access token of a non-admin agent, refused by admin-only endpoints.
+    #[arg(long, env = "ZENDESK_FAKE_AGENT_OAUTH_TOKEN", default_value = "demo-agent-oauth-token")]
+    agent_oauth_token: String,
     /// Zendesk Connect (Outbound) key accepted as `X-Outbound-Key`.
     #[arg(long, env = "ZENDESK_FAKE_CONNECT_KEY", default_value = "demo-connect-key")]
     connect_key: String,
@@ -70,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         email: args.email,
         api_token: args.api_token,
         oauth_token: args.oauth_token,
+        agent_oauth_token: args.agent_oauth_token,
         connect_key: args.connect_key,
     });
     fake.set_bulk_import(!args.no_bulk_import);

@@ -24,6 +24,12 @@ pub enum WarehouseError {
     Postgres(String),
     #[error("the warehouse writer stopped unexpectedly: {0}")]
     Writer(String),
+    #[error(
+        "{place} holds the sync of {holder}, not {zendesk}: its tables and saved positions are for one account, \
+         so syncing another into them would skip that account's older records and mix both accounts' rows. \
+         Sync {zendesk} into its own --schema (or warehouse)"
+    )]
+    OtherAccount { place: String, holder: String, zendesk: String },
 }
 
 /// Where rows go, and under which schema name.
@@ -100,6 +106,22 @@ impl Warehouse {
         }
     }
 
+    /// Records `zendesk` (the account's origin) as the account this schema
+    /// syncs, or refuses when it already syncs another one: rows are keyed by
+    /// Zendesk id alone and positions by collection, so a schema can hold one
+    /// account only (as Airbyte and Fivetran give each connection its own schema).
+    /// A schema made before accounts were recorded is claimed by its next sync.
+    pub async fn claim(&self, zendesk: &str) -> Result<(), WarehouseError> {
+        let holder = match self.connect().await? {
+            Connection::Sqlite(c) => c.claim(zendesk).await?,
+            Connection::Postgres(c) => c.claim(zendesk).await?,
+        };
+        if holder == zendesk {
+            return Ok(());
+        }
+        Err(WarehouseError::OtherAccount { place: self.describe(), holder, zendesk: zendesk.to_string() })
+    }
+
     pub async fn connect(&self) -> Result<Connection, WarehouseError> {
         let names = Names { schema: self.schema.clone(), postgres: matches!(self.target, Target::Postgres(_)) };
         Ok(match &self.target {
@@ -149,6 +171,8 @@ struct Names {
 
 /// The table holding each stream's [`StreamState`].
 const STATE_TABLE: &str = "_sync_state";
+/// The one-row table naming the Zendesk account the schema syncs.
+const ACCOUNT_TABLE: &str = "_sync_account";
 
 impl Names {
     /// The qualified, quoted name of a table. Names are validated identifiers
@@ -194,6 +218,10 @@ impl Names {
             "CREATE TABLE IF NOT EXISTS {} (stream TEXT PRIMARY KEY, cursor TEXT, hwm {int}, window_start {int}, updated_at TEXT NOT NULL)",
             self.table(STATE_TABLE),
             int = self.sql_type(ColumnType::Integer)
+        ));
+        statements.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (id INTEGER PRIMARY KEY CHECK (id = 1), zendesk TEXT NOT NULL, claimed_at TEXT NOT NULL)",
+            self.table(ACCOUNT_TABLE)
         ));
         statements
     }
@@ -250,6 +278,22 @@ impl Names {
             params.join(", "),
             updates.join(", ")
         )
+    }
+
+    /// Records the account unless one is recorded already; then
+    /// [`Names::account_holder`] reads which one is.
+    fn claim_account(&self) -> String {
+        let p = |i: usize| if self.postgres { format!("${i}") } else { format!("?{i}") };
+        format!(
+            "INSERT INTO {} (id, zendesk, claimed_at) VALUES (1, {}, {}) ON CONFLICT (id) DO NOTHING",
+            self.table(ACCOUNT_TABLE),
+            p(1),
+            p(2)
+        )
+    }
+
+    fn account_holder(&self) -> String {
+        format!("SELECT zendesk FROM {} WHERE id = 1", self.table(ACCOUNT_TABLE))
     }
 
     fn load_state(&self) -> String {

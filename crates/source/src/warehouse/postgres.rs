@@ -63,6 +63,12 @@ impl PostgresConnection {
         Ok(())
     }
 
+    pub(super) async fn claim(&self, zendesk: &str) -> Result<String, WarehouseError> {
+        self.client.execute(&self.names.claim_account(), &[&zendesk, &crate::iso(crate::now())]).await.map_err(pg_error)?;
+        let row = self.client.query_one(&self.names.account_holder(), &[]).await.map_err(pg_error)?;
+        Ok(row.get(0))
+    }
+
     pub async fn load_state(&self, stream: &str) -> Result<StreamState, WarehouseError> {
         let row = self.client.query_opt(&self.names.load_state(), &[&stream]).await.map_err(pg_error)?;
         Ok(match row {

@@ -68,6 +68,16 @@ impl SqliteConnection {
         .await
     }
 
+    pub(super) async fn claim(&self, zendesk: &str) -> Result<String, WarehouseError> {
+        let (claim, holder) = (self.names.claim_account(), self.names.account_holder());
+        let zendesk = zendesk.to_string();
+        self.run(move |conn| {
+            conn.execute(&claim, params![zendesk, crate::iso(crate::now())])?;
+            conn.query_row(&holder, [], |r| r.get(0))
+        })
+        .await
+    }
+
     pub async fn load_state(&self, stream: &str) -> Result<StreamState, WarehouseError> {
         let sql = self.names.load_state();
         let stream = stream.to_string();
