@@ -102,6 +102,8 @@ async fn ctrl_c_stops_a_scheduled_sync_during_its_second_run() {
     }
     let pid = child.id().expect("running").to_string();
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let exited = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    // Generous: on a loaded machine the exit (runtime shutdown, the page in
+    // flight committed) can take seconds; ignoring Ctrl-C never ends.
+    let exited = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
     assert!(exited.is_ok(), "the scheduled sync ignored Ctrl-C during its second run");
 }
