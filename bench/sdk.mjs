@@ -28,14 +28,17 @@ async function bundlePeer(contents) {
 
 // Each page loads one SDK, waits until it is ready, warms up, then times CALLS
 // synchronous calls of each kind. `window.bench` holds ms per call by kind.
-// track: with Zendesk-only settings our core maps it to nothing, so it is
-// dropped in the browser; identify: mapped, queued and persisted.
+// track (anonymous): no user yet, so our core maps it to nothing and it is
+// dropped in the browser; identify: mapped, queued and persisted; track
+// (identified), after the identify: mapped to a user event, queued and
+// persisted. The peers queue every call.
 const TIMING = `
   const props = { plan: 'pro', amount: 42, currency: 'EUR' };
   const traits = { name: 'Ada Lovelace', email: 'ada@example.com', plan: 'pro' };
   const calls = {
-    track: () => analytics.track('Order Completed', props),
+    'track (anonymous)': () => analytics.track('Order Completed', props),
     identify: () => analytics.identify('user-1', traits),
+    'track (identified)': () => analytics.track('Order Completed', props),
   };
   const results = {};
   for (const [kind, call] of Object.entries(calls)) {
@@ -147,8 +150,8 @@ try {
   for (const [name, page] of [['zendesk-analytics', 'ours'], ['@segment/analytics-next', 'segment'], ['@rudderstack/analytics-js', 'rudder']]) {
     results[name] = await timeTrack(browser, base, page);
   }
-  for (const kind of ['track', 'identify']) {
-    console.log(`main-thread time per ${kind}(), ${fmt(CALLS)} calls, headless Chromium`);
+  for (const kind of ['track (anonymous)', 'identify', 'track (identified)']) {
+    console.log(`main-thread time per ${kind.replace(/^(\w+)/, '$1()')}, ${fmt(CALLS)} calls, headless Chromium`);
     const time = (r) => (r instanceof Error ? r : r[kind]);
     const peerTimes = Object.entries(results).filter(([n, r]) => n !== 'zendesk-analytics' && typeof time(r) === 'number').map(([, r]) => time(r));
     const fastest = peerTimes.length ? Math.min(...peerTimes) : undefined;
@@ -157,7 +160,9 @@ try {
       else console.log(`  ${name.padEnd(28)} ${(time(r) * 1000).toFixed(1)} µs/call`);
     }
     const mine = time(results['zendesk-analytics']);
-    if (typeof mine === 'number' && fastest) console.log(`  ours / faster peer = ${(mine / fastest).toFixed(3)} (target ≤ 0.1)`);
+    // The issue's target is for track only.
+    const target = kind.startsWith('track') ? ' (target ≤ 0.1)' : '';
+    if (typeof mine === 'number' && fastest) console.log(`  ours / faster peer = ${(mine / fastest).toFixed(3)}${target}`);
   }
 } finally {
   await browser.close();

@@ -63,6 +63,8 @@ struct Inner {
     /// Not before this time (backoff, Retry-After), except for `flush()`.
     retry_at: Cell<f64>,
     save_scheduled: Cell<bool>,
+    /// Whether the console was told the queue is full (once per page).
+    queue_full_warned: Cell<bool>,
     /// Set on `pagehide`, cleared on `pageshow`: while the page is gone (or
     /// in the back/forward cache) its stored queue is marked closed, free for
     /// the next page to adopt. A `visibilitychange` after `pagehide` (the
@@ -116,6 +118,7 @@ pub fn load(options: &JsValue) -> Result<JsValue, JsError> {
         timer_generation: Cell::new(0),
         retry_at: Cell::new(0.0),
         save_scheduled: Cell::new(false),
+        queue_full_warned: Cell::new(false),
         closing: Cell::new(false),
         exit_sent: RefCell::new(Vec::new()),
         listeners: parse_json("[[],[],[]]"),

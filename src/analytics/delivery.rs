@@ -14,8 +14,10 @@ use crate::persist::HEARTBEAT_MS;
 use crate::queue::{fitting, message_ids, Queued, FLUSH_AT};
 use crate::transport::{accepted, body, post, send_on_exit, SendError, MAX_BATCH_BYTES, MAX_KEEPALIVE_BYTES};
 
-/// Why an event pushed out of a full queue was dropped.
-const QUEUE_FULL: &str = "the event queue is full (the proxy has been unreachable for long); the oldest event was dropped";
+/// Why an event pushed out of a full queue was dropped; also said once on the
+/// console (per page: a full queue drops an event per call, and a line each
+/// would flood the console and slow every call).
+const QUEUE_FULL: &str = "the event queue is full (the proxy has been unreachable for long): the oldest events are dropped, each reported through on('dropped')";
 
 impl Inner {
     /// Queues an event the mapping kept; its send is due at 20 events or in 5 s.
@@ -26,7 +28,10 @@ impl Inner {
             (evicted, queue.len())
         };
         for old in evicted {
-            self.report_dropped(&old, QUEUE_FULL);
+            if !self.queue_full_warned.replace(true) {
+                warn(QUEUE_FULL);
+            }
+            self.emit_dropped(&old, QUEUE_FULL);
         }
         self.save_soon();
         if len >= FLUSH_AT {
@@ -45,6 +50,10 @@ impl Inner {
 
     fn report_dropped(&self, event: &Queued, reason: &str) {
         warn(&["event ", &event.message_id, " dropped: ", reason].concat());
+        self.emit_dropped(event, reason);
+    }
+
+    fn emit_dropped(&self, event: &Queued, reason: &str) {
         let mut payload = ObjectText::new();
         payload.value("messageId", &event.message_id);
         payload.value("dropped", reason);

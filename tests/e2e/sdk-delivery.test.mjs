@@ -115,6 +115,28 @@ test('events made offline are delivered when the browser is back online', async 
   await close();
 });
 
+test('a queue full while offline reports each event it pushes out, and warns on the console once', async () => {
+  const { page, context, close } = await openThroughGate();
+  const warnings = [];
+  page.on('console', (m) => { if (m.text().includes('queue is full')) warnings.push(m.text()); });
+  await page.evaluate(() => window.analytics.ready());
+  await context.setOffline(true);
+  const dropped = await page.evaluate(() => {
+    const ids = [];
+    window.analytics.on('dropped', (e) => ids.push(e.messageId));
+    const first = [];
+    for (let i = 0; i < 1_010; i++) {
+      window.analytics.identify(`full-${i}`, { name: `Full ${i}`, email: `full-${i}@example.com` }, (r) => { if (i < 10) first.push(r.messageId); });
+    }
+    return new Promise((r) => setTimeout(() => r({ ids, first }), 500));
+  });
+  assert.equal(dropped.ids.length, 10, 'one report per event pushed out');
+  assert.deepEqual(dropped.ids, dropped.first, 'the oldest ten, in order');
+  assert.equal(warnings.length, 1, `one console line: ${JSON.stringify(warnings.slice(0, 3))}`);
+  assert.deepEqual(page.problems, []);
+  await close();
+});
+
 test('a proxy answering 503, then 429 with Retry-After, still gets every event, none twice', async () => {
   const { gate, page, close } = await openThroughGate();
   let refusals = 0;
