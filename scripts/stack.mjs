@@ -22,18 +22,32 @@ export const DEMO = {
   oauthToken: 'demo-oauth-token',
 };
 
+/** The binaries this process started and has not seen exit, with their output. */
+const running = new Map();
+
+/** The last lines each running binary printed: what a timed-out test shows. */
+function recentOutput(lines = 25) {
+  return [...running.values()]
+    .map(({ name, output }) => `--- ${name}, last ${lines} lines:\n${output.slice(-lines).join('\n').replace(/\x1b\[[0-9;]*m/g, '')}`)
+    .join('\n');
+}
+
 /**
  * Spawns `bin` with `args`/`env` and resolves once it prints
  * `... listening on http://ADDR`, with `{ url, child, output }`.
  * Rejects with the process output when it exits first or stays silent.
  */
 export function startBinary(name, args = [], env = {}, { timeoutMs = 30_000, quiet = true } = {}) {
+  // Quiet (a test): info, kept in memory for `eventually`'s timeout message;
+  // printed (`npm start`): warnings only.
   const child = spawn(join(BIN_DIR, name), args, {
     cwd: ROOT,
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? (quiet ? 'info' : 'warn'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = [];
+  running.set(child, { name, output });
+  child.once('exit', () => running.delete(child));
   const remember = (line) => {
     output.push(line);
     if (output.length > 500) output.shift();
@@ -140,7 +154,10 @@ export async function zendeskGet(fakeUrl, path) {
   return JSON.parse(text);
 }
 
-/** Polls `check` (async, returns a truthy value when done) every 100 ms until `timeoutMs`. */
+/**
+ * Polls `check` (async, returns a truthy value when done) every 100 ms until
+ * `timeoutMs`; a timeout's error carries the running binaries' recent output.
+ */
 export async function eventually(check, { timeoutMs = 10_000, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -152,7 +169,10 @@ export async function eventually(check, { timeoutMs = 10_000, what = 'condition'
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last result: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    if (Date.now() > deadline) {
+      const result = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out waiting for ${what}; last result: ${result}\n${recentOutput()}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
